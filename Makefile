@@ -1,0 +1,36 @@
+# Every target sets up what it needs: a fresh clone only needs `make demo` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench venv server clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+server:
+	@scripts/ensure-server.sh
+
+demo: venv server
+	$(BIN)/python -m pulumi_render_kv.demo
+
+test: venv server
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: venv server
+	$(BIN)/python benchmarks/bench_planning.py
+	$(BIN)/python benchmarks/bench_lifecycle.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

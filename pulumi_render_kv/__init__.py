@@ -1,0 +1,1 @@
+"""Pulumi dynamic resources for Render Key Value."""
