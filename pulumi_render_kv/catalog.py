@@ -1,0 +1,178 @@
+"""Facts about Render Key Value, as data.
+
+Everything here comes from ``render-api-keyvalue.md`` (the reference in ``../shared/docs``):
+the enums with their exact wire spelling, the plan order that makes plan changes
+upgrade-only, the plan sizes, the workloads we offer, and — in ``CHANGE_RULES`` — what a
+change of each property does to a running instance. Validation (``spec``) and planning
+(``planning``) read these tables; nothing else restates them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+
+
+class Plan(StrEnum):
+    """Render's named Key Value plans, smallest first (custom plans are account-specific)."""
+
+    FREE = "free"
+    STARTER = "starter"
+    STANDARD = "standard"
+    PRO = "pro"
+    PRO_PLUS = "pro_plus"
+    CUSTOM = "custom"
+
+
+class Region(StrEnum):
+    """Regions a Key Value instance can live in."""
+
+    FRANKFURT = "frankfurt"
+    OREGON = "oregon"
+    OHIO = "ohio"
+    SINGAPORE = "singapore"
+    VIRGINIA = "virginia"
+
+
+class MaxmemoryPolicy(StrEnum):
+    """What Valkey evicts when memory is full (API spelling: underscores)."""
+
+    NOEVICTION = "noeviction"
+    ALLKEYS_LFU = "allkeys_lfu"
+    ALLKEYS_LRU = "allkeys_lru"
+    ALLKEYS_RANDOM = "allkeys_random"
+    VOLATILE_LFU = "volatile_lfu"
+    VOLATILE_LRU = "volatile_lru"
+    VOLATILE_RANDOM = "volatile_random"
+    VOLATILE_TTL = "volatile_ttl"
+
+
+class PersistenceMode(StrEnum):
+    """How a paid instance keeps data across restarts (free instances have none)."""
+
+    JOURNAL_SNAPSHOT = "journal_snapshot"
+    SNAPSHOT = "snapshot"
+    OFF = "off"
+
+
+class Workload(StrEnum):
+    """What the instance is for; picks a safe eviction policy and persistence."""
+
+    CACHE = "cache"
+    QUEUE = "queue"
+    SESSION = "session"
+
+
+DEFAULT_REGION = Region.OREGON
+
+# Upgrade order (render-api-keyvalue.md §9). Custom plans are larger than every named plan;
+# two custom plans cannot be compared, so changes between them are left to Render.
+PLAN_RANK: dict[str, int] = {
+    Plan.FREE.value: 0,
+    Plan.STARTER.value: 1,
+    Plan.STANDARD.value: 2,
+    Plan.PRO.value: 3,
+    Plan.PRO_PLUS.value: 4,
+}
+CUSTOM_PLAN_RANK = 5
+
+# RAM per plan, from Render's pricing page (recalled, not verified; documentation only).
+PLAN_MEMORY: dict[str, str] = {
+    Plan.FREE.value: "25 MB",
+    Plan.STARTER.value: "256 MB",
+    Plan.STANDARD.value: "1 GB",
+    Plan.PRO.value: "5 GB",
+    Plan.PRO_PLUS.value: "10 GB",
+}
+
+EVICTING_POLICIES = frozenset(p for p in MaxmemoryPolicy if p is not MaxmemoryPolicy.NOEVICTION)
+
+
+@dataclass(frozen=True)
+class WorkloadProfile:
+    """The settings a workload implies, and the policies that contradict it."""
+
+    policy: MaxmemoryPolicy
+    persistence: PersistenceMode | None  # None: Render's default for the plan
+    forbidden_policies: frozenset[MaxmemoryPolicy]
+    forbidden_persistence: frozenset[PersistenceMode]
+    why: str
+
+
+WORKLOADS: dict[Workload, WorkloadProfile] = {
+    Workload.CACHE: WorkloadProfile(
+        policy=MaxmemoryPolicy.ALLKEYS_LRU,
+        persistence=None,
+        forbidden_policies=frozenset({MaxmemoryPolicy.NOEVICTION}),
+        forbidden_persistence=frozenset(),
+        why="a cache must evict when full, or writes fail with OOM errors",
+    ),
+    Workload.QUEUE: WorkloadProfile(
+        policy=MaxmemoryPolicy.NOEVICTION,
+        persistence=PersistenceMode.JOURNAL_SNAPSHOT,
+        forbidden_policies=EVICTING_POLICIES,
+        forbidden_persistence=frozenset({PersistenceMode.OFF}),
+        why="a job queue must never silently drop jobs",
+    ),
+    Workload.SESSION: WorkloadProfile(
+        policy=MaxmemoryPolicy.ALLKEYS_LRU,
+        persistence=None,
+        forbidden_policies=frozenset(),
+        forbidden_persistence=frozenset(),
+        why="",
+    ),
+}
+
+
+class ChangeKind(Enum):
+    """What changing a property does to a running instance."""
+
+    IN_PLACE = "in place"  # PATCH, no restart
+    RESTART = "restarts the instance"  # PATCH; Render restarts it (~1-2 minutes unavailable)
+    MOVE = "moves it between environments"  # environments API, no restart
+    REPLACE = "replaces the instance"  # cannot be patched: a new instance, all data lost
+    LOCAL = "provider setting"  # never sent to Render
+
+
+@dataclass(frozen=True)
+class ChangeRule:
+    kind: ChangeKind
+    patch_field: str | None = None  # the PATCH body field that carries the change
+
+
+# Per input property (camelCase, as in state): how a change is applied.
+CHANGE_RULES: dict[str, ChangeRule] = {
+    "name": ChangeRule(ChangeKind.IN_PLACE, "name"),
+    "ipAllowList": ChangeRule(ChangeKind.IN_PLACE, "ipAllowList"),
+    "plan": ChangeRule(ChangeKind.RESTART, "plan"),
+    "maxmemoryPolicy": ChangeRule(ChangeKind.RESTART, "maxmemoryPolicy"),
+    "persistenceMode": ChangeRule(ChangeKind.RESTART, "persistenceMode"),
+    "environmentId": ChangeRule(ChangeKind.MOVE),
+    "region": ChangeRule(ChangeKind.REPLACE),
+    "ownerId": ChangeRule(ChangeKind.REPLACE),
+    "workload": ChangeRule(ChangeKind.LOCAL),
+    "deletionProtection": ChangeRule(ChangeKind.LOCAL),
+    "allowDataLoss": ChangeRule(ChangeKind.LOCAL),
+    "adoptExisting": ChangeRule(ChangeKind.LOCAL),
+    "waitTimeout": ChangeRule(ChangeKind.LOCAL),
+}
+
+REPLACING_PROPERTIES = tuple(p for p, r in CHANGE_RULES.items() if r.kind is ChangeKind.REPLACE)
+
+# Statuses (render-api-keyvalue.md §2.10, §8). `unknown` comes back from a fresh create.
+READY_STATUS = "available"
+TRANSIENT_STATUSES = frozenset(
+    {"unknown", "creating", "updating_instance", "config_restart", "unavailable"}
+)
+
+DASHBOARD_URL = "https://dashboard.render.com/r/{id}"
+RESTART_DOWNTIME = "about 1-2 minutes"
+
+
+def plan_rank(plan: str) -> int:
+    """Position of a plan in the upgrade order; custom plans rank above all named ones."""
+    return PLAN_RANK.get(plan, CUSTOM_PLAN_RANK)
+
+
+def is_custom_plan(plan: str) -> bool:
+    return plan not in PLAN_RANK

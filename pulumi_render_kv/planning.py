@@ -1,0 +1,174 @@
+"""Pure planning: what it takes to go from the prior state to the desired inputs.
+
+``plan_changes(prior, desired)`` compares canonical values property by property and reads
+``catalog.CHANGE_RULES`` to classify each difference (in place, restart, environment move,
+replacement, provider-only). It also refuses what Render cannot do or what would lose data
+without consent: plan downgrades, a free → paid upgrade (Render wipes free instances on
+upgrade), and replacements, unless ``allowDataLoss`` is set. ``check`` uses the refusals to
+fail at preview; ``diff`` and ``update`` use the rest. No I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pulumi_render_kv import catalog
+from pulumi_render_kv.catalog import ChangeKind, Plan
+from pulumi_render_kv.spec import DEFAULT_WAIT_TIMEOUT, UNKNOWN, Problem
+
+# Values a property has when it is absent from state written by an older provider version.
+_DEFAULTS: dict[str, Any] = {
+    "ipAllowList": [],
+    "deletionProtection": False,
+    "allowDataLoss": False,
+    "adoptExisting": False,
+    "waitTimeout": DEFAULT_WAIT_TIMEOUT,
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    property: str
+    old: Any
+    new: Any
+    kind: ChangeKind
+
+
+@dataclass
+class PlannedChanges:
+    """The result of comparing prior state with desired inputs."""
+
+    changes: list[Change] = field(default_factory=list)
+    rejections: list[Problem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+
+    @property
+    def changed(self) -> list[str]:
+        return [c.property for c in self.changes]
+
+    @property
+    def replaces(self) -> list[str]:
+        return [c.property for c in self.changes if c.kind is ChangeKind.REPLACE]
+
+    @property
+    def restarts(self) -> list[str]:
+        return [c.property for c in self.changes if c.kind is ChangeKind.RESTART]
+
+    @property
+    def patch(self) -> dict[str, Any]:
+        """The PATCH body: only the fields that changed and can be patched."""
+        body: dict[str, Any] = {}
+        for change in self.changes:
+            rule = catalog.CHANGE_RULES[change.property]
+            if rule.patch_field is not None:
+                body[rule.patch_field] = change.new
+        return body
+
+    @property
+    def environment_move(self) -> tuple[str | None, str | None] | None:
+        for change in self.changes:
+            if change.kind is ChangeKind.MOVE:
+                return change.old, change.new
+        return None
+
+
+def _value(state: Mapping[str, Any], key: str) -> Any:
+    return state.get(key, _DEFAULTS.get(key))
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if new is UNKNOWN:
+        return True
+    if isinstance(old, float | int) and isinstance(new, float | int):
+        return float(old) != float(new)
+    return bool(old != new)
+
+
+def plan_changes(prior: Mapping[str, Any], desired: Mapping[str, Any]) -> PlannedChanges:
+    """Compare prior state (old outputs or old inputs) with canonical desired inputs."""
+    result = PlannedChanges()
+    for prop, rule in catalog.CHANGE_RULES.items():
+        old, new = _value(prior, prop), _value(desired, prop)
+        if prop == "ownerId" and (old is None or new is None):
+            continue  # an unset owner means "the configured/default workspace": nothing to compare
+        if _differs(old, new):
+            result.changes.append(Change(prop, old, new, rule.kind))
+    _judge(prior, desired, result)
+    return result
+
+
+def _judge(prior: Mapping[str, Any], desired: Mapping[str, Any], result: PlannedChanges) -> None:
+    allow_data_loss = desired.get("allowDataLoss") is True
+    protected = prior.get("deletionProtection") is True
+    old_plan, new_plan = prior.get("plan"), desired.get("plan")
+    name = desired.get("name") if isinstance(desired.get("name"), str) else prior.get("name")
+    if "plan" in result.changed and isinstance(old_plan, str) and isinstance(new_plan, str):
+        _judge_plan(old_plan, new_plan, allow_data_loss, result)
+    replaces = result.replaces
+    if replaces:
+        moves = ", ".join(
+            f"{c.property} {c.old!r} → {'(unknown)' if c.new is UNKNOWN else repr(c.new)}"
+            for c in result.changes
+            if c.kind is ChangeKind.REPLACE
+        )
+        if protected:
+            result.rejections.append(
+                Problem(
+                    replaces[0],
+                    f"changing {moves} replaces Key Value {name!r}, but deletionProtection is on; "
+                    "set deletion_protection=False in one `pulumi up` first",
+                )
+            )
+        elif not allow_data_loss:
+            result.rejections.append(
+                Problem(
+                    replaces[0],
+                    f"changing {moves} cannot be done in place: Render would create a new, empty "
+                    f"instance and delete {name!r} with all its data; set allow_data_loss=True "
+                    "to accept that, or keep the old value and migrate the data yourself",
+                )
+            )
+        else:
+            result.warnings.append(
+                f"{moves} replaces the instance: a new, empty instance is created and the old "
+                "one deleted with all its data"
+            )
+        # Render allows one free instance per workspace: the old one must go first.
+        result.delete_before_replace = old_plan == Plan.FREE.value and new_plan == Plan.FREE.value
+    restarts = [c for c in result.changes if c.kind is ChangeKind.RESTART]
+    if restarts and not replaces:
+        what = ", ".join(f"{c.property} {c.old!r} → {c.new!r}" for c in restarts)
+        result.warnings.append(
+            f"{what} restarts the instance: Render makes it unavailable for "
+            f"{catalog.RESTART_DOWNTIME} while the change is applied"
+        )
+
+
+def _judge_plan(old: str, new: str, allow_data_loss: bool, result: PlannedChanges) -> None:
+    old_rank, new_rank = catalog.plan_rank(old), catalog.plan_rank(new)
+    if new_rank < old_rank:
+        result.rejections.append(
+            Problem(
+                "plan",
+                f"cannot change plan from {old!r} to {new!r}: Render plans can only be upgraded. "
+                f"Keep {old!r}, or create a new instance on {new!r} and migrate the data to it",
+            )
+        )
+    elif old == Plan.FREE.value and new != Plan.FREE.value:
+        if allow_data_loss:
+            result.warnings.append(
+                f"upgrading plan 'free' → {new!r} deletes all data in the instance "
+                "(free instances have no disk)"
+            )
+        else:
+            result.rejections.append(
+                Problem(
+                    "plan",
+                    f"upgrading from 'free' to {new!r} deletes all data in the instance "
+                    "(Render wipes free instances when they move to a paid plan); "
+                    "set allow_data_loss=True to accept that",
+                )
+            )

@@ -1,0 +1,410 @@
+"""The desired state of a Key Value instance: validation and normalisation of user inputs.
+
+``normalize_inputs`` takes the inputs as Pulumi hands them to ``check`` (camelCase keys,
+numbers possibly as floats, values possibly ``UNKNOWN`` during a preview) and returns the
+canonical inputs plus *every* problem found, each naming the property, the value and the
+fix. Canonical means that two inputs that mean the same thing are equal: policies in the
+API's spelling, CIDRs parsed and masked, allow lists deduplicated and sorted, persistence
+resolved from the workload or the plan. That is what keeps ``pulumi up`` free of false diffs.
+
+No I/O and no Pulumi here: the provider adapter maps Pulumi's own unknown marker to
+``UNKNOWN`` before calling in.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict
+
+from pulumi_render_kv import catalog
+from pulumi_render_kv.catalog import MaxmemoryPolicy, PersistenceMode, Plan, Region, Workload
+
+
+class _Unknown:
+    """A value not known yet (a preview input that depends on another resource)."""
+
+    _instance: _Unknown | None = None
+
+    def __new__(cls) -> _Unknown:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Final = _Unknown()
+
+MAX_DESCRIPTION_LENGTH = 255
+MAX_WAIT_TIMEOUT = 6 * 3600.0
+DEFAULT_WAIT_TIMEOUT = 900.0
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the inputs; ``property`` is the camelCase path in state."""
+
+    property: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.property}: {self.reason}"
+
+
+class InputError(ValueError):
+    """Inputs that cannot be applied; lists every problem found."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        super().__init__("; ".join(str(p) for p in self.problems))
+
+
+class IpAllowEntry(BaseModel):
+    """One CIDR block allowed to reach the instance's external (TLS) endpoint."""
+
+    model_config = ConfigDict(frozen=True)
+
+    cidr_block: str
+    description: str = ""
+
+
+class KeyValueSpec(BaseModel):
+    """Fully known, canonical inputs: what create and update apply."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    plan: str
+    region: str
+    maxmemory_policy: str
+    persistence_mode: str
+    ip_allow_list: tuple[IpAllowEntry, ...] = ()
+    workload: str | None = None
+    environment_id: str | None = None
+    owner_id: str | None = None
+    deletion_protection: bool = False
+    allow_data_loss: bool = False
+    adopt_existing: bool = False
+    wait_timeout: float = DEFAULT_WAIT_TIMEOUT
+
+    @classmethod
+    def from_inputs(cls, inputs: Mapping[str, Any]) -> KeyValueSpec:
+        """Build from canonical camelCase inputs (as returned by ``normalize_inputs``)."""
+        unknown = sorted(k for k, v in inputs.items() if v is UNKNOWN)
+        if unknown:
+            raise InputError([Problem(k, "is still unknown") for k in unknown])
+        return cls(
+            name=inputs["name"],
+            plan=inputs["plan"],
+            region=inputs["region"],
+            maxmemory_policy=inputs["maxmemoryPolicy"],
+            persistence_mode=inputs["persistenceMode"],
+            ip_allow_list=tuple(
+                IpAllowEntry(cidr_block=e["cidrBlock"], description=e["description"])
+                for e in inputs.get("ipAllowList", ())
+            ),
+            workload=inputs.get("workload"),
+            environment_id=inputs.get("environmentId"),
+            owner_id=inputs.get("ownerId"),
+            deletion_protection=inputs.get("deletionProtection", False),
+            allow_data_loss=inputs.get("allowDataLoss", False),
+            adopt_existing=inputs.get("adoptExisting", False),
+            wait_timeout=inputs.get("waitTimeout", DEFAULT_WAIT_TIMEOUT),
+        )
+
+
+def allow_list_to_inputs(entries: Sequence[IpAllowEntry]) -> list[dict[str, str]]:
+    return [{"cidrBlock": e.cidr_block, "description": e.description} for e in entries]
+
+
+# --- single-value normalisers: return (canonical value, problem reason or None) -------------
+
+
+def _suggest(value: str, choices: Sequence[str]) -> str:
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.5)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"must be one of {', '.join(choices)}{hint}"
+
+
+def _enum_key(value: str) -> str:
+    return value.strip().lower().replace("-", "_").replace(" ", "_")
+
+
+def normalize_plan(value: Any) -> tuple[Any, str | None]:
+    if not isinstance(value, str) or not value.strip():
+        return value, (
+            "is required and has no default, so that nobody pays for a plan by accident: "
+            f"choose one of {', '.join(catalog.PLAN_RANK)}"
+        )
+    key = _enum_key(value)
+    if key in catalog.PLAN_RANK:
+        return key, None
+    if key.startswith("custom"):  # account-specific custom plans keep their exact name
+        return value.strip(), None
+    return value, _suggest(key, [*catalog.PLAN_RANK, "custom…"])
+
+
+def normalize_region(value: Any) -> tuple[Any, str | None]:
+    if value is None:
+        return catalog.DEFAULT_REGION.value, None
+    regions = [r.value for r in Region]
+    key = _enum_key(value) if isinstance(value, str) else value
+    if key in regions:
+        return key, None
+    return value, _suggest(str(key), regions)
+
+
+def normalize_policy(value: Any) -> tuple[Any, str | None]:
+    """Accept the API's ``allkeys_lru`` and the Dashboard/Blueprint/Valkey ``allkeys-lru``."""
+    policies = [p.value for p in MaxmemoryPolicy]
+    key = _enum_key(value) if isinstance(value, str) else value
+    if key in policies:
+        return key, None
+    return value, _suggest(str(key), policies)
+
+
+def normalize_persistence(value: Any) -> tuple[Any, str | None]:
+    modes = [m.value for m in PersistenceMode]
+    key = _enum_key(value) if isinstance(value, str) else value
+    if key in modes:
+        return key, None
+    return value, _suggest(str(key), modes)
+
+
+def normalize_workload(value: Any) -> tuple[Any, str | None]:
+    workloads = [w.value for w in Workload]
+    key = _enum_key(value) if isinstance(value, str) else value
+    if key in workloads:
+        return key, None
+    return value, _suggest(str(key), workloads)
+
+
+def normalize_cidr(value: Any) -> tuple[Any, str | None]:
+    """``10.0.0.1`` → ``10.0.0.1/32``; host bits are an error that names the network meant."""
+    if not isinstance(value, str) or not value.strip():
+        return value, "must be an IPv4 or IPv6 address or CIDR block, such as 203.0.113.0/24"
+    text = value.strip()
+    try:
+        network = ipaddress.ip_network(text, strict=True)
+    except ValueError:
+        try:
+            masked = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            return value, "is not an IP address or CIDR block (example: 203.0.113.0/24)"
+        return value, f"has host bits set; did you mean {masked.with_prefixlen}?"
+    return network.with_prefixlen, None
+
+
+@dataclass(frozen=True)
+class _Field:
+    normalize: Callable[[Any], tuple[Any, str | None]]
+
+
+def _bool(name: str) -> _Field:
+    def normalize(value: Any) -> tuple[Any, str | None]:
+        if value is None:
+            return False, None
+        if isinstance(value, bool):
+            return value, None
+        return value, "must be true or false"
+
+    return _Field(normalize)
+
+
+def _optional_id(prefix: str, example: str) -> _Field:
+    def normalize(value: Any) -> tuple[Any, str | None]:
+        if value is None:
+            return None, None
+        if isinstance(value, str) and value.strip().startswith(prefix) and value.strip():
+            return value.strip(), None
+        return value, f"must be a Render id starting with {prefix!r}, such as {example}"
+
+    return _Field(normalize)
+
+
+def _name(value: Any) -> tuple[Any, str | None]:
+    if isinstance(value, str) and value.strip():
+        return value.strip(), None
+    return value, "must be a non-empty string"
+
+
+def _owner_id(value: Any) -> tuple[Any, str | None]:
+    if value is None:
+        return None, None
+    if isinstance(value, str) and value.strip():
+        return value.strip(), None
+    return value, "must be a workspace id such as tea-d3p7t7buibrs738ekqeg"
+
+
+def _wait_timeout(value: Any) -> tuple[Any, str | None]:
+    if value is None:
+        return DEFAULT_WAIT_TIMEOUT, None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value, "must be a number of seconds"
+    if not 0 < value <= MAX_WAIT_TIMEOUT:
+        return value, f"must be between 1 and {int(MAX_WAIT_TIMEOUT)} seconds"
+    return float(value), None
+
+
+_SIMPLE_FIELDS: dict[str, _Field] = {
+    "name": _Field(_name),
+    "plan": _Field(normalize_plan),
+    "region": _Field(normalize_region),
+    "workload": _Field(lambda v: (None, None) if v is None else normalize_workload(v)),
+    "maxmemoryPolicy": _Field(lambda v: (None, None) if v is None else normalize_policy(v)),
+    "persistenceMode": _Field(lambda v: (None, None) if v is None else normalize_persistence(v)),
+    "environmentId": _optional_id("evm-", "evm-d0b2kmpr0fns73a4m7og"),
+    "ownerId": _Field(_owner_id),
+    "deletionProtection": _bool("deletionProtection"),
+    "allowDataLoss": _bool("allowDataLoss"),
+    "adoptExisting": _bool("adoptExisting"),
+    "waitTimeout": _Field(_wait_timeout),
+}
+
+KNOWN_INPUTS = frozenset({*_SIMPLE_FIELDS, "ipAllowList"})
+
+
+def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
+    if value is None:
+        return []
+    if value is UNKNOWN:
+        return value
+    if not isinstance(value, list | tuple):
+        problems.append(Problem("ipAllowList", "must be a list of {cidrBlock, description}"))
+        return value
+    by_cidr: dict[str, tuple[Any, str]] = {}
+    unknown_entries = False
+    for index, item in enumerate(value):
+        where = f"ipAllowList[{index}]"
+        if item is UNKNOWN:
+            unknown_entries = True
+            continue
+        # A bare CIDR string is accepted as shorthand for an entry without description.
+        entry = {"cidrBlock": item} if isinstance(item, str) else item
+        if not isinstance(entry, Mapping):
+            problems.append(Problem(where, f"{entry!r} must be {{cidrBlock, description}}"))
+            continue
+        raw_cidr = entry.get("cidrBlock", entry.get("cidr_block"))
+        description = entry.get("description") or ""
+        if raw_cidr is UNKNOWN or description is UNKNOWN:
+            unknown_entries = True
+            continue
+        cidr, reason = normalize_cidr(raw_cidr)
+        if reason:
+            problems.append(Problem(f"{where}.cidrBlock", f"{raw_cidr!r} {reason}"))
+            continue
+        if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
+            problems.append(
+                Problem(
+                    f"{where}.description",
+                    f"must be a string of at most {MAX_DESCRIPTION_LENGTH} characters",
+                )
+            )
+            continue
+        if cidr in by_cidr and by_cidr[cidr][1] != description:
+            problems.append(
+                Problem(
+                    f"{where}.cidrBlock",
+                    f"{cidr} is listed twice with different descriptions "
+                    f"({by_cidr[cidr][1]!r} and {description!r}); keep one entry",
+                )
+            )
+            continue
+        by_cidr[cidr] = (ipaddress.ip_network(cidr), description)
+    if unknown_entries:
+        return UNKNOWN
+    ordered = sorted(
+        by_cidr.items(),
+        key=lambda item: (item[1][0].version, item[1][0].network_address, item[1][0].prefixlen),
+    )
+    return [{"cidrBlock": cidr, "description": desc} for cidr, (_, desc) in ordered]
+
+
+def normalize_inputs(
+    raw: Mapping[str, Any], *, default_owner_id: str | None = None
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Canonical inputs and every problem with them; unknown values pass through untouched.
+
+    ``default_owner_id`` (from provider configuration) fills ``ownerId`` when it is not set.
+    """
+    problems: list[Problem] = []
+    out: dict[str, Any] = {}
+    for key in sorted(set(raw) - KNOWN_INPUTS):
+        if not key.startswith("__"):
+            problems.append(Problem(key, f"is not a KeyValue input; known: {sorted(KNOWN_INPUTS)}"))
+    for key, field in _SIMPLE_FIELDS.items():
+        value = raw.get(key)
+        if value is UNKNOWN:
+            out[key] = UNKNOWN
+            continue
+        canonical, reason = field.normalize(value)
+        if reason:
+            problems.append(Problem(key, f"{value!r} {reason}" if value is not None else reason))
+        out[key] = canonical
+    out["ipAllowList"] = _normalize_allow_list(raw.get("ipAllowList"), problems)
+    if out["ownerId"] is None and default_owner_id:
+        out["ownerId"] = default_owner_id
+    _resolve_workload(out, problems)
+    return {k: v for k, v in out.items() if v is not None}, problems
+
+
+def _resolve_workload(out: dict[str, Any], problems: list[Problem]) -> None:
+    """Derive policy and persistence from the workload and the plan; flag contradictions."""
+    workload, policy, persistence, plan = (
+        out["workload"],
+        out["maxmemoryPolicy"],
+        out["persistenceMode"],
+        out["plan"],
+    )
+    if UNKNOWN in (workload, policy, persistence, plan):
+        return
+    profile = catalog.WORKLOADS.get(Workload(workload)) if isinstance(workload, str) else None
+    if workload is None and policy is None:
+        problems.append(
+            Problem(
+                "maxmemoryPolicy",
+                "set either workload ('cache', 'queue' or 'session') or maxmemoryPolicy, "
+                "so eviction is a choice rather than an accident",
+            )
+        )
+    if profile is not None:
+        if policy is None:
+            out["maxmemoryPolicy"] = policy = profile.policy.value
+        elif policy in profile.forbidden_policies:
+            problems.append(
+                Problem(
+                    "maxmemoryPolicy",
+                    f"{policy!r} contradicts workload {workload!r}: {profile.why}; "
+                    f"use {profile.policy.value!r} or drop maxmemoryPolicy",
+                )
+            )
+        if persistence is None and profile.persistence is not None:
+            out["persistenceMode"] = persistence = profile.persistence.value
+        elif persistence in profile.forbidden_persistence:
+            problems.append(
+                Problem(
+                    "persistenceMode",
+                    f"{persistence!r} contradicts workload {workload!r}: {profile.why}; "
+                    f"use {profile.persistence.value if profile.persistence else 'snapshot'!r}",
+                )
+            )
+    is_free = plan == Plan.FREE.value
+    if persistence is None:
+        out["persistenceMode"] = (
+            PersistenceMode.OFF.value if is_free else PersistenceMode.JOURNAL_SNAPSHOT.value
+        )
+    elif is_free and persistence != PersistenceMode.OFF.value:
+        reason = (
+            f"workload {workload!r} needs persistence ({persistence!r}), which the free plan lacks"
+            if workload is not None and profile is not None and profile.persistence is not None
+            else f"{persistence!r} is not available on the free plan, which has no disk"
+        )
+        problems.append(
+            Problem("persistenceMode", f"{reason}; choose plan 'starter' or larger, or 'off'")
+        )

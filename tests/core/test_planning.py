@@ -1,0 +1,143 @@
+"""Planning: (prior state, desired inputs) → changes, refusals and warnings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pulumi_render_kv.catalog import ChangeKind
+from pulumi_render_kv.planning import plan_changes
+from pulumi_render_kv.spec import UNKNOWN, normalize_inputs
+
+
+def canonical(**overrides: Any) -> dict[str, Any]:
+    raw = {"name": "cache", "plan": "starter", "workload": "cache", "ownerId": "tea-a"}
+    out, problems = normalize_inputs({**raw, **overrides})
+    assert problems == []
+    return out
+
+
+PRIOR = canonical()
+
+
+def test_identical_inputs_plan_nothing() -> None:
+    """No change, no refusal, no warning: a no-op up stays a no-op."""
+    planned = plan_changes(PRIOR, canonical())
+    assert (planned.changes, planned.rejections, planned.warnings) == ([], [], [])
+
+
+def test_outputs_only_keys_in_prior_are_ignored() -> None:
+    """Computed outputs in prior state (status, connection strings) never cause a diff."""
+    prior = {**PRIOR, "status": "available", "internalConnectionString": "redis://x:6379"}
+    assert plan_changes(prior, canonical()).changes == []
+
+
+@pytest.mark.parametrize(
+    ("override", "prop", "kind"),
+    [
+        ({"name": "renamed"}, "name", ChangeKind.IN_PLACE),
+        ({"ipAllowList": ["1.2.3.4"]}, "ipAllowList", ChangeKind.IN_PLACE),
+        ({"plan": "standard"}, "plan", ChangeKind.RESTART),
+        ({"maxmemoryPolicy": "allkeys_lfu"}, "maxmemoryPolicy", ChangeKind.RESTART),
+        ({"persistenceMode": "snapshot"}, "persistenceMode", ChangeKind.RESTART),
+        ({"environmentId": "evm-x"}, "environmentId", ChangeKind.MOVE),
+        ({"region": "ohio", "allowDataLoss": True}, "region", ChangeKind.REPLACE),
+        ({"ownerId": "tea-b", "allowDataLoss": True}, "ownerId", ChangeKind.REPLACE),
+        ({"deletionProtection": True}, "deletionProtection", ChangeKind.LOCAL),
+        ({"waitTimeout": 60}, "waitTimeout", ChangeKind.LOCAL),
+    ],
+)
+def test_each_property_change_is_classified(
+    override: dict[str, Any], prop: str, kind: ChangeKind
+) -> None:
+    """The change table decides how each property changes."""
+    planned = plan_changes(PRIOR, canonical(**override))
+    assert [(c.property, c.kind) for c in planned.changes if c.property == prop] == [(prop, kind)]
+    assert planned.rejections == []
+
+
+def test_patch_body_holds_only_changed_patchable_fields() -> None:
+    """One PATCH with only what changed; provider-only and replace fields are never sent."""
+    planned = plan_changes(PRIOR, canonical(name="n2", plan="pro", deletionProtection=True))
+    assert planned.patch == {"name": "n2", "plan": "pro"}
+
+
+def test_downgrade_is_refused_naming_both_plans_and_the_way_out() -> None:
+    """standard → starter cannot happen on Render; say so before anything runs."""
+    planned = plan_changes(canonical(plan="standard"), canonical(plan="starter"))
+    [problem] = planned.rejections
+    assert problem.property == "plan"
+    assert "from 'standard' to 'starter'" in problem.reason
+    assert "create a new instance on 'starter' and migrate" in problem.reason
+
+
+def test_upgrade_warns_about_the_restart() -> None:
+    """An upgrade is allowed, and the preview says the instance restarts."""
+    planned = plan_changes(PRIOR, canonical(plan="pro"))
+    assert planned.rejections == []
+    assert planned.restarts == ["plan"]
+    assert "restarts the instance" in planned.warnings[0]
+
+
+def test_free_to_paid_needs_allow_data_loss() -> None:
+    """Render wipes a free instance when it is upgraded."""
+    refused = plan_changes(canonical(plan="free"), canonical(plan="starter"))
+    assert "deletes all data" in refused.rejections[0].reason
+    assert "allow_data_loss=True" in refused.rejections[0].reason
+    allowed = plan_changes(canonical(plan="free"), canonical(plan="starter", allowDataLoss=True))
+    assert allowed.rejections == []
+    assert any("deletes all data" in w for w in allowed.warnings)
+
+
+def test_region_change_replaces_only_with_consent() -> None:
+    """A region change is a replacement: refused unless data loss is allowed."""
+    refused = plan_changes(PRIOR, canonical(region="frankfurt"))
+    assert refused.replaces == ["region"]
+    assert "region 'oregon' → 'frankfurt'" in refused.rejections[0].reason
+    assert "allow_data_loss=True" in refused.rejections[0].reason
+    allowed = plan_changes(PRIOR, canonical(region="frankfurt", allowDataLoss=True))
+    assert allowed.rejections == []
+    assert not allowed.delete_before_replace
+
+
+def test_deletion_protection_blocks_replacement() -> None:
+    """A protected instance is never replaced, even with allow_data_loss."""
+    prior = canonical(deletionProtection=True)
+    planned = plan_changes(
+        prior, canonical(region="ohio", allowDataLoss=True, deletionProtection=True)
+    )
+    assert "deletionProtection is on" in planned.rejections[0].reason
+
+
+def test_free_replacement_deletes_first() -> None:
+    """One free instance per workspace: a free → free replacement deletes before creating."""
+    planned = plan_changes(
+        canonical(plan="free"), canonical(plan="free", region="ohio", allowDataLoss=True)
+    )
+    assert planned.delete_before_replace
+
+
+def test_unset_owner_is_not_a_replacement() -> None:
+    """An owner left to the default is not compared with the resolved one."""
+    desired = {k: v for k, v in canonical().items() if k != "ownerId"}
+    assert plan_changes(PRIOR, desired).changes == []
+
+
+def test_unknown_value_counts_as_a_possible_change() -> None:
+    """In preview an unknown name may change; an unknown region may replace."""
+    planned = plan_changes(PRIOR, {**canonical(), "name": UNKNOWN, "region": UNKNOWN})
+    assert set(planned.changed) == {"name", "region"}
+    assert planned.replaces == ["region"]
+
+
+def test_old_state_without_defaults_does_not_diff() -> None:
+    """State written without provider-only keys compares equal to their defaults."""
+    prior = {k: v for k, v in PRIOR.items() if k not in {"waitTimeout", "adoptExisting"}}
+    assert plan_changes(prior, canonical()).changes == []
+
+
+def test_environment_move_is_reported() -> None:
+    """Leaving an environment is a move from it to none."""
+    planned = plan_changes(canonical(environmentId="evm-a"), canonical())
+    assert planned.environment_move == ("evm-a", None)
