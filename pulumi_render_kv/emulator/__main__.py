@@ -1,0 +1,170 @@
+"""``render-kv-emulator`` / ``python -m pulumi_render_kv.emulator``: serve the emulator.
+
+When ready it prints exactly one line, ``RENDER_API_URL=http://HOST:PORT/v1``, to stdout; logs
+go to stderr. SIGINT (Ctrl-C) and SIGTERM stop the HTTP server and every server process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from .app import DEFAULT_OWNER_ID, Emulator, EmulatorSettings
+from .ratelimit import RateLimitSettings
+
+logger = logging.getLogger("pulumi_render_kv.emulator")
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line."""
+    parser = argparse.ArgumentParser(
+        prog="render-kv-emulator",
+        description="A local emulator of Render's REST API for Key Value (Valkey) instances.",
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="port to bind; 0 = a free port (default)"
+    )
+    parser.add_argument(
+        "--api-key", help="require this bearer token (default: accept any non-empty token)"
+    )
+    parser.add_argument("--owner-id", default=DEFAULT_OWNER_ID, help="workspace id (tea-…)")
+    parser.add_argument("--owner-name", default="Emulator Workspace", help="workspace name")
+    parser.add_argument("--owner-email", default="owner@example.com", help="workspace email")
+    parser.add_argument(
+        "--data-dir", type=Path, help="where server processes keep data (default: a temp dir)"
+    )
+    parser.add_argument(
+        "--create-delay",
+        type=_non_negative,
+        default=0.0,
+        help="seconds a new instance reports 'creating' (default: 0)",
+    )
+    parser.add_argument(
+        "--restart-delay",
+        type=_non_negative,
+        default=0.0,
+        help="seconds a restart (plan/policy/persistence change, resume) lasts (default: 0)",
+    )
+    parser.add_argument(
+        "--status-on-create",
+        choices=("unknown", "creating"),
+        default="unknown",
+        help="status in the create response (default: unknown, as Render answers)",
+    )
+    parser.add_argument(
+        "--no-data-plane",
+        action="store_true",
+        help="run no server processes; connection info points at placeholder hosts",
+    )
+    parser.add_argument("--server-binary", help="valkey-server/redis-server to run")
+    parser.add_argument(
+        "--empty-allow-list-as-array",
+        action="store_true",
+        help="answer an empty ipAllowList as [] instead of null (Render sends null)",
+    )
+    limits = RateLimitSettings()
+    parser.add_argument(
+        "--get-per-minute", type=_positive_int, default=limits.get_per_minute, help="GET limit"
+    )
+    parser.add_argument(
+        "--write-per-minute",
+        type=_positive_int,
+        default=limits.write_per_minute,
+        help="POST/PATCH/DELETE limit (creates excluded)",
+    )
+    parser.add_argument(
+        "--create-per-hour",
+        type=_positive_int,
+        default=limits.create_per_hour,
+        help="POST /key-value + POST /redis limit",
+    )
+    parser.add_argument(
+        "--no-rate-limits", action="store_true", help="lift every rate limit (headers stay)"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request")
+    return parser
+
+
+def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
+    """Turn parsed arguments into settings."""
+    limits = (
+        RateLimitSettings.unlimited()
+        if args.no_rate_limits
+        else RateLimitSettings(
+            get_per_minute=args.get_per_minute,
+            write_per_minute=args.write_per_minute,
+            create_per_hour=args.create_per_hour,
+        )
+    )
+    return EmulatorSettings(
+        host=args.host,
+        port=args.port,
+        api_key=args.api_key,
+        owner_id=args.owner_id,
+        owner_name=args.owner_name,
+        owner_email=args.owner_email,
+        data_dir=args.data_dir,
+        create_delay=args.create_delay,
+        restart_delay=args.restart_delay,
+        data_plane=not args.no_data_plane,
+        rate_limits=limits,
+        status_on_create=args.status_on_create,
+        null_empty_allow_list=not args.empty_allow_list_as_array,
+        server_binary=args.server_binary,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until SIGINT/SIGTERM; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    stop = threading.Event()
+
+    def _on_signal(signum: int, frame: FrameType | None) -> None:
+        logger.info("received %s, stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGINT, _on_signal)
+    signal.signal(signal.SIGTERM, _on_signal)
+    emulator = Emulator(settings_from_args(args))
+    try:
+        emulator.start()
+        print(f"RENDER_API_URL={emulator.url}", flush=True)
+        logger.info("workspace %s; Ctrl-C or SIGTERM stops", emulator.owner_id)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        emulator.stop()
+        logger.info("stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

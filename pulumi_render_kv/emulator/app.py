@@ -1,0 +1,213 @@
+"""``Emulator``: the backend, rate limiter, control plane, routes and server put together."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+from .backend import Backend, Owner
+from .control import ControlPlane, FaultInjector, RequestLog
+from .lifecycle import LifecycleSettings
+from .plane import DataPlaneLike, RealDataPlane
+from .ratelimit import RateLimiter, RateLimitSettings
+from .routes import Api
+from .server import ServerThread
+
+logger = logging.getLogger("pulumi_render_kv.emulator")
+
+DEFAULT_OWNER_ID = "tea-emulator000000000000"
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """Everything an emulator run can be told.
+
+    ``clock`` (monotonic seconds) drives status progressions and, offset to the real epoch at
+    construction, the timestamps and rate-limit windows, so a test that advances it sees every
+    time-based behaviour move together. ``api_key=None`` accepts any non-empty bearer token.
+    ``data_plane=False`` runs no server processes (connection info then points at placeholder
+    hosts). ``null_empty_allow_list`` reproduces Render's ``"ipAllowList": null`` for empty lists.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    api_key: str | None = None
+    owner_id: str = DEFAULT_OWNER_ID
+    owner_name: str = "Emulator Workspace"
+    owner_email: str = "owner@example.com"
+    data_dir: Path | None = None
+    create_delay: float = 0.0
+    restart_delay: float = 0.0
+    data_plane: bool = True
+    rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
+    clock: Callable[[], float] | None = None
+    status_on_create: str = "unknown"
+    null_empty_allow_list: bool = True
+    server_binary: str | None = None
+    sleep: Callable[[float], None] = time.sleep
+
+
+class Emulator:
+    """A local Render API for Key Value instances; see the package docstring."""
+
+    def __init__(
+        self, settings: EmulatorSettings | None = None, *, data_plane: DataPlaneLike | None = None
+    ) -> None:
+        """``data_plane`` overrides the real one (tests pass a fake)."""
+        self.settings = settings = settings or EmulatorSettings()
+        clock = settings.clock or time.monotonic
+        epoch_offset = time.time() - clock()
+        self._wall_clock: Callable[[], float] = lambda: epoch_offset + clock()
+        self._temp_dir: Path | None = None
+        self._plane: DataPlaneLike | None = data_plane
+        if self._plane is None and settings.data_plane:
+            self._plane = self._real_data_plane(settings)
+        self.backend = Backend(
+            owner=Owner(id=settings.owner_id, name=settings.owner_name, email=settings.owner_email),
+            lifecycle=LifecycleSettings(
+                create_delay=settings.create_delay,
+                restart_delay=settings.restart_delay,
+                status_on_create=settings.status_on_create,
+            ),
+            clock=clock,
+            wall_clock_ns=lambda: int(self._wall_clock() * 1_000_000_000),
+            data_plane=self._plane,
+        )
+        self.rate_limiter = RateLimiter(settings.rate_limits, self._wall_clock)
+        self.faults = FaultInjector()
+        self.request_log = RequestLog()
+        control = ControlPlane(
+            backend=self.backend, faults=self.faults, log=self.request_log, reset=self.reset
+        )
+        self.wsgi_app = Api(
+            backend=self.backend,
+            limiter=self.rate_limiter,
+            faults=self.faults,
+            log=self.request_log,
+            control=control,
+            api_key=settings.api_key,
+            null_empty_allow_list=settings.null_empty_allow_list,
+            sleep=settings.sleep,
+        )
+        self._server: ServerThread | None = None
+        self._stopped = False
+
+    def _real_data_plane(self, settings: EmulatorSettings) -> DataPlaneLike:
+        data_dir = settings.data_dir
+        if data_dir is None:
+            self._temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="render-kv-emulator-"))
+        return RealDataPlane(data_dir, host=settings.host, server_binary=settings.server_binary)
+
+    # -- serving --
+
+    def start(self) -> Self:
+        """Serve on ``settings.host``/``settings.port`` (0 = a free port) in a background thread."""
+        if self._server is not None:
+            raise RuntimeError("emulator already started")
+        if self._stopped:
+            raise RuntimeError("a stopped emulator cannot be started again")
+        self._server = ServerThread(self.wsgi_app, self.settings.host, self.settings.port)
+        self._server.start()
+        logger.info("Render emulator listening on %s", self.url)
+        return self
+
+    @property
+    def port(self) -> int:
+        """The port being served (after ``start``)."""
+        if self._server is None:
+            raise RuntimeError("emulator not started")
+        return self._server.port
+
+    @property
+    def url(self) -> str:
+        """The API base URL, ``http://HOST:PORT/v1`` (after ``start``)."""
+        host = self.settings.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}/v1"
+
+    def stop(self) -> None:
+        """Stop the HTTP server and every data-plane process; idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        try:
+            if self._server is not None:
+                self._server.stop()
+        finally:
+            try:
+                if self._plane is not None:
+                    self._plane.close()
+            finally:
+                if self._temp_dir is not None:
+                    shutil.rmtree(self._temp_dir, ignore_errors=True)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- control plane, in process --
+
+    @property
+    def owner_id(self) -> str:
+        """The configured workspace id."""
+        return self.settings.owner_id
+
+    def reset(self) -> None:
+        """Delete every instance and environment; clear faults, the log and rate limits."""
+        self.backend.reset()
+        self.faults.clear()
+        self.request_log.clear()
+        self.rate_limiter.reset()
+
+    def inject_fault(
+        self,
+        method: str = "*",
+        path: str = "/v1/*",
+        *,
+        status: int | None = None,
+        count: int = 1,
+        retry_after: int | None = None,
+        delay: float = 0.0,
+        drop_connection: bool = False,
+    ) -> None:
+        """Make the next ``count`` matching requests fail, wait, or lose their connection."""
+        self.faults.add(
+            method=method,
+            path=path,
+            status=status,
+            count=count,
+            retry_after=retry_after,
+            delay=delay,
+            drop_connection=drop_connection,
+        )
+
+    def requests(self) -> list[dict[str, Any]]:
+        """The request log: ``{method, path, query, status, fault, requestId}`` per request."""
+        return [entry.to_json() for entry in self.request_log.entries()]
+
+    def clear_requests(self) -> None:
+        """Empty the request log and the counts."""
+        self.request_log.clear()
+
+    def request_counts(self) -> dict[str, int]:
+        """``/v1`` requests per method since the last clear."""
+        return self.request_log.counts()
+
+    def add_environment(self, name: str = "production", *, owner_id: str | None = None) -> str:
+        """Seed an environment; returns its ``evm-…`` id."""
+        return self.backend.add_environment(name, owner_id=owner_id).id

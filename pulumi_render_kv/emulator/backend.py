@@ -1,0 +1,680 @@
+"""Render's Key Value behaviour, without HTTP: workspaces, environments, instances and rules.
+
+Every rule cites ``render-api-keyvalue.md`` (§n). Where Render's real answer is unknown the
+emulator is strict and says so in the docstring of the error it raises (``errors.py``).
+
+Methods are named after the spec's operationIds (``create_key_value`` …). They take typed
+inputs (parsed from JSON by ``wire.py``), raise ``errors.RenderError`` subclasses and return
+read-only views whose ``status`` was derived from the clock at the moment of the call.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from . import errors, ids
+from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
+from .plane import DataPlaneLike, PlaneConfig, PlaneEndpoints
+
+# --- facts about Render (§2.10, §9) ---------------------------------------------------------
+
+PLANS = ("free", "starter", "standard", "pro", "pro_plus", "custom")
+# Upgrade order; `custom` plans are account-specific and not offered by the emulator.
+PLAN_ORDER = ("free", "starter", "standard", "pro", "pro_plus")
+MB = 1024 * 1024
+PLAN_MEMORY_BYTES = {
+    "free": 25 * MB,
+    "starter": 256 * MB,
+    "standard": 1024 * MB,
+    "pro": 5 * 1024 * MB,
+    "pro_plus": 10 * 1024 * MB,
+}
+REGIONS = ("frankfurt", "oregon", "ohio", "singapore", "virginia")
+DEFAULT_REGION = "oregon"
+MAXMEMORY_POLICIES = (
+    "noeviction",
+    "allkeys_lfu",
+    "allkeys_lru",
+    "allkeys_random",
+    "volatile_lfu",
+    "volatile_lru",
+    "volatile_random",
+    "volatile_ttl",
+)
+DEFAULT_MAXMEMORY_POLICY = "allkeys_lru"  # inferred: Dashboard/Blueprint/CLI default (§2.1)
+PERSISTENCE_MODES = ("journal_snapshot", "snapshot", "off")
+VERSION = "8.1.4"
+DASHBOARD_URL = "https://dashboard.render.com/r/{id}"
+# Without a data plane, connection strings point at a host that never resolves (RFC 2606).
+PLACEHOLDER_HOST = "{region}-keyvalue.render-emulator.invalid"
+PLACEHOLDER_PORT = 6379
+
+
+def valkey_policy(api_policy: str) -> str:
+    """The API's ``allkeys_lru`` is Valkey's ``allkeys-lru``."""
+    return api_policy.replace("_", "-")
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CidrBlock:
+    """One ``ipAllowList`` entry."""
+
+    cidr_block: str
+    description: str
+
+
+@dataclass(frozen=True)
+class CreateInput:
+    """A parsed ``keyValuePOSTInput``; ``None`` = omitted."""
+
+    name: str
+    owner_id: str
+    plan: str
+    region: str | None = None
+    environment_id: str | None = None
+    maxmemory_policy: str | None = None
+    persistence_mode: str | None = None
+    ip_allow_list: tuple[CidrBlock, ...] | None = None
+
+
+@dataclass(frozen=True)
+class UpdateInput:
+    """A parsed ``keyValuePATCHInput``; ``None`` = unchanged."""
+
+    name: str | None = None
+    plan: str | None = None
+    maxmemory_policy: str | None = None
+    persistence_mode: str | None = None
+    ip_allow_list: tuple[CidrBlock, ...] | None = None
+
+
+@dataclass(frozen=True)
+class ListFilters:
+    """Parsed list query; tuples are OR-ed within a filter, filters are AND-ed (§5)."""
+
+    names: tuple[str, ...] | None = None
+    regions: tuple[str, ...] | None = None
+    owner_ids: tuple[str, ...] | None = None
+    environment_ids: tuple[str, ...] | None = None
+    created_before_ns: int | None = None
+    created_after_ns: int | None = None
+    updated_before_ns: int | None = None
+    updated_after_ns: int | None = None
+    cursor: str | None = None
+    limit: int = 20
+
+
+# --- state and views --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owner:
+    """A workspace."""
+
+    id: str
+    name: str
+    email: str
+    type: str = "team"
+
+
+@dataclass
+class _Environment:
+    id: str
+    name: str
+    project_id: str
+    owner_id: str
+
+
+@dataclass(frozen=True)
+class EnvironmentView:
+    """An environment and the Key Value instances in it."""
+
+    id: str
+    name: str
+    project_id: str
+    redis_ids: tuple[str, ...]
+
+
+@dataclass
+class _Instance:
+    id: str
+    sequence: int
+    name: str
+    owner_id: str
+    plan: str
+    region: str
+    environment_id: str | None
+    maxmemory_policy: str
+    persistence_mode: str
+    ip_allow_list: tuple[CidrBlock, ...]
+    password: str
+    created_ns: int
+    updated_ns: int
+    lifecycle: InstanceLifecycle
+    endpoints: PlaneEndpoints | None = field(default=None)
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    """A Key Value instance as one read sees it. ``fresh`` marks the create response."""
+
+    id: str
+    name: str
+    owner: Owner
+    plan: str
+    region: str
+    status: str
+    environment_id: str | None
+    maxmemory_policy: str
+    persistence_mode: str
+    ip_allow_list: tuple[CidrBlock, ...]
+    version: str
+    created_ns: int
+    updated_ns: int
+    fresh: bool = False
+
+    @property
+    def dashboard_url(self) -> str:
+        """Render's Dashboard link (list items only)."""
+        return DASHBOARD_URL.format(id=self.id)
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    """The three connection strings of ``keyValueConnectionInfo`` (§2.7)."""
+
+    internal: str
+    external: str
+    cli_command: str
+
+
+# --- validation helpers -----------------------------------------------------------------------
+
+
+def _check_enum(field_name: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise errors.InvalidEnumValue(field_name, value, allowed)
+
+
+def _check_plan(field_name: str, plan: str) -> None:
+    _check_enum(field_name, plan, PLANS)
+    if plan not in PLAN_ORDER:
+        raise errors.InvalidFieldValue(
+            field_name,
+            f"{plan!r} plans are account-specific and not offered by this workspace "
+            f"(use one of: {', '.join(PLAN_ORDER)})",
+        )
+
+
+def _check_name(name: str) -> None:
+    if not name.strip():
+        raise errors.InvalidFieldValue("name", "must not be empty")
+
+
+def _check_allow_list(entries: Iterable[CidrBlock]) -> None:
+    for index, entry in enumerate(entries):
+        try:
+            ipaddress.ip_network(entry.cidr_block, strict=False)
+        except ValueError:
+            raise errors.InvalidFieldValue(
+                f"ipAllowList[{index}].cidrBlock",
+                f"{entry.cidr_block!r} is not a CIDR block (e.g. 203.0.113.0/24 or 0.0.0.0/0)",
+            ) from None
+
+
+def _persistence_after_update(
+    current_plan: str, plan: str, requested: str | None, current: str
+) -> str:
+    """Persistence after a PATCH: free is always ``off``; leaving free flips it on (§3.4)."""
+    if plan == "free":
+        if requested not in (None, "off"):
+            raise errors.PersistenceOnFreePlan(requested)
+        return "off"
+    if requested is not None:
+        return requested
+    if current_plan == "free":
+        return "journal_snapshot"  # observed: free → starter switched off → journal_snapshot
+    return current
+
+
+def _in(values: tuple[str, ...] | None, value: str | None) -> bool:
+    return values is None or value in values
+
+
+# --- the backend ------------------------------------------------------------------------------
+
+
+class Backend:
+    """State and rules of one emulated Render account (one API key, one or more workspaces).
+
+    ``clock`` is monotonic seconds (drives status progressions); ``wall_clock_ns`` is epoch
+    nanoseconds (timestamps). ``data_plane`` is ``None`` when no server processes are run.
+    """
+
+    def __init__(
+        self,
+        *,
+        owner: Owner,
+        lifecycle: LifecycleSettings,
+        clock: Callable[[], float],
+        wall_clock_ns: Callable[[], int],
+        data_plane: DataPlaneLike | None = None,
+    ) -> None:
+        self._lifecycle = lifecycle
+        self._clock = clock
+        self._wall_clock_ns = wall_clock_ns
+        self._plane = data_plane
+        self._lock = threading.RLock()
+        self._sequence = itertools.count(1)
+        self._owners: dict[str, Owner] = {owner.id: owner}
+        self._environments: dict[str, _Environment] = {}
+        self._instances: dict[str, _Instance] = {}
+
+    # -- workspaces and environments (seeding) --
+
+    @property
+    def default_owner(self) -> Owner:
+        """The workspace the emulator was started with."""
+        return next(iter(self._owners.values()))
+
+    def add_owner(self, name: str, email: str, owner_id: str | None = None) -> Owner:
+        """Add another workspace the API key can see."""
+        with self._lock:
+            owner = Owner(id=owner_id or ids.new_owner_id(), name=name, email=email)
+            self._owners[owner.id] = owner
+            return owner
+
+    def add_environment(
+        self, name: str, *, owner_id: str | None = None, project_id: str | None = None
+    ) -> EnvironmentView:
+        """Seed an environment (Render creates them through projects, which we don't emulate)."""
+        with self._lock:
+            owner = self._owner(owner_id) if owner_id else self.default_owner
+            environment = _Environment(
+                id=ids.new_environment_id(),
+                name=name,
+                project_id=project_id or ids.new_project_id(),
+                owner_id=owner.id,
+            )
+            self._environments[environment.id] = environment
+            return self._environment_view(environment)
+
+    def list_owners(
+        self,
+        names: tuple[str, ...] | None = None,
+        emails: tuple[str, ...] | None = None,
+        cursor: str | None = None,
+        limit: int = 20,
+    ) -> list[tuple[Owner, str]]:
+        """``list-owners``: workspaces with a cursor each, in creation order."""
+        with self._lock:
+            start = self._decode_cursor(cursor) if cursor else 0
+            rows = [
+                (owner, ids.encode_cursor(position, owner.id))
+                for position, owner in enumerate(self._owners.values(), start=1)
+                if position > start and _in(names, owner.name) and _in(emails, owner.email)
+            ]
+            return rows[:limit]
+
+    def retrieve_owner(self, owner_id: str) -> Owner:
+        """``retrieve-owner``."""
+        with self._lock:
+            return self._owner(owner_id)
+
+    def _owner(self, owner_id: str) -> Owner:
+        try:
+            return self._owners[owner_id]
+        except KeyError:
+            raise errors.NotFound(owner_id) from None
+
+    def _environment(self, environment_id: str) -> _Environment:
+        try:
+            return self._environments[environment_id]
+        except KeyError:
+            raise errors.NotFound(environment_id) from None
+
+    def _environment_view(self, environment: _Environment) -> EnvironmentView:
+        members = sorted(
+            (i for i in self._instances.values() if i.environment_id == environment.id),
+            key=lambda i: i.sequence,
+        )
+        return EnvironmentView(
+            id=environment.id,
+            name=environment.name,
+            project_id=environment.project_id,
+            redis_ids=tuple(i.id for i in members),
+        )
+
+    # -- Key Value instances --
+
+    def _instance(self, instance_id: str) -> _Instance:
+        try:
+            return self._instances[instance_id]
+        except KeyError:
+            raise errors.NotFound(instance_id) from None
+
+    def _view(self, instance: _Instance, *, fresh: bool = False) -> InstanceView:
+        status = (
+            instance.lifecycle.create_response_status
+            if fresh
+            else instance.lifecycle.status(self._clock())
+        )
+        return InstanceView(
+            id=instance.id,
+            name=instance.name,
+            owner=self._owners[instance.owner_id],
+            plan=instance.plan,
+            region=instance.region,
+            status=status,
+            environment_id=instance.environment_id,
+            maxmemory_policy=instance.maxmemory_policy,
+            persistence_mode=instance.persistence_mode,
+            ip_allow_list=instance.ip_allow_list,
+            version=VERSION,
+            created_ns=instance.created_ns,
+            updated_ns=instance.updated_ns,
+            fresh=fresh,
+        )
+
+    @staticmethod
+    def _plane_config(instance: _Instance) -> PlaneConfig:
+        return PlaneConfig(
+            instance_id=instance.id,
+            password=instance.password,
+            maxmemory_bytes=PLAN_MEMORY_BYTES[instance.plan],
+            maxmemory_policy=valkey_policy(instance.maxmemory_policy),
+            persistence=instance.persistence_mode,
+            allow_list=tuple(entry.cidr_block for entry in instance.ip_allow_list),
+        )
+
+    def _free_instance_of(self, owner_id: str) -> _Instance | None:
+        return next(
+            (i for i in self._instances.values() if i.owner_id == owner_id and i.plan == "free"),
+            None,
+        )
+
+    def create_key_value(self, spec: CreateInput) -> InstanceView:
+        """``create-key-value`` (§3.2): defaults, free-plan rules, then a server process."""
+        with self._lock:
+            owner = self._owner(spec.owner_id)
+            _check_plan("plan", spec.plan)
+            region = spec.region if spec.region is not None else DEFAULT_REGION
+            _check_enum("region", region, REGIONS)
+            policy = (
+                spec.maxmemory_policy
+                if spec.maxmemory_policy is not None
+                else DEFAULT_MAXMEMORY_POLICY
+            )
+            _check_enum("maxmemoryPolicy", policy, MAXMEMORY_POLICIES)
+            if spec.persistence_mode is not None:
+                _check_enum("persistenceMode", spec.persistence_mode, PERSISTENCE_MODES)
+            _check_name(spec.name)
+            allow_list = spec.ip_allow_list or ()
+            _check_allow_list(allow_list)
+            if spec.plan == "free":
+                if spec.persistence_mode not in (None, "off"):
+                    raise errors.PersistenceOnFreePlan(spec.persistence_mode)
+                persistence = "off"
+            else:
+                persistence = spec.persistence_mode or "journal_snapshot"
+            if spec.environment_id is not None:
+                environment = self._environment(spec.environment_id)
+                if environment.owner_id != owner.id:
+                    raise errors.EnvironmentOwnerMismatch(environment.id, owner.id)
+            if spec.plan == "free" and (existing := self._free_instance_of(owner.id)):
+                raise errors.FreeInstanceLimit(owner.id, existing.id)
+
+            now_ns = self._wall_clock_ns()
+            instance = _Instance(
+                id=self._unused_id(),
+                sequence=next(self._sequence),
+                name=spec.name,
+                owner_id=owner.id,
+                plan=spec.plan,
+                region=region,
+                environment_id=spec.environment_id,
+                maxmemory_policy=policy,
+                persistence_mode=persistence,
+                ip_allow_list=tuple(allow_list),
+                password=ids.new_password(),
+                created_ns=now_ns,
+                updated_ns=now_ns,
+                lifecycle=InstanceLifecycle(self._lifecycle, created_at=self._clock()),
+            )
+            if self._plane is not None:
+                try:
+                    instance.endpoints = self._plane.start(self._plane_config(instance))
+                except Exception as exc:
+                    raise errors.InternalError(
+                        f"could not start the Key Value server for {instance.id}: {exc}"
+                    ) from exc
+            self._instances[instance.id] = instance
+            return self._view(instance, fresh=True)
+
+    def _unused_id(self) -> str:
+        while (candidate := ids.new_instance_id()) in self._instances:
+            pass  # pragma: no cover - 36**20 ids; a collision is practically impossible
+        return candidate
+
+    def retrieve_key_value(self, instance_id: str) -> InstanceView:
+        """``retrieve-key-value`` (§3.3)."""
+        with self._lock:
+            return self._view(self._instance(instance_id))
+
+    def list_key_value(self, filters: ListFilters) -> list[tuple[InstanceView, str]]:
+        """``list-key-value`` (§3.1, §5): newest first, filtered, one page after ``cursor``."""
+        if filters.regions is not None:
+            for region in filters.regions:
+                _check_enum("region", region, REGIONS)
+        with self._lock:
+            start = self._decode_cursor(filters.cursor) if filters.cursor else None
+            rows: list[tuple[InstanceView, str]] = []
+            for instance in sorted(self._instances.values(), key=lambda i: -i.sequence):
+                if start is not None and instance.sequence >= start:
+                    continue
+                if not self._matches(instance, filters):
+                    continue
+                rows.append(
+                    (self._view(instance), ids.encode_cursor(instance.sequence, instance.id))
+                )
+                if len(rows) == filters.limit:
+                    break
+            return rows
+
+    @staticmethod
+    def _decode_cursor(cursor: str) -> int:
+        try:
+            return ids.decode_cursor(cursor)
+        except ValueError:
+            raise errors.InvalidQueryParameter(
+                "cursor", f"{cursor!r} is not a cursor returned by this API (URL-encode it)"
+            ) from None
+
+    @staticmethod
+    def _matches(instance: _Instance, filters: ListFilters) -> bool:
+        created = ids.truncate_to_microseconds(instance.created_ns)
+        updated = ids.truncate_to_microseconds(instance.updated_ns)
+        return (
+            _in(filters.names, instance.name)
+            and _in(filters.regions, instance.region)
+            and _in(filters.owner_ids, instance.owner_id)
+            and _in(filters.environment_ids, instance.environment_id)
+            and (filters.created_before_ns is None or created < filters.created_before_ns)
+            and (filters.created_after_ns is None or created > filters.created_after_ns)
+            and (filters.updated_before_ns is None or updated < filters.updated_before_ns)
+            and (filters.updated_after_ns is None or updated > filters.updated_after_ns)
+        )
+
+    def update_key_value(self, instance_id: str, change: UpdateInput) -> InstanceView:
+        """``update-key-value`` (§3.4, §9): partial update, upgrade-only plans, restarts."""
+        with self._lock:
+            instance = self._instance(instance_id)
+            if instance.lifecycle.suspended:
+                raise errors.Conflict(
+                    f"Key Value instance {instance.id} is suspended; resume it before updating it"
+                )
+            plan = change.plan if change.plan is not None else instance.plan
+            _check_plan("plan", plan)
+            if PLAN_ORDER.index(plan) < PLAN_ORDER.index(instance.plan):
+                raise errors.PlanDowngrade(instance.plan, plan)
+            policy = (
+                change.maxmemory_policy
+                if change.maxmemory_policy is not None
+                else instance.maxmemory_policy
+            )
+            _check_enum("maxmemoryPolicy", policy, MAXMEMORY_POLICIES)
+            if change.persistence_mode is not None:
+                _check_enum("persistenceMode", change.persistence_mode, PERSISTENCE_MODES)
+            if change.name is not None:
+                _check_name(change.name)
+            if change.ip_allow_list is not None:
+                _check_allow_list(change.ip_allow_list)
+            upgrading_from_free = instance.plan == "free" and plan != "free"
+            persistence = _persistence_after_update(
+                instance.plan, plan, change.persistence_mode, instance.persistence_mode
+            )
+
+            updated = replace(
+                instance,
+                name=change.name if change.name is not None else instance.name,
+                plan=plan,
+                maxmemory_policy=policy,
+                persistence_mode=persistence,
+                ip_allow_list=(
+                    change.ip_allow_list
+                    if change.ip_allow_list is not None
+                    else instance.ip_allow_list
+                ),
+            )
+            restart: RestartKind | None = None
+            if plan != instance.plan:
+                restart = RestartKind.PLAN
+            elif (policy, persistence) != (instance.maxmemory_policy, instance.persistence_mode):
+                restart = RestartKind.CONFIG
+            new_config = self._plane_config(updated)
+            if self._plane is not None and new_config != self._plane_config(instance):
+                try:
+                    # Free → paid loses the data (Render docs /free, §9).
+                    self._plane.apply(new_config, flush=upgrading_from_free)
+                except Exception as exc:
+                    raise errors.InternalError(
+                        f"could not reconfigure the Key Value server for {instance.id}: {exc}"
+                    ) from exc
+            for attribute in (
+                "name",
+                "plan",
+                "maxmemory_policy",
+                "persistence_mode",
+                "ip_allow_list",
+            ):
+                setattr(instance, attribute, getattr(updated, attribute))
+            if restart is not None:
+                instance.lifecycle.restart(restart, self._clock())
+            instance.updated_ns = max(self._wall_clock_ns(), instance.updated_ns)
+            return self._view(instance)
+
+    def delete_key_value(self, instance_id: str) -> None:
+        """``delete-key-value`` (§3.5): works in any status; the id is gone afterwards."""
+        with self._lock:
+            instance = self._instance(instance_id)
+            if self._plane is not None:
+                self._plane.stop(instance.id)
+            del self._instances[instance.id]
+
+    def retrieve_key_value_connection_info(self, instance_id: str) -> ConnectionInfo:
+        """``retrieve-key-value-connection-info`` (§2.7), pointing at the emulator's servers.
+
+        Render's internal URL is ``redis://red-…:6379`` on its private network; the emulator's is
+        the local plain-RESP port (no password, like Render's internal endpoint).
+        """
+        with self._lock:
+            instance = self._instance(instance_id)
+            if instance.endpoints is not None:
+                host = instance.endpoints.host
+                internal = f"redis://{host}:{instance.endpoints.internal_port}"
+                port = instance.endpoints.external_port
+            else:
+                host = PLACEHOLDER_HOST.format(region=instance.region)
+                internal = f"redis://{instance.id}:{PLACEHOLDER_PORT}"
+                port = PLACEHOLDER_PORT
+            return ConnectionInfo(
+                internal=internal,
+                external=f"rediss://{instance.id}:{instance.password}@{host}:{port}",
+                cli_command=(
+                    f" REDISCLI_AUTH={instance.password} valkey-cli --user {instance.id}"
+                    f" -h {host} -p {port} --tls"
+                ),
+            )
+
+    def suspend_key_value(self, instance_id: str) -> None:
+        """``suspend-key-value`` (§3.7): the process stops, data is kept; idempotent."""
+        with self._lock:
+            instance = self._instance(instance_id)
+            if instance.lifecycle.suspended:
+                return
+            if self._plane is not None:
+                self._plane.suspend(instance.id)
+            instance.lifecycle.suspend()
+
+    def resume_key_value(self, instance_id: str) -> None:
+        """``resume-key-value`` (§3.7): the process starts again; idempotent."""
+        with self._lock:
+            instance = self._instance(instance_id)
+            if not instance.lifecycle.suspended:
+                return
+            if self._plane is not None:
+                try:
+                    instance.endpoints = self._plane.resume(instance.id)
+                except Exception as exc:
+                    raise errors.InternalError(
+                        f"could not resume the Key Value server for {instance.id}: {exc}"
+                    ) from exc
+            instance.lifecycle.resume(self._clock())
+
+    # -- environments (§7) --
+
+    def add_resources_to_environment(
+        self, environment_id: str, resource_ids: tuple[str, ...]
+    ) -> EnvironmentView:
+        """``add-resources-to-environment``: moves instances (their ``environmentId`` changes)."""
+        with self._lock:
+            environment = self._environment(environment_id)
+            instances = [self._instance(resource_id) for resource_id in resource_ids]
+            for instance in instances:
+                if instance.owner_id != environment.owner_id:
+                    raise errors.EnvironmentOwnerMismatch(environment.id, instance.owner_id)
+            for instance in instances:
+                instance.environment_id = environment.id
+            return self._environment_view(environment)
+
+    def remove_resources_from_environment(
+        self, environment_id: str, resource_ids: tuple[str, ...]
+    ) -> None:
+        """``remove-resources-from-environment``; ids not in the environment are left alone."""
+        with self._lock:
+            environment = self._environment(environment_id)
+            instances = [self._instance(resource_id) for resource_id in resource_ids]
+            for instance in instances:
+                if instance.environment_id == environment.id:
+                    instance.environment_id = None
+
+    # -- test control --
+
+    def instance_ids(self) -> list[str]:
+        """Ids of every instance, oldest first."""
+        with self._lock:
+            return [i.id for i in sorted(self._instances.values(), key=lambda i: i.sequence)]
+
+    def reset(self) -> None:
+        """Delete every instance (stopping its server) and environment; workspaces stay."""
+        with self._lock:
+            for instance_id in list(self._instances):
+                self.delete_key_value(instance_id)
+            self._environments.clear()

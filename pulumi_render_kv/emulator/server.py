@@ -1,0 +1,113 @@
+"""HTTP plumbing only: serve a WSGI app with werkzeug's threaded server.
+
+:class:`ServerThread` binds ``host``/``port`` (port 0 = a free port chosen by the OS) when it
+is created, so the URL is known before serving starts, and serves in a background thread until
+:meth:`ServerThread.stop`. The CLI uses the same class and keeps its main thread free to handle
+signals. ``stop`` also closes idle keep-alive connections and joins every request thread, so
+nothing keeps running after it returns.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from typing import Any
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+logger = logging.getLogger("pulumi_render_kv.emulator.server")
+
+
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server plus a registry of open client connections."""
+
+    def __init__(self, host: str, port: int, app: Any) -> None:
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(host, port, app, handler=_RequestHandler)
+
+    def track(self, connection: socket.socket) -> None:
+        """Remember an open client connection."""
+        with self._connections_lock:
+            self._connections.add(connection)
+
+    def untrack(self, connection: socket.socket) -> None:
+        """Forget a closed client connection."""
+        with self._connections_lock:
+            self._connections.discard(connection)
+
+    def close_connections(self) -> None:
+        """Shut down open (idle keep-alive) connections so their handler threads end."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """Logs requests at DEBUG and registers its connection with the server."""
+
+    server: _Server
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.track(self.connection)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.untrack(self.connection)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        logger.debug("%s %s", self.requestline, code)
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        logger.debug(message, *args)
+
+
+class ServerThread:
+    """A threaded werkzeug server on its own thread."""
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._server = _Server(host, port, app)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"render-kv-emulator:{self.port}",
+            daemon=True,
+        )
+        self._started = False
+        self._stopped = False
+
+    @property
+    def host(self) -> str:
+        """The address the socket is bound to."""
+        return str(self._server.server_address[0])
+
+    @property
+    def port(self) -> int:
+        """The bound port (the free one the OS chose when asked for 0)."""
+        return int(self._server.server_port)
+
+    def start(self) -> None:
+        """Start serving in the background."""
+        if self._started:
+            raise RuntimeError("server already started")
+        self._started = True
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving, close connections and the socket, join every thread; idempotent."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if self._started:
+            self._server.shutdown()
+            self._thread.join(timeout=10)
+        self._server.close_connections()
+        # socketserver.ThreadingMixIn.server_close joins the request threads (block_on_close).
+        self._server.server_close()

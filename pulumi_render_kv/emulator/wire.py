@@ -1,0 +1,369 @@
+"""Render's JSON shapes: request bodies and query strings in, response bodies out.
+
+The emulator keeps its own wire code (it shares nothing with the package's client), so a
+misreading of Render's format cannot pass on both sides. Parsing here checks JSON *types*,
+required fields and unknown fields; the *rules* (enums, plans, limits) live in ``backend.py``.
+Shapes follow the spec schemas named in each function (``render-api-keyvalue.md`` §2).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from enum import Enum
+from typing import Any
+
+from . import errors, ids
+from .backend import (
+    CidrBlock,
+    ConnectionInfo,
+    CreateInput,
+    EnvironmentView,
+    InstanceView,
+    ListFilters,
+    Owner,
+    UpdateInput,
+)
+
+JsonObject = dict[str, Any]
+
+CREATE_FIELDS = (
+    "name",
+    "ownerId",
+    "plan",
+    "region",
+    "environmentId",
+    "maxmemoryPolicy",
+    "persistenceMode",
+    "ipAllowList",
+)
+CREATE_REQUIRED = ("name", "ownerId", "plan")
+# region, ownerId and environmentId are not patchable (§2.2); sending them is rejected.
+PATCH_FIELDS = ("name", "plan", "maxmemoryPolicy", "persistenceMode", "ipAllowList")
+LIST_PARAMETERS = (
+    "name",
+    "region",
+    "ownerId",
+    "environmentId",
+    "createdBefore",
+    "createdAfter",
+    "updatedBefore",
+    "updatedAfter",
+    "cursor",
+    "limit",
+)
+OWNER_LIST_PARAMETERS = ("name", "email", "cursor", "limit")
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class Flavor(Enum):
+    """``/key-value`` or the legacy ``/redis`` twin: same objects, two spellings (§4)."""
+
+    KEY_VALUE = ("keyValue", "cliCommand")
+    REDIS = ("redis", "redisCLICommand")
+
+    @property
+    def list_key(self) -> str:
+        """The wrapper key of list items."""
+        return self.value[0]
+
+    @property
+    def cli_field(self) -> str:
+        """The connection-info field holding the CLI command."""
+        return self.value[1]
+
+
+# --- bodies in ------------------------------------------------------------------------------
+
+
+def parse_json_body(raw: bytes, content_type: str | None) -> Any:
+    """Decode a request body; 400 when it is absent, not JSON, or sent as another media type."""
+    if not raw.strip():
+        raise errors.InvalidBody("request body is required (a JSON object)")
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type and media_type != "application/json":
+        raise errors.InvalidBody(
+            f"unsupported Content-Type {content_type!r}: send the body as application/json"
+        )
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise errors.InvalidBody(f"request body is not valid JSON: {exc}") from None
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    return "a string" if isinstance(value, str) else "an array"
+
+
+def _object(body: Any) -> JsonObject:
+    if not isinstance(body, dict):
+        raise errors.InvalidBody(f"request body must be a JSON object, got {_json_kind(body)}")
+    return body
+
+
+def _check_fields(body: JsonObject, accepted: tuple[str, ...], operation: str) -> None:
+    for key in body:
+        if key not in accepted:
+            raise errors.UnknownField(key, operation, accepted)
+
+
+def _string(body: JsonObject, key: str) -> str | None:
+    value = body.get(key)
+    if value is None and key not in body:
+        return None
+    if not isinstance(value, str):
+        raise errors.InvalidFieldType(key, "a string")
+    return value
+
+
+def _allow_list(body: JsonObject) -> tuple[CidrBlock, ...] | None:
+    if "ipAllowList" not in body:
+        return None
+    value = body["ipAllowList"]
+    if not isinstance(value, list):
+        raise errors.InvalidFieldType("ipAllowList", "an array of {cidrBlock, description}")
+    entries = []
+    for index, item in enumerate(value):
+        where = f"ipAllowList[{index}]"
+        if not isinstance(item, dict):
+            raise errors.InvalidFieldType(where, "an object {cidrBlock, description}")
+        _check_fields(item, ("cidrBlock", "description"), "cidrBlockAndDescription")
+        for key in ("cidrBlock", "description"):
+            if key not in item:
+                raise errors.MissingField(f"{where}.{key}")
+            if not isinstance(item[key], str):
+                raise errors.InvalidFieldType(f"{where}.{key}", "a string")
+        entries.append(CidrBlock(cidr_block=item["cidrBlock"], description=item["description"]))
+    return tuple(entries)
+
+
+def parse_create_input(body: Any, operation: str = "keyValuePOSTInput") -> CreateInput:
+    """A ``keyValuePOSTInput`` / ``redisPOSTInput`` body."""
+    data = _object(body)
+    _check_fields(data, CREATE_FIELDS, operation)
+    for key in CREATE_REQUIRED:
+        if key not in data:
+            raise errors.MissingField(key)
+    return CreateInput(
+        name=_string(data, "name") or "",
+        owner_id=_string(data, "ownerId") or "",
+        plan=_string(data, "plan") or "",
+        region=_string(data, "region"),
+        environment_id=_string(data, "environmentId"),
+        maxmemory_policy=_string(data, "maxmemoryPolicy"),
+        persistence_mode=_string(data, "persistenceMode"),
+        ip_allow_list=_allow_list(data),
+    )
+
+
+def parse_update_input(body: Any, operation: str = "keyValuePATCHInput") -> UpdateInput:
+    """A ``keyValuePATCHInput`` / ``redisPATCHInput`` body (omitted = unchanged)."""
+    data = _object(body)
+    _check_fields(data, PATCH_FIELDS, operation)
+    return UpdateInput(
+        name=_string(data, "name"),
+        plan=_string(data, "plan"),
+        maxmemory_policy=_string(data, "maxmemoryPolicy"),
+        persistence_mode=_string(data, "persistenceMode"),
+        ip_allow_list=_allow_list(data),
+    )
+
+
+def parse_resource_ids_body(body: Any) -> tuple[str, ...]:
+    """An ``environmentResourcesPOSTInput``: ``{"resourceIds": [...]}``."""
+    data = _object(body)
+    _check_fields(data, ("resourceIds",), "environmentResourcesPOSTInput")
+    if "resourceIds" not in data:
+        raise errors.MissingField("resourceIds")
+    value = data["resourceIds"]
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise errors.InvalidFieldType("resourceIds", "an array of strings")
+    if not value:
+        raise errors.InvalidFieldValue("resourceIds", "must not be empty")
+    return tuple(value)
+
+
+# --- query strings in -----------------------------------------------------------------------
+
+
+def _single(args: Mapping[str, list[str]], key: str) -> str | None:
+    values = args.get(key)
+    if not values:
+        return None
+    if len(values) > 1:
+        raise errors.InvalidQueryParameter(
+            key, "given more than once; send several values as one comma-separated list"
+        )
+    return values[0]
+
+
+def _check_parameters(args: Mapping[str, list[str]], accepted: tuple[str, ...]) -> None:
+    for key in args:
+        if key not in accepted:
+            raise errors.InvalidQueryParameter(
+                key, f"unknown parameter (accepted: {', '.join(accepted)})"
+            )
+
+
+def _csv(args: Mapping[str, list[str]], key: str) -> tuple[str, ...] | None:
+    value = _single(args, key)
+    if not value:
+        return None
+    return tuple(part for part in value.split(",") if part)
+
+
+def _timestamp(args: Mapping[str, list[str]], key: str) -> int | None:
+    value = _single(args, key)
+    if value is None:
+        return None
+    try:
+        return ids.parse_timestamp(value)
+    except ValueError:
+        raise errors.InvalidQueryParameter(
+            key, f"{value!r} is not an RFC 3339 date-time (e.g. 2026-06-09T16:25:25Z)"
+        ) from None
+
+
+def _limit(args: Mapping[str, list[str]]) -> int:
+    value = _single(args, "limit")
+    if value is None:
+        return DEFAULT_LIMIT
+    try:
+        limit = int(value)
+    except ValueError:
+        raise errors.InvalidQueryParameter("limit", f"{value!r} is not an integer") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise errors.InvalidQueryParameter(
+            "limit", f"must be between 1 and {MAX_LIMIT}, got {limit}"
+        )
+    return limit
+
+
+def parse_list_query(args: Mapping[str, list[str]]) -> ListFilters:
+    """The query of ``list-key-value`` / ``list-redis`` (§3.1): arrays are comma-separated."""
+    _check_parameters(args, LIST_PARAMETERS)
+    return ListFilters(
+        names=_csv(args, "name"),
+        regions=_csv(args, "region"),
+        owner_ids=_csv(args, "ownerId"),
+        environment_ids=_csv(args, "environmentId"),
+        created_before_ns=_timestamp(args, "createdBefore"),
+        created_after_ns=_timestamp(args, "createdAfter"),
+        updated_before_ns=_timestamp(args, "updatedBefore"),
+        updated_after_ns=_timestamp(args, "updatedAfter"),
+        cursor=_single(args, "cursor"),
+        limit=_limit(args),
+    )
+
+
+def parse_owner_query(
+    args: Mapping[str, list[str]],
+) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None, str | None, int]:
+    """The query of ``list-owners``: (names, emails, cursor, limit)."""
+    _check_parameters(args, OWNER_LIST_PARAMETERS)
+    return _csv(args, "name"), _csv(args, "email"), _single(args, "cursor"), _limit(args)
+
+
+def parse_resource_ids_query(args: Mapping[str, list[str]]) -> tuple[str, ...]:
+    """``?resourceIds=red-…,red-…`` of ``remove-resources-from-environment`` (required)."""
+    _check_parameters(args, ("resourceIds",))
+    values = _csv(args, "resourceIds")
+    if not values:
+        raise errors.InvalidQueryParameter("resourceIds", "is required")
+    return values
+
+
+# --- bodies out -----------------------------------------------------------------------------
+
+
+def render_owner(owner: Owner) -> JsonObject:
+    """An ``owner`` object (§2.9)."""
+    return {"id": owner.id, "name": owner.name, "email": owner.email, "type": owner.type}
+
+
+def render_instance(
+    view: InstanceView, *, null_empty_allow_list: bool, dashboard_url: bool = False
+) -> JsonObject:
+    """A ``keyValueDetail`` (``dashboard_url=False``) or ``keyValue`` list payload (§2.3, §2.4).
+
+    ``environmentId`` is absent (not null) when unset; an empty allow list is ``null`` as
+    observed (switchable); the create response's timestamps carry nanoseconds.
+    """
+    allow_list: list[JsonObject] | None = [
+        {"cidrBlock": entry.cidr_block, "description": entry.description}
+        for entry in view.ip_allow_list
+    ]
+    if not allow_list and null_empty_allow_list:
+        allow_list = None
+    body: JsonObject = {
+        "id": view.id,
+        "createdAt": ids.format_timestamp(view.created_ns, nanoseconds=view.fresh),
+        "updatedAt": ids.format_timestamp(view.updated_ns, nanoseconds=view.fresh),
+        "status": view.status,
+        "region": view.region,
+        "plan": view.plan,
+        "name": view.name,
+        "owner": render_owner(view.owner),
+        "options": {
+            "maxmemoryPolicy": view.maxmemory_policy,
+            "persistenceMode": view.persistence_mode,
+        },
+        "ipAllowList": allow_list,
+        "version": view.version,
+    }
+    if view.environment_id is not None:
+        body["environmentId"] = view.environment_id
+    if dashboard_url:
+        body["dashboardUrl"] = view.dashboard_url
+    return body
+
+
+def render_instance_list(
+    rows: list[tuple[InstanceView, str]], flavor: Flavor, *, null_empty_allow_list: bool
+) -> list[JsonObject]:
+    """A bare array of ``{"keyValue"|"redis": …, "cursor": …}`` (§2.5, §4)."""
+    return [
+        {
+            flavor.list_key: render_instance(
+                view, null_empty_allow_list=null_empty_allow_list, dashboard_url=True
+            ),
+            "cursor": cursor,
+        }
+        for view, cursor in rows
+    ]
+
+
+def render_connection_info(info: ConnectionInfo, flavor: Flavor) -> JsonObject:
+    """``keyValueConnectionInfo`` / ``redisConnectionInfo`` (§2.7, §4)."""
+    return {
+        "internalConnectionString": info.internal,
+        "externalConnectionString": info.external,
+        flavor.cli_field: info.cli_command,
+    }
+
+
+def render_owner_list(rows: list[tuple[Owner, str]]) -> list[JsonObject]:
+    """A bare array of ``ownerWithCursor``."""
+    return [{"owner": render_owner(owner), "cursor": cursor} for owner, cursor in rows]
+
+
+def render_environment(environment: EnvironmentView) -> JsonObject:
+    """An ``environment`` object; only Key Value members are tracked by the emulator."""
+    return {
+        "id": environment.id,
+        "name": environment.name,
+        "projectId": environment.project_id,
+        "databasesIds": [],
+        "redisIds": list(environment.redis_ids),
+        "serviceIds": [],
+        "envGroupIds": [],
+        "protectedStatus": "unprotected",
+        "networkIsolationEnabled": False,
+    }
