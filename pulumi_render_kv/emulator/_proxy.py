@@ -1,0 +1,783 @@
+"""The external endpoint of an emulated Key Value instance: a TLS gate in front of its plain port.
+
+Render's external URL is ``rediss://<instance_id>:<password>@<host>:6379``: TLS, a password for
+the ACL user named after the instance, and only clients whose address is in the instance's IP
+allow list. Its internal URL has no password. Redis/Valkey cannot give one port a password and
+another port none (ACL users are server-wide, and the ``default`` user must stay password-less
+for the internal URL), so the gate does what the server cannot:
+
+1. terminates TLS with the data plane's certificate;
+2. checks the peer address against the *current* allow list when the connection is accepted;
+   a refused client still gets a TLS session and is told, in Render's words,
+   ``AUTH failed: Client IP address is not in the allowlist``, then the connection is closed;
+3. before authentication answers every command except AUTH / HELLO ... AUTH / QUIT with NOAUTH,
+   and only forwards credentials for the ACL user named after the instance (a one-argument
+   ``AUTH <password>`` is taken as that user) -- so ``AUTH default ...`` cannot reach the
+   password-less default user;
+4. lets the *server* judge the password: the AUTH/HELLO goes to a fresh backend connection and the
+   gate starts piping bytes only when the server did not answer with an error. The session then
+   runs as the ACL user on the real server (``ACL WHOAMI`` answers the instance id).
+
+Design: one thread per gate runs a ``selectors`` loop over the listening socket and every
+connection, with TLS done through ``ssl.MemoryBIO`` so that no socket ever blocks the loop. That
+bounds the threads (one per instance, whatever the number of clients), gives back-pressure in
+both directions (a side is not read while the other side's buffer is full), and makes closing
+trivial: the loop owns every socket and closes them all when it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import errno
+import ipaddress
+import logging
+import os
+import selectors
+import socket
+import ssl
+import threading
+import time
+from collections.abc import Iterable
+
+_log = logging.getLogger(__name__)
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Replies, spelled as Render (allowlist) and Redis/Valkey (the rest) spell them.
+ALLOWLIST_ERROR = b"-ERR AUTH failed: Client IP address is not in the allowlist\r\n"
+WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+NOAUTH = b"-NOAUTH Authentication required.\r\n"
+HELLO_NOAUTH = (
+    b"-NOAUTH HELLO must be called with the client already authenticated, otherwise the "
+    b"HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
+    b"select the RESP protocol version at the same time\r\n"
+)
+AUTH_ARITY = b"-ERR wrong number of arguments for 'auth' command\r\n"
+BACKEND_DOWN = b"-ERR Key Value instance is not reachable, try again later\r\n"
+
+_RECV_SIZE = 64 * 1024
+# Per-direction buffer above which the gate stops reading the side that fills it.
+_BUFFER_LIMIT = 1024 * 1024
+# Before authentication a client gets little: Redis itself caps unauthenticated requests.
+_PREAUTH_LIMIT = 64 * 1024
+_PREAUTH_MAX_ARGS = 32
+_PREAUTH_MAX_BULK = 16 * 1024
+_PREAUTH_MAX_FAILURES = 10
+_HANDSHAKE_TIMEOUT = 10.0
+_PREAUTH_TIMEOUT = 30.0
+_CLOSE_TIMEOUT = 5.0
+_MAX_ACCEPTS_PER_WAKEUP = 64
+_DEFAULT_MAX_CONNECTIONS = 256
+
+
+def parse_allow_list(cidrs: Iterable[str]) -> tuple[Network, ...]:
+    """CIDR blocks as networks; host bits are dropped like Go's net.ParseCIDR does for Render.
+
+    Raises ValueError naming the bad block.
+    """
+    networks: list[Network] = []
+    for cidr in cidrs:
+        try:
+            networks.append(ipaddress.ip_network(cidr, strict=False))
+        except ValueError as error:
+            raise ValueError(f"invalid CIDR block {cidr!r} in the IP allow list: {error}") from None
+    return tuple(networks)
+
+
+def address_admitted(address: str, networks: Iterable[Network]) -> bool:
+    """Whether a peer address is inside one of the networks.
+
+    IPv4-mapped IPv6 peers (``::ffff:127.0.0.1``, seen on dual-stack sockets) count as IPv4, and
+    an address only matches networks of its own family: ``ipaddress`` would otherwise put every
+    IPv4 address inside ``::/0``.
+    """
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == network.version and ip in network for network in networks)
+
+
+class ProtocolError(ValueError):
+    """The client's bytes are not a RESP request."""
+
+
+def parse_request(
+    buffer: bytes | bytearray,
+    *,
+    max_args: int = _PREAUTH_MAX_ARGS,
+    max_bulk: int = _PREAUTH_MAX_BULK,
+) -> tuple[list[bytes], int] | None:
+    """One request (multibulk or inline) from the front of ``buffer``.
+
+    Returns the arguments and the number of bytes used, or None when more bytes are needed.
+    Raises ProtocolError for bytes Redis would reject, or that exceed the limits.
+    """
+    if not buffer:
+        return None
+    if buffer[:1] != b"*":
+        return _parse_inline(buffer, max_bulk)
+    header = _line(buffer, 0, "invalid multibulk length")
+    if header is None:
+        return None
+    count = _parse_int(buffer[1:header], "invalid multibulk length")
+    if count > max_args:
+        raise ProtocolError("invalid multibulk length")
+    position = header + 2
+    args: list[bytes] = []
+    for _ in range(max(count, 0)):
+        parsed = _parse_bulk(buffer, position, max_bulk)
+        if parsed is None:
+            return None
+        arg, position = parsed
+        args.append(arg)
+    return args, position
+
+
+def _parse_inline(buffer: bytes | bytearray, max_size: int) -> tuple[list[bytes], int] | None:
+    end = buffer.find(b"\n")
+    if end < 0:
+        if len(buffer) > max_size:
+            raise ProtocolError("too big inline request")
+        return None
+    return [bytes(part) for part in bytes(buffer[:end]).split()], end + 1
+
+
+def _parse_bulk(
+    buffer: bytes | bytearray, position: int, max_bulk: int
+) -> tuple[bytes, int] | None:
+    """The bulk string (``$<len>`` CRLF bytes CRLF) at ``position``, and the position after it."""
+    if position >= len(buffer):
+        return None
+    if buffer[position : position + 1] != b"$":
+        found = bytes(buffer[position : position + 1]).decode("latin-1")
+        raise ProtocolError(f"expected '$', got '{found}'")
+    line_end = _line(buffer, position, "invalid bulk length")
+    if line_end is None:
+        return None
+    length = _parse_int(buffer[position + 1 : line_end], "invalid bulk length")
+    if not 0 <= length <= max_bulk:
+        raise ProtocolError("invalid bulk length")
+    start = line_end + 2
+    stop = start + length
+    if len(buffer) < stop + 2:
+        return None
+    if buffer[stop : stop + 2] != b"\r\n":
+        raise ProtocolError("invalid bulk terminator")
+    return bytes(buffer[start:stop]), stop + 2
+
+
+def _line(buffer: bytes | bytearray, position: int, message: str) -> int | None:
+    """Where the header line at ``position`` ends; None while incomplete (and plausibly short)."""
+    end = buffer.find(b"\r\n", position)
+    if end < 0 and len(buffer) - position > 32:
+        raise ProtocolError(message)
+    return None if end < 0 else end
+
+
+def encode_request(args: Iterable[bytes]) -> bytes:
+    """A RESP multibulk request."""
+    parts = [b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args]
+    return b"*%d\r\n" % len(parts) + b"".join(parts)
+
+
+def _parse_int(raw: bytes | bytearray, message: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ProtocolError(message) from None
+
+
+def _hello_credentials(args: list[bytes]) -> tuple[bytes, bytes] | None:
+    """The ``AUTH user pass`` option of ``HELLO [protover [AUTH user pass] [SETNAME name]]``."""
+    index = 2
+    while index < len(args):
+        option = args[index].upper()
+        if option == b"AUTH" and index + 2 < len(args):
+            return args[index + 1], args[index + 2]
+        index += 3 if option == b"AUTH" else 2
+    return None
+
+
+class _Phase(enum.Enum):
+    HANDSHAKE = "handshake"  # TLS handshake running
+    REFUSED = "refused"  # address not allowed: answer the first request with the allowlist error
+    PREAUTH = "preauth"  # waiting for AUTH / HELLO AUTH
+    AUTH_PENDING = "auth_pending"  # credentials sent to the server, waiting for its verdict
+    PIPE = "pipe"  # authenticated: bytes flow both ways
+    CLOSING = "closing"  # flushing the last bytes to the client
+
+
+class _Connection:
+    """One client of the gate. Only the gate's loop thread touches it."""
+
+    def __init__(self, gate: TlsGateProxy, sock: socket.socket, admitted: bool) -> None:
+        self.gate = gate
+        self.client = sock
+        self.backend: socket.socket | None = None
+        self.backend_connecting = False
+        self.backend_write_closed = False
+        self.incoming = ssl.MemoryBIO()
+        self.outgoing = ssl.MemoryBIO()
+        self.tls = gate.context.wrap_bio(self.incoming, self.outgoing, server_side=True)
+        self.admitted = admitted
+        self.phase = _Phase.HANDSHAKE
+        self.deadline: float | None = time.monotonic() + _HANDSHAKE_TIMEOUT
+        self.request = bytearray()  # decrypted client bytes not yet handled (before PIPE)
+        self.to_backend = bytearray()
+        self.to_client = bytearray()  # TLS records waiting for the client socket
+        self.auth_reply = bytearray()
+        self.failures = 0
+        self.client_eof = False
+        self.closed = False
+        self.client_mask = 0
+        self.backend_mask = 0
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def on_client_readable(self) -> None:
+        try:
+            data = self.client.recv(_RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self.abort()
+            return
+        if not data:
+            self._on_client_eof()
+            return
+        self.incoming.write(data)
+        if self.phase is _Phase.HANDSHAKE:
+            try:
+                self.tls.do_handshake()
+            except ssl.SSLWantReadError:
+                self._flush_tls()
+                return
+            except (ssl.SSLError, OSError) as error:
+                # Plain-text clients end up here: the external endpoint is TLS only. The TLS
+                # alert OpenSSL queued is still sent, so a TLS client learns why.
+                _log.debug("%s: TLS handshake failed: %s", self.gate.name, error)
+                self._start_closing(notify=False)
+                return
+            self._flush_tls()
+            self.phase = _Phase.PREAUTH if self.admitted else _Phase.REFUSED
+            self.deadline = time.monotonic() + _PREAUTH_TIMEOUT
+        plain, eof = self._read_plain()
+        if self.phase is _Phase.PIPE:
+            self.to_backend += plain
+        elif self.phase is not _Phase.CLOSING:
+            self.request += plain
+            if len(self.request) > _PREAUTH_LIMIT:
+                self._reply_and_close(b"-ERR Protocol error: too big request before AUTH\r\n")
+                return
+            self._handle_requests()
+        if eof:
+            self._on_client_eof()
+
+    def on_client_writable(self) -> None:
+        if not self._send(self.client, self.to_client):
+            self.abort()
+            return
+        if not self.to_client and self.phase is _Phase.CLOSING:
+            self.abort()
+
+    def on_backend_readable(self) -> None:
+        assert self.backend is not None
+        try:
+            data = self.backend.recv(_RECV_SIZE)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._on_backend_eof()
+            return
+        if self.phase is _Phase.AUTH_PENDING:
+            self.auth_reply += data
+            if self.auth_reply[:1] == b"-":
+                # The server refused the credentials (or the HELLO): relay its error line, drop
+                # that backend connection, which is still logged in as the password-less default
+                # user, and stay unauthenticated.
+                end = self.auth_reply.find(b"\r\n")
+                if end < 0:
+                    if len(self.auth_reply) > _PREAUTH_LIMIT:
+                        self._reply_and_close(BACKEND_DOWN)
+                    return
+                error = bytes(self.auth_reply[: end + 2])
+                self._drop_backend()
+                self.phase = _Phase.PREAUTH
+                self._reply(error)
+                self._count_failure()
+                self._handle_requests()
+                return
+            data = bytes(self.auth_reply)
+            self.auth_reply.clear()
+            self.phase = _Phase.PIPE
+            self.deadline = None
+            self.to_backend += self.request  # what the client pipelined behind its AUTH
+            self.request.clear()
+            if self.client_eof:
+                self._on_client_eof()
+        if self.phase is _Phase.PIPE:
+            self._send_plain(data)
+
+    def on_backend_writable(self) -> None:
+        assert self.backend is not None
+        if self.backend_connecting:
+            error = self.backend.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+            if error:
+                _log.debug("%s: backend connect failed: %s", self.gate.name, os.strerror(error))
+                self._on_backend_eof()
+                return
+            self.backend_connecting = False
+        if not self._send(self.backend, self.to_backend):
+            self._on_backend_eof()
+            return
+        self._maybe_half_close_backend()
+
+    def expire(self, now: float) -> None:
+        if self.deadline is not None and now >= self.deadline:
+            _log.debug("%s: closing a client stuck in %s", self.gate.name, self.phase.value)
+            self.abort()
+
+    # -- interest -------------------------------------------------------------------------------
+
+    def client_interest(self) -> int:
+        mask = 0
+        if self.closed:
+            return mask
+        reading = not self.client_eof and self.phase is not _Phase.CLOSING
+        if reading and (self.phase is not _Phase.PIPE or len(self.to_backend) < _BUFFER_LIMIT):
+            mask |= selectors.EVENT_READ
+        if self.to_client:
+            mask |= selectors.EVENT_WRITE
+        return mask
+
+    def backend_interest(self) -> int:
+        if self.closed or self.backend is None:
+            return 0
+        if self.backend_connecting:
+            return selectors.EVENT_WRITE
+        mask = 0
+        if self.phase is _Phase.AUTH_PENDING or (
+            self.phase is _Phase.PIPE and len(self.to_client) < _BUFFER_LIMIT
+        ):
+            mask |= selectors.EVENT_READ
+        if self.to_backend:
+            mask |= selectors.EVENT_WRITE
+        return mask
+
+    # -- before authentication ------------------------------------------------------------------
+
+    def _handle_requests(self) -> None:
+        while self.phase in (_Phase.PREAUTH, _Phase.REFUSED):
+            try:
+                parsed = parse_request(self.request)
+            except ProtocolError as error:
+                self._reply_and_close(b"-ERR Protocol error: %s\r\n" % str(error).encode())
+                return
+            if parsed is None:
+                return
+            args, used = parsed
+            del self.request[:used]
+            if not args:
+                continue
+            if self.phase is _Phase.REFUSED:
+                self._reply_and_close(ALLOWLIST_ERROR)
+                return
+            self._handle_preauth(args)
+
+    def _handle_preauth(self, args: list[bytes]) -> None:
+        username = self.gate.username
+        command = args[0].upper()
+        if command == b"QUIT":
+            self._reply_and_close(b"+OK\r\n")
+        elif command == b"AUTH":
+            if len(args) not in (2, 3):
+                self._reply(AUTH_ARITY)
+                self._count_failure()
+            elif len(args) == 3 and args[1] != username:
+                self._reply(WRONGPASS)
+                self._count_failure()
+            else:
+                self._authenticate([b"AUTH", username, args[-1]])
+        elif command == b"HELLO":
+            credentials = _hello_credentials(args)
+            if credentials is None:
+                self._reply(HELLO_NOAUTH)
+                self._count_failure()
+            elif credentials[0] != username:
+                self._reply(WRONGPASS)
+                self._count_failure()
+            else:
+                self._authenticate(args)
+        else:
+            self._reply(NOAUTH)
+            self._count_failure()
+
+    def _authenticate(self, args: list[bytes]) -> None:
+        """Open a backend connection and let the server check the credentials."""
+        host = self.gate.host
+        backend = socket.socket(_family(host), socket.SOCK_STREAM)
+        backend.setblocking(False)
+        backend.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        code = backend.connect_ex((host, self.gate.backend_port))
+        if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
+            backend.close()
+            self._reply_and_close(BACKEND_DOWN)
+            return
+        self.backend = backend
+        self.backend_connecting = code != 0
+        self.backend_write_closed = False
+        self.to_backend = bytearray(encode_request(args))
+        self.auth_reply.clear()
+        self.phase = _Phase.AUTH_PENDING
+
+    def _count_failure(self) -> None:
+        self.failures += 1
+        if self.failures >= _PREAUTH_MAX_FAILURES and self.phase is not _Phase.CLOSING:
+            self._start_closing()
+
+    # -- shutdown paths -------------------------------------------------------------------------
+
+    def _on_client_eof(self) -> None:
+        self.client_eof = True
+        if self.phase is not _Phase.PIPE:
+            self.abort()
+            return
+        # Let what the client already sent reach the server, then half-close towards it so the
+        # server sees the end too; its last replies are still relayed until it closes.
+        self.deadline = time.monotonic() + _CLOSE_TIMEOUT
+        self._maybe_half_close_backend()
+
+    def _maybe_half_close_backend(self) -> None:
+        if (
+            self.client_eof
+            and self.phase is _Phase.PIPE
+            and self.backend is not None
+            and not self.to_backend
+            and not self.backend_write_closed
+        ):
+            self.backend_write_closed = True
+            with contextlib.suppress(OSError):
+                self.backend.shutdown(socket.SHUT_WR)
+
+    def _on_backend_eof(self) -> None:
+        if self.phase is _Phase.AUTH_PENDING:
+            self._reply_and_close(BACKEND_DOWN)
+        else:
+            self._start_closing()
+
+    def _reply_and_close(self, data: bytes) -> None:
+        self._reply(data)
+        if not self.closed:
+            self._start_closing()
+
+    def _start_closing(self, *, notify: bool = True) -> None:
+        """Stop reading, send the pending bytes (and a TLS close_notify), then close."""
+        self._drop_backend()
+        self.phase = _Phase.CLOSING
+        self.deadline = time.monotonic() + _CLOSE_TIMEOUT
+        if notify:
+            with contextlib.suppress(ssl.SSLError, ValueError, OSError):
+                self.tls.unwrap()  # queues close_notify; raises while waiting for the client's
+        self._flush_tls()
+        if not self.to_client:
+            self.abort()
+
+    def _drop_backend(self) -> None:
+        if self.backend is not None:
+            self.gate.forget(self.backend, self.backend_mask)
+            self.backend_mask = 0
+            self.backend.close()
+            self.backend = None
+        self.backend_connecting = False
+        self.to_backend.clear()
+
+    def abort(self) -> None:
+        """Close both sides now."""
+        if self.closed:
+            return
+        self._drop_backend()
+        self.closed = True
+        self.gate.forget(self.client, self.client_mask)
+        self.client_mask = 0
+        self.client.close()
+
+    # -- bytes ----------------------------------------------------------------------------------
+
+    def _reply(self, data: bytes) -> None:
+        self._send_plain(data)
+
+    def _send_plain(self, data: bytes) -> None:
+        try:
+            self.tls.write(data)
+        except (ssl.SSLError, ValueError, OSError):
+            self.abort()
+            return
+        self._flush_tls()
+
+    def _read_plain(self) -> tuple[bytes, bool]:
+        """Everything the TLS layer can decrypt now, and whether the client sent close_notify."""
+        chunks: list[bytes] = []
+        eof = False
+        while True:
+            try:
+                chunk = self.tls.read(_RECV_SIZE)
+            except ssl.SSLWantReadError:
+                break
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                eof = True
+                break
+            except (ssl.SSLError, OSError):
+                eof = True
+                break
+            if not chunk:
+                eof = True
+                break
+            chunks.append(chunk)
+        self._flush_tls()
+        return b"".join(chunks), eof
+
+    def _flush_tls(self) -> None:
+        pending = self.outgoing.read()
+        if pending:
+            self.to_client += pending
+
+    @staticmethod
+    def _send(sock: socket.socket, buffer: bytearray) -> bool:
+        """Send what the socket takes now; False when the peer is gone."""
+        if not buffer:
+            return True
+        try:
+            sent = sock.send(buffer[: _RECV_SIZE * 4])
+        except (BlockingIOError, InterruptedError):
+            return True
+        except OSError:
+            return False
+        del buffer[:sent]
+        return True
+
+
+class TlsGateProxy:
+    """TLS + password + IP allow list in front of one instance's plain RESP port.
+
+    ``start()`` binds the listening socket (the preferred port if it is free, else any free one)
+    and starts the loop thread; ``close()`` stops it and closes every socket. ``set_allow_list``
+    may be called from any thread and applies to connections accepted afterwards, as on Render
+    where the allow list gates new connections.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        host: str,
+        backend_port: int,
+        context: ssl.SSLContext,
+        username: str,
+        allow_list: tuple[Network, ...],
+        max_connections: int = _DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
+        self.name = name
+        self.host = host
+        self.backend_port = backend_port
+        self.context = context
+        self.username = username.encode()
+        self._allow_list = allow_list
+        self._max_connections = max_connections
+        self._selector = selectors.DefaultSelector()
+        self._listener: socket.socket | None = None
+        self._port = 0
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)
+        self._connections: set[_Connection] = set()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    @property
+    def port(self) -> int:
+        """The listening port (0 before ``start()``)."""
+        return self._port
+
+    @property
+    def allow_list(self) -> tuple[Network, ...]:
+        return self._allow_list
+
+    def set_allow_list(self, networks: tuple[Network, ...]) -> None:
+        # A single attribute swap: the loop thread reads either the old or the new tuple.
+        self._allow_list = networks
+
+    def start(self, preferred_port: int = 0) -> int:
+        """Listen and serve; returns the port."""
+        listener = socket.socket(_family(self.host), socket.SOCK_STREAM)
+        try:
+            # Lets a resumed instance take back its old port while connections the gate closed
+            # are still in TIME_WAIT; it does not allow two listeners on one port.
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                listener.bind((self.host, preferred_port))
+            except OSError:
+                if not preferred_port:
+                    raise
+                listener.bind((self.host, 0))
+            listener.listen(128)
+            listener.setblocking(False)
+        except BaseException:
+            listener.close()
+            raise
+        self._listener = listener
+        self._port = int(listener.getsockname()[1])
+        self._selector.register(listener, selectors.EVENT_READ, None)
+        self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
+        self._thread = threading.Thread(target=self._run, name=f"kv-gate-{self.name}", daemon=True)
+        self._thread.start()
+        return self.port
+
+    def close(self) -> None:
+        """Stop the loop and close the listener and every connection; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stopping.set()
+        with contextlib.suppress(OSError):
+            self._wake_writer.send(b"\0")
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            if self._thread.is_alive():  # pragma: no cover - the loop never blocks that long
+                _log.warning("%s: gate thread did not stop in time", self.name)
+        else:
+            self._release()
+
+    def forget(self, sock: socket.socket, mask: int) -> None:
+        """Unregister a socket that is about to be closed."""
+        if mask:
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(sock)
+
+    # -- loop -----------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while not self._stopping.is_set():
+                events = self._selector.select(self._timeout())
+                for key, mask in events:
+                    if key.fileobj is self._listener:
+                        self._accept()
+                    elif key.fileobj is self._wake_reader:
+                        with contextlib.suppress(OSError):
+                            self._wake_reader.recv(64)
+                    else:
+                        connection, side = key.data
+                        self._dispatch(connection, side, key.fileobj, mask)
+                now = time.monotonic()
+                for connection in list(self._connections):
+                    connection.expire(now)
+                    self._sync(connection)
+        except Exception:  # pragma: no cover - a bug must not leave sockets open
+            _log.exception("%s: gate loop failed", self.name)
+        finally:
+            self._release()
+
+    def _dispatch(self, connection: _Connection, side: str, fileobj: object, mask: int) -> None:
+        try:
+            if connection.closed:
+                pass
+            elif side == "client":
+                if mask & selectors.EVENT_WRITE and not connection.closed:
+                    connection.on_client_writable()
+                if mask & selectors.EVENT_READ and not connection.closed:
+                    connection.on_client_readable()
+            # A backend socket dropped earlier in this batch may have been replaced by a new
+            # one (a retried AUTH): its stale events must not be taken for the new socket's.
+            elif fileobj is connection.backend:
+                if mask & selectors.EVENT_WRITE:
+                    connection.on_backend_writable()
+                if mask & selectors.EVENT_READ and fileobj is connection.backend:
+                    connection.on_backend_readable()
+        except Exception:  # pragma: no cover - one broken connection must not stop the gate
+            _log.exception("%s: closing a connection after an unexpected error", self.name)
+            connection.abort()
+        self._sync(connection)
+
+    def _sync(self, connection: _Connection) -> None:
+        """Bring the selector in line with what the connection wants next."""
+        if connection.closed:
+            self._connections.discard(connection)
+            return
+        connection.client_mask = self._interest(
+            connection.client,
+            connection.client_mask,
+            connection.client_interest(),
+            connection,
+            "client",
+        )
+        if connection.backend is not None:
+            connection.backend_mask = self._interest(
+                connection.backend,
+                connection.backend_mask,
+                connection.backend_interest(),
+                connection,
+                "backend",
+            )
+
+    def _interest(
+        self, sock: socket.socket, current: int, wanted: int, connection: _Connection, side: str
+    ) -> int:
+        if wanted == current:
+            return current
+        if current == 0:
+            self._selector.register(sock, wanted, (connection, side))
+        elif wanted == 0:
+            self._selector.unregister(sock)
+        else:
+            self._selector.modify(sock, wanted, (connection, side))
+        return wanted
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        for _ in range(_MAX_ACCEPTS_PER_WAKEUP):
+            try:
+                sock, address = self._listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as error:  # e.g. EMFILE: try again on the next wake-up
+                _log.warning("%s: accept failed: %s", self.name, error)
+                return
+            if len(self._connections) >= self._max_connections:
+                sock.close()
+                continue
+            sock.setblocking(False)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            admitted = address_admitted(str(address[0]), self._allow_list)
+            connection = _Connection(self, sock, admitted)
+            self._connections.add(connection)
+            self._sync(connection)
+
+    def _timeout(self) -> float:
+        deadlines = [c.deadline for c in self._connections if c.deadline is not None]
+        if not deadlines:
+            return 1.0
+        return min(max(min(deadlines) - time.monotonic(), 0.0), 1.0)
+
+    def _release(self) -> None:
+        for connection in list(self._connections):
+            connection.abort()
+        self._connections.clear()
+        if self._listener is not None:
+            with contextlib.suppress(KeyError, ValueError):
+                self._selector.unregister(self._listener)
+            self._listener.close()
+        self._selector.close()
+        self._wake_reader.close()
+        self._wake_writer.close()
+
+
+def _family(host: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
