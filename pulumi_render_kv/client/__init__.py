@@ -1,0 +1,89 @@
+"""Typed, synchronous client for Render's Key Value REST API.
+
+Imports nothing else from ``pulumi_render_kv``; see ``_client.py`` for the create rule,
+``_errors.py`` for the error tree, ``_retry.py`` for the retry policy and ``_limiter.py`` for
+the client-side rate limits.
+"""
+
+from ._client import RenderClient
+from ._errors import (
+    AmbiguousCreateError,
+    ClientRateLimitedError,
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitedError,
+    RenderAPIError,
+    RenderConfigError,
+    RenderError,
+    RenderResponseError,
+    RenderTimeoutError,
+    RenderTransportError,
+    ServerError,
+    UnauthorizedError,
+)
+from ._limiter import ClientLimits, Rate
+from ._redact import redact
+from ._retry import RetryPolicy
+from ._settings import DEFAULT_BASE_URL, RenderSettings, Timeouts
+from ._wire import (
+    DATABASE_STATUSES,
+    DEFAULT_REGION,
+    CidrBlockAndDescription,
+    Environment,
+    KeyValue,
+    KeyValueConnectionInfo,
+    KeyValueDetail,
+    KeyValueOptions,
+    KeyValuePATCHInput,
+    KeyValuePlan,
+    KeyValuePOSTInput,
+    Maintenance,
+    MaxmemoryPolicy,
+    Owner,
+    PersistenceMode,
+    Region,
+)
+
+__all__ = [
+    "DATABASE_STATUSES",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_REGION",
+    "AmbiguousCreateError",
+    "CidrBlockAndDescription",
+    "ClientLimits",
+    "ClientRateLimitedError",
+    "ConflictError",
+    "Environment",
+    "ForbiddenError",
+    "InvalidRequestError",
+    "KeyValue",
+    "KeyValueConnectionInfo",
+    "KeyValueDetail",
+    "KeyValueOptions",
+    "KeyValuePATCHInput",
+    "KeyValuePOSTInput",
+    "KeyValuePlan",
+    "Maintenance",
+    "MaxmemoryPolicy",
+    "NotFoundError",
+    "Owner",
+    "PersistenceMode",
+    "Rate",
+    "RateLimitedError",
+    "Region",
+    "RenderAPIError",
+    "RenderClient",
+    "RenderConfigError",
+    "RenderError",
+    "RenderResponseError",
+    "RenderSettings",
+    "RenderTimeoutError",
+    "RenderTransportError",
+    "RetryPolicy",
+    "ServerError",
+    "Timeouts",
+    "UnauthorizedError",
+    "redact",
+]

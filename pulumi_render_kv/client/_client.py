@@ -1,0 +1,571 @@
+"""RenderClient: one method per Render API operation used for Key Value instances.
+
+Methods are named after the spec's ``operationId`` in snake_case and return the wire models of
+:mod:`._wire`. Every call goes through the same path: client-side limiter → httpx → status
+check (:func:`api_error_from_response`) → body parsing, wrapped in the one retry policy of
+:mod:`._retry`.
+
+Creating is the one operation that is never blindly repeated, because Render has no
+idempotency key. :meth:`RenderClient.create_key_value`:
+
+1. lists the instances with the same name, owner and region *before* posting (one extra GET
+   per create) and remembers their ids;
+2. posts; a 429, or a connection that never reached Render, is retried like anything else;
+3. after an *uncertain* failure (timeout or connection drop after sending, or a 5xx), the next
+   attempt first lists again: exactly one instance that was not there before is ours and is
+   returned (via retrieve); none means nothing was created and the POST is sent again; more
+   than one raises :class:`AmbiguousCreateError`.
+
+Remaining risk, stated honestly: another client creating an instance with the same name, owner
+and region during our uncertain create would be taken for ours, and an instance Render created
+but does not list yet would be created a second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable, Generator, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Any, ClassVar, NoReturn, Self, TypeVar
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError
+
+from ._errors import (
+    AmbiguousCreateError,
+    ClientRateLimitedError,
+    NotFoundError,
+    RenderConfigError,
+    RenderError,
+    RenderResponseError,
+    RenderTimeoutError,
+    RenderTransportError,
+    api_error_from_response,
+)
+from ._limiter import LimitExceeded, RateLimiter, buckets_for
+from ._pagination import MAX_PAGE_SIZE, iterate_pages
+from ._redact import redact
+from ._retry import AttemptInfo, maybe_acted, run_with_retries
+from ._settings import ENV_OWNER_ID, RenderSettings, _refuse_pickle
+from ._wire import (
+    DEFAULT_REGION,
+    Environment,
+    KeyValue,
+    KeyValueConnectionInfo,
+    KeyValueDetail,
+    KeyValuePATCHInput,
+    KeyValuePOSTInput,
+    KeyValueWithCursor,
+    Owner,
+    OwnerWithCursor,
+    _Request,
+    request_json,
+)
+
+__all__ = ["RenderClient"]
+
+logger = logging.getLogger("pulumi_render_kv.client")
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+_KEY_VALUE_PAGE = TypeAdapter(list[KeyValueWithCursor])
+_OWNER_PAGE = TypeAdapter(list[OwnerWithCursor])
+
+# Transport failures raised before any byte of the request reached Render.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+def _user_agent() -> str:
+    try:
+        version = metadata.version("pulumi-render-kv")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a plain checkout
+        version = "0+unknown"
+    return f"pulumi-render-kv/{version} python-httpx/{httpx.__version__}"
+
+
+class _EnvironmentResourcesPOSTInput(_Request):
+    resource_ids: list[str] = Field(min_length=1)
+
+
+@dataclass(frozen=True, slots=True)
+class _Op:
+    """One operation: method, spec path template and the concrete path."""
+
+    method: str
+    template: str
+    path: str
+    is_create: bool = False
+
+
+def _segment(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    return quote(value, safe="")
+
+
+def _csv(value: str | Sequence[str] | None, what: str) -> str | None:
+    """Encode an array filter the way the spec asks (``style: form, explode: false``)."""
+    if value is None:
+        return None
+    values = [value] if isinstance(value, str) else list(value)
+    if not values or not all(isinstance(v, str) and v for v in values):
+        raise ValueError(f"{what} filter must be None or non-empty strings, got {value!r}")
+    return ",".join(values)
+
+
+def _describe(error: ValidationError) -> str:
+    """Validation problems without the input values (they may hold connection strings)."""
+    problems = [
+        f"{'.'.join(str(part) for part in item['loc']) or '<body>'}: {item['msg']}"
+        for item in error.errors(include_input=False, include_url=False)
+    ]
+    more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+    return "; ".join(problems[:5]) + more
+
+
+class _BearerAuth(httpx.Auth):
+    """Adds ``Authorization: Bearer`` per request; the key stays a SecretStr until then."""
+
+    def __init__(self, settings: RenderSettings) -> None:
+        self._key = settings.api_key
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._key.get_secret_value()}"
+        yield request
+
+    def __repr__(self) -> str:
+        return "<BearerAuth ***>"
+
+
+class RenderClient:
+    """A synchronous, thread-safe client for Render's Key Value API.
+
+    ``transport`` replaces the network (tests pass ``httpx.MockTransport``); ``clock`` (a
+    monotonic clock), ``sleep`` and ``rng`` (a ``random()``-like callable for backoff jitter)
+    are injectable so retry and limiter tests never sleep.
+    """
+
+    _shared_clients: ClassVar[dict[tuple[Any, ...], RenderClient]] = {}
+    _shared_lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(
+        self,
+        settings: RenderSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+        rng: Callable[[], float] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock or time.monotonic
+        self._sleep = sleep or time.sleep
+        self._rng = rng or random.random
+        self._secrets = (settings.api_key.get_secret_value(),)
+        self._limiter = RateLimiter(settings.limits, clock=self._clock, sleep=self._sleep)
+        self._http = httpx.Client(
+            base_url=settings.base_url + "/",
+            transport=transport,
+            timeout=settings.timeouts.to_httpx(),
+            auth=_BearerAuth(settings),
+            headers={"Accept": "application/json", "User-Agent": _user_agent()},
+            follow_redirects=False,
+            trust_env=transport is None,
+        )
+        self._lock = threading.Lock()
+        self._counts: dict[str, int] = {}
+        self._owner_id = settings.owner_id
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    @classmethod
+    def shared(cls, settings: RenderSettings) -> RenderClient:
+        """The process-wide client for these settings (one connection pool and one limiter).
+
+        Cached per base URL and API-key hash (plus the other settings, so two stacks with
+        different workspaces never share a resolved owner). Thread-safe.
+        """
+        digest = hashlib.sha256(settings.api_key.get_secret_value().encode()).hexdigest()
+        key = (
+            settings.base_url,
+            digest,
+            settings.owner_id,
+            settings.limits,
+            settings.timeouts,
+            settings.retry,
+        )
+        with cls._shared_lock:
+            client = cls._shared_clients.get(key)
+            if client is None or client.is_closed:
+                client = cls(settings)
+                cls._shared_clients[key] = client
+            return client
+
+    @property
+    def settings(self) -> RenderSettings:
+        return self._settings
+
+    @property
+    def is_closed(self) -> bool:
+        return self._http.is_closed
+
+    def close(self) -> None:
+        """Close the connection pool. Further calls fail."""
+        self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"RenderClient(base_url={self._settings.base_url!r}, owner_id={self._owner_id!r})"
+
+    def __reduce__(self) -> NoReturn:
+        _refuse_pickle("RenderClient")
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        _refuse_pickle("RenderClient")
+
+    @property
+    def request_count(self) -> dict[str, int]:
+        """HTTP requests handed to the transport so far, per method (retries included)."""
+        with self._lock:
+            return dict(self._counts)
+
+    # -- plumbing ----------------------------------------------------------------------------------
+
+    def _send(
+        self,
+        op: _Op,
+        *,
+        deadline: float,
+        params: dict[str, str | None] | None = None,
+        body: bytes | None = None,
+    ) -> httpx.Response:
+        """One HTTP exchange: limiter, request, status check. No retries here."""
+        slot = self._limiter.acquire(
+            buckets_for(op.method, is_create=op.is_create), deadline=deadline
+        )
+        if isinstance(slot, LimitExceeded):
+            raise ClientRateLimitedError(
+                method=op.method,
+                path=op.path,
+                path_template=op.template,
+                bucket=slot.bucket,
+                limit=str(slot.rate),
+                retry_after=slot.wait,
+                deadline=self._settings.retry.deadline,
+            )
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        headers = {"Content-Type": "application/json"} if body is not None else None
+        with self._lock:
+            self._counts[op.method] = self._counts.get(op.method, 0) + 1
+        try:
+            response = self._http.request(
+                op.method, op.path.lstrip("/"), params=query, content=body, headers=headers
+            )
+        except httpx.TimeoutException as exc:
+            raise RenderTimeoutError(
+                method=op.method,
+                path=op.path,
+                cause=self._cause(exc),
+                maybe_sent=not isinstance(exc, _NOT_SENT),
+            ) from None
+        except httpx.TransportError as exc:
+            raise RenderTransportError(
+                method=op.method,
+                path=op.path,
+                cause=self._cause(exc),
+                maybe_sent=not isinstance(exc, _NOT_SENT),
+            ) from None
+        request_id = response.headers.get("render-request-id")
+        logger.debug(
+            "Render API %s %s -> %d (request id %s)",
+            op.method,
+            op.path,
+            response.status_code,
+            request_id,
+        )
+        if not response.is_success:
+            raise api_error_from_response(
+                status_code=response.status_code,
+                headers=response.headers,
+                body=response.content,
+                method=op.method,
+                path=op.path,
+                path_template=op.template,
+                secrets=self._secrets,
+            )
+        return response
+
+    def _cause(self, exc: httpx.HTTPError) -> str:
+        text = redact(str(exc), self._secrets).strip()
+        return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+    def _parse(self, op: _Op, response: httpx.Response, model: type[M]) -> M:
+        try:
+            return model.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise RenderResponseError(
+                method=op.method, path=op.path, detail=_describe(exc)
+            ) from None
+
+    def _parse_page(self, op: _Op, response: httpx.Response, adapter: TypeAdapter[T]) -> T:
+        try:
+            return adapter.validate_json(response.content)
+        except ValidationError as exc:
+            raise RenderResponseError(
+                method=op.method, path=op.path, detail=_describe(exc)
+            ) from None
+
+    def _retrying(self, op: _Op, attempt: Callable[[AttemptInfo], T]) -> T:
+        return run_with_retries(
+            attempt,
+            policy=self._settings.retry,
+            method=op.method,
+            path=op.path,
+            clock=self._clock,
+            sleep=self._sleep,
+            rng=self._rng,
+        )
+
+    def _call(
+        self,
+        op: _Op,
+        *,
+        params: dict[str, str | None] | None = None,
+        body: bytes | None = None,
+    ) -> httpx.Response:
+        """Send with the retry policy; for operations that are safe to repeat as they are."""
+        return self._retrying(
+            op, lambda info: self._send(op, deadline=info.deadline, params=params, body=body)
+        )
+
+    def _list_key_value(
+        self, params: dict[str, str | None], limit: int, *, deadline: float | None
+    ) -> list[KeyValue]:
+        """All pages; each page retried on its own, or sent once if ``deadline`` is given."""
+        op = _Op("GET", "/key-value", "/key-value")
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+
+        def fetch(cursor: str | None) -> list[tuple[KeyValue, str | None]]:
+            query = {**params, "limit": str(limit), "cursor": cursor}
+            if deadline is None:
+                response = self._call(op, params=query)
+            else:
+                response = self._send(op, deadline=deadline, params=query)
+            page = self._parse_page(op, response, _KEY_VALUE_PAGE)
+            return [(entry.key_value, entry.cursor) for entry in page]
+
+        return list(iterate_pages(fetch, limit=limit, method=op.method, path=op.path))
+
+    # -- Key Value ---------------------------------------------------------------------------------
+
+    def list_key_value(
+        self,
+        *,
+        name: str | Sequence[str] | None = None,
+        region: str | Sequence[str] | None = None,
+        owner_id: str | Sequence[str] | None = None,
+        environment_id: str | Sequence[str] | None = None,
+        limit: int = MAX_PAGE_SIZE,
+    ) -> list[KeyValue]:
+        """``GET /key-value``: every instance matching the filters, following cursors to the end.
+
+        Filters take one value or several (OR within a filter, AND across filters).
+        """
+        params = {
+            "name": _csv(name, "name"),
+            "region": _csv(region, "region"),
+            "ownerId": _csv(owner_id, "owner_id"),
+            "environmentId": _csv(environment_id, "environment_id"),
+        }
+        return self._list_key_value(params, limit, deadline=None)
+
+    def _same_instances(self, body: KeyValuePOSTInput, *, deadline: float | None) -> list[KeyValue]:
+        """Instances with exactly the body's name, owner and region."""
+        region = body.region or DEFAULT_REGION
+        params = {
+            # A name with a comma cannot be expressed in the comma-separated filter.
+            "name": None if "," in body.name else body.name,
+            "ownerId": body.owner_id,
+            "region": region,
+        }
+        found = self._list_key_value(params, MAX_PAGE_SIZE, deadline=deadline)
+        return [
+            kv
+            for kv in found
+            if kv.name == body.name and kv.owner.id == body.owner_id and kv.region == region
+        ]
+
+    def create_key_value(self, body: KeyValuePOSTInput) -> KeyValueDetail:
+        """``POST /key-value``, never creating twice (see the module docstring for the rule)."""
+        op = _Op("POST", "/key-value", "/key-value", is_create=True)
+        payload = request_json(body)
+        before = {kv.id for kv in self._same_instances(body, deadline=None)}
+        uncertain = False
+
+        def attempt(info: AttemptInfo) -> KeyValueDetail:
+            nonlocal uncertain
+            if uncertain:
+                new = [
+                    kv.id
+                    for kv in self._same_instances(body, deadline=info.deadline)
+                    if kv.id not in before
+                ]
+                if len(new) > 1:
+                    raise AmbiguousCreateError(
+                        name=body.name,
+                        owner_id=body.owner_id,
+                        region=body.region or DEFAULT_REGION,
+                        candidate_ids=sorted(new),
+                    )
+                if new:
+                    logger.warning(
+                        "Render API POST /key-value: an earlier attempt created %s; using it",
+                        new[0],
+                    )
+                    return self._retrieve_once(new[0], deadline=info.deadline)
+                uncertain = False  # confirmed: nothing was created, so posting again is safe
+            try:
+                response = self._send(op, deadline=info.deadline, body=payload)
+            except RenderError as error:
+                uncertain = maybe_acted(error)
+                raise
+            return self._parse(op, response, KeyValueDetail)
+
+        return self._retrying(op, attempt)
+
+    def _retrieve_op(self, key_value_id: str) -> _Op:
+        path = f"/key-value/{_segment(key_value_id, 'key_value_id')}"
+        return _Op("GET", "/key-value/{keyValueId}", path)
+
+    def _retrieve_once(self, key_value_id: str, *, deadline: float) -> KeyValueDetail:
+        op = self._retrieve_op(key_value_id)
+        return self._parse(op, self._send(op, deadline=deadline), KeyValueDetail)
+
+    def retrieve_key_value(self, key_value_id: str) -> KeyValueDetail:
+        """``GET /key-value/{keyValueId}``. Raises :class:`NotFoundError` if it does not exist."""
+        op = self._retrieve_op(key_value_id)
+        return self._parse(op, self._call(op), KeyValueDetail)
+
+    def update_key_value(self, key_value_id: str, body: KeyValuePATCHInput) -> KeyValueDetail:
+        """``PATCH /key-value/{keyValueId}`` with only the fields set in ``body``."""
+        path = f"/key-value/{_segment(key_value_id, 'key_value_id')}"
+        op = _Op("PATCH", "/key-value/{keyValueId}", path)
+        return self._parse(op, self._call(op, body=request_json(body)), KeyValueDetail)
+
+    def delete_key_value(self, key_value_id: str) -> None:
+        """``DELETE /key-value/{keyValueId}``.
+
+        A 404 on the first attempt raises :class:`NotFoundError`. A 404 after an attempt that
+        may have reached Render (5xx, or a connection lost after sending) means that attempt
+        deleted it, and counts as done.
+        """
+        path = f"/key-value/{_segment(key_value_id, 'key_value_id')}"
+        op = _Op("DELETE", "/key-value/{keyValueId}", path)
+
+        def attempt(info: AttemptInfo) -> None:
+            try:
+                self._send(op, deadline=info.deadline)
+            except NotFoundError:
+                if any(maybe_acted(error) for error in info.previous_errors):
+                    logger.info("Render API DELETE %s: gone after an uncertain attempt; done", path)
+                    return
+                raise
+
+        self._retrying(op, attempt)
+
+    def retrieve_key_value_connection_info(self, key_value_id: str) -> KeyValueConnectionInfo:
+        """``GET /key-value/{keyValueId}/connection-info`` (secret strings)."""
+        path = f"/key-value/{_segment(key_value_id, 'key_value_id')}/connection-info"
+        op = _Op("GET", "/key-value/{keyValueId}/connection-info", path)
+        return self._parse(op, self._call(op), KeyValueConnectionInfo)
+
+    def suspend_key_value(self, key_value_id: str) -> None:
+        """``POST /key-value/{keyValueId}/suspend`` (202, no body)."""
+        path = f"/key-value/{_segment(key_value_id, 'key_value_id')}/suspend"
+        self._call(_Op("POST", "/key-value/{keyValueId}/suspend", path))
+
+    def resume_key_value(self, key_value_id: str) -> None:
+        """``POST /key-value/{keyValueId}/resume`` (202, no body)."""
+        path = f"/key-value/{_segment(key_value_id, 'key_value_id')}/resume"
+        self._call(_Op("POST", "/key-value/{keyValueId}/resume", path))
+
+    # -- workspaces --------------------------------------------------------------------------------
+
+    def list_owners(self, *, limit: int = MAX_PAGE_SIZE) -> list[Owner]:
+        """``GET /owners``: every workspace the API key can use."""
+        op = _Op("GET", "/owners", "/owners")
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
+
+        def fetch(cursor: str | None) -> list[tuple[Owner, str | None]]:
+            response = self._call(op, params={"limit": str(limit), "cursor": cursor})
+            return [
+                (entry.owner, entry.cursor) for entry in self._parse_page(op, response, _OWNER_PAGE)
+            ]
+
+        return list(iterate_pages(fetch, limit=limit, method=op.method, path=op.path))
+
+    def resolve_owner_id(self) -> str:
+        """The workspace to create in: the configured one, else the key's only workspace."""
+        with self._lock:
+            if self._owner_id:
+                return self._owner_id
+        owners = self.list_owners()
+        if len(owners) == 1:
+            with self._lock:
+                self._owner_id = owners[0].id
+            return owners[0].id
+        how = f"set {ENV_OWNER_ID}=<id> or run `pulumi config set render:ownerId <id>`"
+        if not owners:
+            raise RenderConfigError(
+                "The Render API key has access to no workspace, so there is nowhere to create "
+                f"Key Value instances. Check that the key is the right one, or {how}."
+            )
+        listing = ", ".join(f"{owner.name!r} ({owner.id})" for owner in owners)
+        raise RenderConfigError(
+            f"The Render API key can use {len(owners)} workspaces: {listing}. Choose one: {how}."
+        )
+
+    # -- environments ------------------------------------------------------------------------------
+
+    def retrieve_environment(self, environment_id: str) -> Environment:
+        """``GET /environments/{environmentId}``."""
+        path = f"/environments/{_segment(environment_id, 'environment_id')}"
+        op = _Op("GET", "/environments/{environmentId}", path)
+        return self._parse(op, self._call(op), Environment)
+
+    def add_resources_to_environment(
+        self, environment_id: str, resource_ids: Sequence[str]
+    ) -> None:
+        """``POST /environments/{environmentId}/resources`` (moves resources into it).
+
+        Adding is a set operation, so repeating it after an uncertain failure is harmless.
+        """
+        path = f"/environments/{_segment(environment_id, 'environment_id')}/resources"
+        op = _Op("POST", "/environments/{environmentId}/resources", path)
+        body = _EnvironmentResourcesPOSTInput(resource_ids=list(resource_ids))
+        self._call(op, body=request_json(body))
+
+    def remove_resources_from_environment(
+        self, environment_id: str, resource_ids: Sequence[str]
+    ) -> None:
+        """``DELETE /environments/{environmentId}/resources?resourceIds=a,b``."""
+        path = f"/environments/{_segment(environment_id, 'environment_id')}/resources"
+        op = _Op("DELETE", "/environments/{environmentId}/resources", path)
+        ids = list(resource_ids)
+        if not ids:
+            raise ValueError("resource_ids must not be empty")
+        self._call(op, params={"resourceIds": _csv(ids, "resource_ids")})
