@@ -499,17 +499,32 @@ class Backend:
 
     @staticmethod
     def _matches(instance: _Instance, filters: ListFilters) -> bool:
-        created = ids.truncate_to_microseconds(instance.created_ns)
-        updated = ids.truncate_to_microseconds(instance.updated_ns)
+        # Render keeps microseconds (reads show them); filter values are rounded the same
+        # way, as Postgres rounds a timestamp parameter, so passing back the nanosecond
+        # createdAt of a create response selects that same instant.
+        created = ids.round_to_microseconds(instance.created_ns)
+        updated = ids.round_to_microseconds(instance.updated_ns)
+
+        def bound(value: int | None) -> int | None:
+            return None if value is None else ids.round_to_microseconds(value)
+
+        created_before, created_after = (
+            bound(filters.created_before_ns),
+            bound(filters.created_after_ns),
+        )
+        updated_before, updated_after = (
+            bound(filters.updated_before_ns),
+            bound(filters.updated_after_ns),
+        )
         return (
             _in(filters.names, instance.name)
             and _in(filters.regions, instance.region)
             and _in(filters.owner_ids, instance.owner_id)
             and _in(filters.environment_ids, instance.environment_id)
-            and (filters.created_before_ns is None or created < filters.created_before_ns)
-            and (filters.created_after_ns is None or created > filters.created_after_ns)
-            and (filters.updated_before_ns is None or updated < filters.updated_before_ns)
-            and (filters.updated_after_ns is None or updated > filters.updated_after_ns)
+            and (created_before is None or created < created_before)
+            and (created_after is None or created > created_after)
+            and (updated_before is None or updated < updated_before)
+            and (updated_after is None or updated > updated_after)
         )
 
     def update_key_value(self, instance_id: str, change: UpdateInput) -> InstanceView:

@@ -3,7 +3,8 @@
 - Key Value ids: ``red-`` + 20 chars ``[a-z0-9]`` (Render's are xids, e.g.
   ``red-d8k3stdodlmc73btr2q0``); workspaces ``tea-…``, environments ``evm-…``, projects ``prj-…``.
 - Passwords: 32 chars ``[A-Za-z0-9]``.
-- Timestamps: RFC 3339 UTC. Create responses carry nanoseconds, later reads microseconds, both
+- Timestamps: RFC 3339 UTC. Create responses carry nanoseconds, later reads microseconds (the
+  nanoseconds rounded, as a Postgres ``timestamp`` column stores them), both
   printed the way Go's ``time.RFC3339Nano`` prints them (trailing zeros of the fraction dropped,
   e.g. the observed ``2026-06-09T16:25:25.48944232Z``), because that is what Render's Go API emits.
 """
@@ -63,6 +64,8 @@ def new_request_id(sequence: int) -> str:
 
 def format_timestamp(epoch_ns: int, *, nanoseconds: bool) -> str:
     """RFC 3339 UTC as Go's ``RFC3339Nano`` prints it; microseconds unless ``nanoseconds``."""
+    if not nanoseconds:
+        epoch_ns = round_to_microseconds(epoch_ns)
     seconds, fraction_ns = divmod(epoch_ns, 1_000_000_000)
     base = datetime.fromtimestamp(seconds, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S")
     digits = f"{fraction_ns:09d}" if nanoseconds else f"{fraction_ns // 1000:06d}"
@@ -94,9 +97,9 @@ def parse_timestamp(text: str) -> int:
     return int(parsed.timestamp()) * 1_000_000_000 + fraction_ns
 
 
-def truncate_to_microseconds(epoch_ns: int) -> int:
-    """What Render's database keeps of a timestamp: microseconds."""
-    return epoch_ns - epoch_ns % 1000
+def round_to_microseconds(epoch_ns: int) -> int:
+    """A timestamp as Postgres stores it (and Render reads it back): nearest microsecond."""
+    return (epoch_ns + 500) // 1000 * 1000
 
 
 def encode_cursor(sequence: int, resource_id: str) -> str:

@@ -1,0 +1,1 @@
+"""Tests of the local Render emulator (pulumi_render_kv.emulator)."""

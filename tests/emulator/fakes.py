@@ -1,0 +1,78 @@
+"""Test doubles for the emulator: a settable clock and a data plane that records calls."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from pulumi_render_kv.emulator.plane import PlaneConfig
+
+
+class FakeClock:
+    """Monotonic seconds that only move when a test says so."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@dataclass(frozen=True)
+class FakeEndpoints:
+    host: str
+    internal_port: int
+    external_port: int
+
+
+@dataclass
+class FakeDataPlane:
+    """Implements the data-plane protocol in memory; ``calls`` lists what the backend did."""
+
+    calls: list[tuple[str, object]] = field(default_factory=list)
+    configs: dict[str, PlaneConfig] = field(default_factory=dict)
+    running: set[str] = field(default_factory=set)
+    closed: bool = False
+    fail_start: bool = False
+    _ports: itertools.count[int] = field(default_factory=lambda: itertools.count(20000, 2))
+
+    def _endpoints(self) -> FakeEndpoints:
+        port = next(self._ports)
+        return FakeEndpoints("127.0.0.1", port, port + 1)
+
+    def start(self, config: PlaneConfig) -> FakeEndpoints:
+        if self.fail_start:
+            raise RuntimeError("redis-server exited with status 1")
+        self.calls.append(("start", config))
+        self.configs[config.instance_id] = config
+        self.running.add(config.instance_id)
+        return self._endpoints()
+
+    def apply(self, config: PlaneConfig, *, flush: bool = False) -> None:
+        self.calls.append(("apply", (config, flush)))
+        self.configs[config.instance_id] = config
+
+    def suspend(self, instance_id: str) -> None:
+        self.calls.append(("suspend", instance_id))
+        self.running.discard(instance_id)
+
+    def resume(self, instance_id: str) -> FakeEndpoints:
+        self.calls.append(("resume", instance_id))
+        self.running.add(instance_id)
+        return self._endpoints()
+
+    def stop(self, instance_id: str) -> None:
+        self.calls.append(("stop", instance_id))
+        self.running.discard(instance_id)
+        del self.configs[instance_id]
+
+    def close(self) -> None:
+        self.calls.append(("close", None))
+        self.running.clear()
+        self.closed = True
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
