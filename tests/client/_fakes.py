@@ -133,7 +133,8 @@ class Fault:
     """What the fake does to one matching request.
 
     ``act``: carry the request out first (then fail), or fail without acting.
-    ``status``: answer with this status; ``error``: raise this httpx exception class instead.
+    ``status``: answer with this status; ``error``: raise this httpx exception class instead;
+    neither: let the request through untouched.
     """
 
     status: int | None = None
@@ -172,6 +173,8 @@ class FakeRender:
         queue = self.faults.get((request.method, path))
         if queue:
             fault = queue.pop(0)
+            if fault.status is None and fault.error is None:
+                return self._handle(request, path)
             if fault.act:
                 self._handle(request, path)
             if fault.error is not None:

@@ -1,0 +1,439 @@
+"""The retry policy and the no-duplicate create, driven by a fake clock (nothing sleeps)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+import pytest
+
+from pulumi_render_kv.client import (
+    AmbiguousCreateError,
+    ConflictError,
+    InvalidRequestError,
+    KeyValuePATCHInput,
+    KeyValuePOSTInput,
+    NotFoundError,
+    RateLimitedError,
+    RenderTimeoutError,
+    RenderTransportError,
+    RetryPolicy,
+    ServerError,
+)
+from pulumi_render_kv.client._retry import retry_wait
+
+from ._fakes import API_KEY, OWNER_ID, FakeClock, FakeRender, Fault, make_client
+
+KV = "/key-value"
+
+
+def kv_path(kv_id: str) -> str:
+    return f"/key-value/{kv_id}"
+
+
+def post_body(name: str = "cache", **kwargs: Any) -> KeyValuePOSTInput:
+    return KeyValuePOSTInput(name=name, owner_id=OWNER_ID, plan="starter", **kwargs)
+
+
+# -- waits -------------------------------------------------------------------------------------
+
+
+def test_429_honours_retry_after() -> None:
+    """A 429 with Retry-After waits exactly that long, then succeeds."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), Fault(429, headers={"Retry-After": "7"}))
+    assert make_client(fake, clock).retrieve_key_value(kv["id"]).id == kv["id"]
+    assert clock.sleeps == [7.0]
+
+
+def test_429_falls_back_to_ratelimit_reset() -> None:
+    """Without Retry-After, a 429 waits Ratelimit-Reset seconds."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), Fault(429, headers={"Ratelimit-Reset": "34"}))
+    make_client(fake, clock).retrieve_key_value(kv["id"])
+    assert clock.sleeps == [34.0]
+
+
+def test_retry_after_is_capped() -> None:
+    """A huge Retry-After is capped at max_retry_after (120 s by default)."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), Fault(429, headers={"Retry-After": "3600"}))
+    make_client(fake, clock).retrieve_key_value(kv["id"])
+    assert clock.sleeps == [120.0]
+
+
+def test_backoff_is_exponential_with_jitter_and_capped() -> None:
+    """Without a server hint, waits double from 1 s (times the jitter factor), capped at 30 s."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), *[Fault(503)] * 7)
+    policy = RetryPolicy(max_attempts=8, deadline=10_000)
+    make_client(fake, clock, retry=policy).retrieve_key_value(kv["id"])
+    # rng() == 0.5 → factor 0.75
+    assert clock.sleeps == [0.75, 1.5, 3.0, 6.0, 12.0, 22.5, 22.5]
+
+
+def test_jitter_stays_within_half_to_full_backoff() -> None:
+    """The jitter factor spans [0.5, 1) of the backoff."""
+    error = ServerError(status_code=503, message="", method="GET", path="/x")
+    policy = RetryPolicy()
+    assert retry_wait(error, 3, policy, lambda: 0.0) == 2.0
+    assert retry_wait(error, 3, policy, lambda: 0.999) == pytest.approx(3.998)
+
+
+# -- what is retried ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        Fault(500),
+        Fault(502),
+        Fault(503),
+        Fault(429),
+        Fault(error=httpx.ReadError),
+        Fault(error=httpx.ConnectError),
+        Fault(error=httpx.ReadTimeout),
+        Fault(error=httpx.RemoteProtocolError),
+    ],
+)
+def test_get_is_retried_on_transient_failures(fault: Fault) -> None:
+    """GET retries 429, 5xx and transport failures, then returns the answer."""
+    fake = FakeRender()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), fault)
+    client = make_client(fake)
+    assert client.retrieve_key_value(kv["id"]).id == kv["id"]
+    assert client.request_count == {"GET": 2}
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 410])
+def test_definite_client_errors_are_not_retried(status: int) -> None:
+    """4xx other than 429 are final: one request, the error raised."""
+    fake = FakeRender()
+    kv = fake.seed()
+    fake.fail("PATCH", kv_path(kv["id"]), Fault(status))
+    client = make_client(fake)
+    with pytest.raises(Exception, match=f": {status} ") as info:
+        client.update_key_value(kv["id"], KeyValuePATCHInput(name="x"))
+    assert getattr(info.value, "status_code", None) == status
+    assert client.request_count == {"PATCH": 1}
+
+
+def test_patch_is_retried_on_5xx() -> None:
+    """PATCH (sending the same desired fields again is harmless) retries a 500."""
+    fake = FakeRender()
+    kv = fake.seed()
+    fake.fail("PATCH", kv_path(kv["id"]), Fault(500))
+    client = make_client(fake)
+    assert client.update_key_value(kv["id"], KeyValuePATCHInput(name="renamed")).name == "renamed"
+    assert client.request_count == {"PATCH": 2}
+
+
+def test_suspend_is_retried_on_503() -> None:
+    """Suspend retries a 503."""
+    calls: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(request.method)
+        return httpx.Response(503 if len(calls) == 1 else 202)
+
+    make_client(handler).suspend_key_value("red-1")
+    assert calls == ["POST", "POST"]
+
+
+def test_gives_up_after_max_attempts() -> None:
+    """Always-503 stops after max_attempts (6) and raises the last error with a note."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), *[Fault(503)] * 10)
+    client = make_client(fake, clock)
+    with pytest.raises(ServerError) as info:
+        client.retrieve_key_value(kv["id"])
+    assert client.request_count == {"GET": 6}
+    assert len(clock.sleeps) == 5
+    assert str(info.value).startswith(f"Render API failed on GET {kv_path(kv['id'])}: 503")
+    assert info.value.__notes__ == [
+        "Gave up after 6 attempt(s) in 23.2 s (limits: 6 attempts, 300 s)."
+    ]
+
+
+def test_gives_up_when_next_wait_passes_the_deadline() -> None:
+    """The total-time bound stops retrying before a wait that would end past the deadline."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), *[Fault(429, headers={"Retry-After": "120"})] * 10)
+    client = make_client(fake, clock, retry=RetryPolicy(max_attempts=50, deadline=300))
+    with pytest.raises(RateLimitedError) as info:
+        client.retrieve_key_value(kv["id"])
+    assert clock.sleeps == [120.0, 120.0]
+    assert client.request_count == {"GET": 3}
+    assert info.value.retry_after == 120.0
+
+
+def test_transport_errors_are_wrapped() -> None:
+    """A dropped connection surfaces as RenderTransportError, a timeout as RenderTimeoutError."""
+    fake = FakeRender()
+    fake.fail("GET", kv_path("red-1"), *[Fault(error=httpx.ReadError)] * 6)
+    fake.fail("GET", kv_path("red-2"), *[Fault(error=httpx.ReadTimeout)] * 6)
+    client = make_client(fake)
+    with pytest.raises(RenderTransportError) as info:
+        client.retrieve_key_value("red-1")
+    assert type(info.value) is RenderTransportError
+    assert str(info.value) == (
+        "Could not reach the Render API for GET /key-value/red-1: ReadError: scripted failure."
+    )
+    assert info.value.maybe_sent is True
+    with pytest.raises(RenderTimeoutError) as timeout:
+        client.retrieve_key_value("red-2")
+    assert str(timeout.value) == (
+        "The Render API did not answer GET /key-value/red-2 in time: ReadTimeout: scripted failure."
+    )
+
+
+def test_connect_error_is_marked_not_sent() -> None:
+    """A refused connection is known not to have reached Render."""
+    fake = FakeRender()
+    fake.fail("GET", kv_path("red-1"), *[Fault(error=httpx.ConnectError)] * 6)
+    with pytest.raises(RenderTransportError) as info:
+        make_client(fake).retrieve_key_value("red-1")
+    assert info.value.maybe_sent is False
+
+
+def test_retry_logs_carry_no_secrets_or_bodies(caplog: pytest.LogCaptureFixture) -> None:
+    """Retry log lines give method, path, attempt, wait and error class only."""
+    fake = FakeRender()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), Fault(503))
+    with caplog.at_level(logging.INFO, logger="pulumi_render_kv.client"):
+        make_client(fake).retrieve_key_value(kv["id"])
+    assert [r.getMessage() for r in caplog.records] == [
+        f"Render API GET {kv_path(kv['id'])} failed (attempt 1 of 6, ServerError); "
+        "retrying in 0.8 s"
+    ]
+    assert "scripted" not in caplog.text
+    assert API_KEY not in caplog.text
+
+
+# -- delete ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "fault", [Fault(503, act=True), Fault(error=httpx.ReadError, act=True), Fault(500, act=True)]
+)
+def test_delete_404_after_uncertain_attempt_is_done(fault: Fault) -> None:
+    """If a failed delete attempt may have reached Render, a 404 on the retry means deleted."""
+    fake = FakeRender()
+    kv = fake.seed()
+    fake.fail("DELETE", kv_path(kv["id"]), fault)
+    client = make_client(fake)
+    assert client.delete_key_value(kv["id"]) is None
+    assert kv["id"] not in fake.instances
+    assert client.request_count == {"DELETE": 2}
+
+
+@pytest.mark.parametrize(
+    "fault", [Fault(429, headers={"Retry-After": "1"}), Fault(error=httpx.ConnectError)]
+)
+def test_delete_404_after_rejected_attempt_raises(fault: Fault) -> None:
+    """If the earlier attempt surely did nothing (429, refused connection), a 404 is real."""
+    fake = FakeRender()
+    fake.fail("DELETE", kv_path("red-gone"), fault)
+    with pytest.raises(NotFoundError, match="404 Not Found: not found: red-gone"):
+        make_client(fake).delete_key_value("red-gone")
+
+
+# -- create: never twice ---------------------------------------------------------------------------
+
+
+def test_create_dropped_connection_after_server_created_returns_that_instance() -> None:
+    """Connection lost after Render created it: no second POST, the created id is returned."""
+    fake = FakeRender()
+    fake.fail("POST", KV, Fault(error=httpx.ReadError, act=True))
+    client = make_client(fake)
+    kv = client.create_key_value(post_body())
+    assert list(fake.instances) == [kv.id]
+    assert fake.calls("POST") == 1
+    # snapshot lookup, recovery lookup, retrieve of the found instance
+    assert [(r.method, r.url.path) for r in fake.requests] == [
+        ("GET", "/v1/key-value"),
+        ("POST", "/v1/key-value"),
+        ("GET", "/v1/key-value"),
+        ("GET", f"/v1/key-value/{kv.id}"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [Fault(error=httpx.ReadTimeout, act=True), Fault(500, act=True), Fault(503, act=True)],
+)
+def test_create_timeout_or_5xx_after_creation_returns_that_instance(fault: Fault) -> None:
+    """A timeout or 5xx after Render acted is recovered by lookup, not by a second POST."""
+    fake = FakeRender()
+    fake.fail("POST", KV, fault)
+    kv = make_client(fake).create_key_value(post_body())
+    assert list(fake.instances) == [kv.id]
+    assert fake.calls("POST") == 1
+
+
+def test_create_503_without_creation_posts_again() -> None:
+    """A 503 where nothing was created: lookup finds nothing, the POST is re-sent once."""
+    fake = FakeRender()
+    fake.fail("POST", KV, Fault(503))
+    kv = make_client(fake).create_key_value(post_body())
+    assert list(fake.instances) == [kv.id]
+    assert fake.calls("POST") == 2
+    methods = [r.method for r in fake.requests]
+    assert methods == ["GET", "POST", "GET", "POST"]
+
+
+def test_create_dropped_connection_without_creation_posts_again() -> None:
+    """A connection lost before Render acted: lookup finds nothing, one new POST, one instance."""
+    fake = FakeRender()
+    fake.fail("POST", KV, Fault(error=httpx.ReadError, act=False))
+    kv = make_client(fake).create_key_value(post_body())
+    assert list(fake.instances) == [kv.id]
+    assert fake.calls("POST") == 2
+
+
+def test_create_preexisting_same_name_is_never_taken_for_ours() -> None:
+    """An instance with the same name that existed before the POST is not mistaken for ours."""
+    fake = FakeRender()
+    old = fake.seed(name="cache")
+    fake.fail("POST", KV, Fault(error=httpx.ReadError, act=False))
+    kv = make_client(fake).create_key_value(post_body())
+    assert kv.id != old["id"]
+    assert sorted(fake.instances) == sorted([old["id"], kv.id])
+    assert fake.calls("POST") == 2
+
+
+def test_create_preexisting_same_name_and_ours_created_returns_ours() -> None:
+    """With an older same-name instance around, recovery returns the one our POST created."""
+    fake = FakeRender()
+    old = fake.seed(name="cache")
+    fake.fail("POST", KV, Fault(error=httpx.ReadError, act=True))
+    kv = make_client(fake).create_key_value(post_body())
+    assert kv.id != old["id"]
+    assert len(fake.instances) == 2
+    assert fake.calls("POST") == 1
+
+
+def test_create_ignores_same_name_in_other_region_or_owner() -> None:
+    """Same name in another region or workspace is neither snapshot nor recovery material."""
+    fake = FakeRender()
+    fake.seed(name="cache", region="ohio")
+    fake.seed(name="cache", owner_id="tea-other")
+    fake.fail("POST", KV, Fault(error=httpx.ReadError, act=True))
+    kv = make_client(fake).create_key_value(post_body(region="frankfurt"))
+    assert kv.region == "frankfurt"
+    assert len(fake.instances) == 3
+    assert fake.calls("POST") == 1
+
+
+def test_create_429_is_retried_without_lookup() -> None:
+    """A 429 means Render did nothing: POST again after the wait, no recovery lookup."""
+    fake, clock = FakeRender(), FakeClock()
+    fake.fail("POST", KV, Fault(429, headers={"Retry-After": "5"}))
+    kv = make_client(fake, clock).create_key_value(post_body())
+    assert [r.method for r in fake.requests] == ["GET", "POST", "POST"]
+    assert list(fake.instances) == [kv.id]
+    assert clock.sleeps == [5.0]
+
+
+def test_create_refused_connection_is_retried_without_lookup() -> None:
+    """A connection that never opened cannot have created anything: POST again directly."""
+    fake = FakeRender()
+    fake.fail("POST", KV, Fault(error=httpx.ConnectError))
+    make_client(fake).create_key_value(post_body())
+    assert [r.method for r in fake.requests] == ["GET", "POST", "POST"]
+
+
+def test_create_400_is_final() -> None:
+    """A definite rejection is raised at once; nothing is retried."""
+    fake = FakeRender()
+    fake.fail("POST", KV, Fault(400))
+    with pytest.raises(InvalidRequestError, match="400 Bad Request: scripted 400"):
+        make_client(fake).create_key_value(post_body())
+    assert fake.calls("POST") == 1
+    assert fake.instances == {}
+
+
+def test_create_recovery_lookup_failure_is_retried() -> None:
+    """If the recovery lookup itself fails transiently, the attempt is retried, still no re-POST."""
+    fake = FakeRender()
+    fake.fail("POST", KV, Fault(error=httpx.ReadError, act=True))
+    fake.fail("GET", KV, Fault(), Fault(503))  # the snapshot passes, the first recovery fails
+    kv = make_client(fake).create_key_value(post_body())
+    assert list(fake.instances) == [kv.id]
+    assert fake.calls("POST") == 1
+    assert [r.method for r in fake.requests] == ["GET", "POST", "GET", "GET", "GET"]
+
+
+def test_create_two_uncertain_failures_then_found() -> None:
+    """Uncertain, nothing created, re-POST uncertain again but created: still one instance."""
+    fake = FakeRender()
+    fake.fail(
+        "POST",
+        KV,
+        Fault(error=httpx.ReadTimeout, act=False),
+        Fault(error=httpx.ReadError, act=True),
+    )
+    kv = make_client(fake).create_key_value(post_body())
+    assert list(fake.instances) == [kv.id]
+    assert fake.calls("POST") == 2
+
+
+def test_create_ambiguous_when_two_new_instances_appear() -> None:
+    """If two new same-name instances appear after an uncertain create, the client won't guess."""
+    fake = FakeRender()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            fake.seed(name="cache")  # someone else creates the same name concurrently
+        return fake(request)
+
+    fake.fail("POST", KV, Fault(error=httpx.ReadError, act=True))
+    with pytest.raises(AmbiguousCreateError) as info:
+        make_client(handler).create_key_value(post_body())
+    ids = sorted(fake.instances)
+    assert info.value.candidate_ids == tuple(ids)
+    assert str(info.value) == (
+        f"Creating Key Value 'cache' failed ambiguously and 2 new instances with that name now "
+        f"exist in workspace {OWNER_ID} (oregon): {', '.join(ids)}. Something else is creating "
+        "instances with the same name; keep the right one, delete the others, then run again."
+    )
+
+
+def test_create_name_with_comma_is_matched_client_side() -> None:
+    """A name the comma-separated filter cannot express is looked up without it, matched exactly."""
+    fake = FakeRender()
+    fake.seed(name="a")
+    fake.fail("POST", KV, Fault(error=httpx.ReadError, act=True))
+    kv = make_client(fake).create_key_value(post_body(name="a,b"))
+    assert kv.name == "a,b"
+    assert "name" not in fake.requests[0].url.params
+    assert fake.calls("POST") == 1
+
+
+def test_create_gives_up_like_other_calls() -> None:
+    """A create that keeps failing uncertainly stops at max_attempts with the last error."""
+    fake = FakeRender()
+    fake.fail("POST", KV, *[Fault(503)] * 10)
+    client = make_client(fake)
+    with pytest.raises(ServerError):
+        client.create_key_value(post_body())
+    assert fake.calls("POST") == 6
+    assert fake.instances == {}
+
+
+def test_conflict_on_patch_is_not_retried() -> None:
+    """409 is final for PATCH."""
+    fake = FakeRender()
+    kv = fake.seed()
+    fake.fail("PATCH", kv_path(kv["id"]), Fault(409))
+    with pytest.raises(ConflictError, match="409 Conflict: scripted 409"):
+        make_client(fake).update_key_value(kv["id"], KeyValuePATCHInput(plan="pro"))
