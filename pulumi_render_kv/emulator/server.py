@@ -23,6 +23,10 @@ logger = logging.getLogger("pulumi_render_kv.emulator.server")
 class _Server(ThreadedWSGIServer):
     """werkzeug's threaded server plus a registry of open client connections."""
 
+    # socketserver only tracks (and server_close only joins) non-daemon request threads.
+    daemon_threads = False
+    block_on_close = True
+
     def __init__(self, host: str, port: int, app: Any) -> None:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()

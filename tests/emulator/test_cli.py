@@ -1,0 +1,171 @@
+"""The `render-kv-emulator` command in a subprocess: one ready line, clean stop on signals."""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pulumi_render_kv.emulator.__main__ import build_parser, settings_from_args
+
+READY = re.compile(r"^RENDER_API_URL=(http://127\.0\.0\.1:\d+/v1)\n$")
+
+
+class Running:
+    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+        self.process = process
+        self.url = url
+
+
+def _start(*args: str) -> Running:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pulumi_render_kv.emulator", "--port", "0", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], 30)
+    if not ready:
+        process.kill()
+        process.wait()
+        pytest.fail("the emulator printed nothing within 30 s")
+    line = process.stdout.readline()
+    match = READY.match(line)
+    if match is None:
+        process.kill()
+        _, err = process.communicate()
+        pytest.fail(f"unexpected first line {line!r}; stderr:\n{err}")
+    return Running(process, match.group(1))
+
+
+@pytest.fixture
+def cleanup() -> Iterator[list[subprocess.Popen[str]]]:
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def _stop(running: Running, signum: int) -> tuple[int, str, str]:
+    running.process.send_signal(signum)
+    out, err = running.process.communicate(timeout=30)
+    return running.process.returncode, out, err
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_cli_prints_one_line_serves_and_stops_on_signal(
+    cleanup: list[subprocess.Popen[str]], signum: int
+) -> None:
+    """One RENDER_API_URL line on stdout, a working API, exit 0 on SIGTERM/SIGINT."""
+    running = _start("--no-data-plane", "--api-key", "secret")
+    cleanup.append(running.process)
+    ok = httpx.get(running.url + "/owners", headers={"Authorization": "Bearer secret"})
+    refused = httpx.get(running.url + "/owners", headers={"Authorization": "Bearer other"})
+    assert ok.status_code == 200
+    assert refused.status_code == 401
+    code, rest_of_stdout, stderr = _stop(running, signum)
+    assert code == 0
+    assert rest_of_stdout == ""
+    assert "stopped" in stderr
+    port = int(running.url.rsplit(":", 1)[1].split("/")[0])
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
+
+
+def test_cli_flags_become_settings(tmp_path: Path) -> None:
+    """Every flag lands in EmulatorSettings."""
+    args = build_parser().parse_args(
+        [
+            "--owner-id",
+            "tea-bbbbbbbbbbbbbbbbbbbb",
+            "--data-dir",
+            str(tmp_path),
+            "--create-delay",
+            "5",
+            "--restart-delay",
+            "2.5",
+            "--status-on-create",
+            "creating",
+            "--no-data-plane",
+            "--empty-allow-list-as-array",
+            "--write-per-minute",
+            "100",
+        ]
+    )
+    settings = settings_from_args(args)
+    assert settings.owner_id == "tea-bbbbbbbbbbbbbbbbbbbb"
+    assert settings.data_dir == tmp_path
+    assert (settings.create_delay, settings.restart_delay) == (5.0, 2.5)
+    assert settings.status_on_create == "creating"
+    assert settings.data_plane is False
+    assert settings.null_empty_allow_list is False
+    assert settings.rate_limits.write_per_minute == 100
+    assert settings.rate_limits.create_per_hour == 20
+    assert settings.port == 0
+
+
+def test_cli_no_rate_limits_flag() -> None:
+    """--no-rate-limits lifts every limit."""
+    settings = settings_from_args(build_parser().parse_args(["--no-rate-limits"]))
+    assert settings.rate_limits.get_per_minute >= 1_000_000
+
+
+def test_cli_rejects_negative_delays(capsys: pytest.CaptureFixture[str]) -> None:
+    """--create-delay -1 is a usage error."""
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["--create-delay", "-1"])
+    assert caught.value.code == 2
+    assert "must be >= 0, got -1" in capsys.readouterr().err
+
+
+def _pids_listening_on(port: int) -> list[int]:
+    """Processes whose command line mentions the port (redis-server retitles itself to it)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if f":{port}" in cmdline or f"--port {port} " in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.dataplane
+def test_cli_sigterm_stops_every_server_process(
+    cleanup: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    """After SIGTERM no server process the emulator started is left running."""
+    running = _start("--data-dir", str(tmp_path))
+    cleanup.append(running.process)
+    headers = {"Authorization": "Bearer any"}
+    with httpx.Client(base_url=running.url, headers=headers, timeout=30) as client:
+        owner_id = client.get("/owners").json()[0]["owner"]["id"]
+        created = client.post(
+            "/key-value", json={"name": "a", "ownerId": owner_id, "plan": "starter"}
+        )
+        assert created.status_code == 201, created.text
+        info = client.get(f"/key-value/{created.json()['id']}/connection-info").json()
+    port = int(info["internalConnectionString"].rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5):
+        pass
+    assert _pids_listening_on(port) != []
+    code, _, _ = _stop(running, signal.SIGTERM)
+    assert code == 0
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
+    assert [pid for pid in _pids_listening_on(port) if pid != os.getpid()] == []

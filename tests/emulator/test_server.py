@@ -1,0 +1,119 @@
+"""The emulator on a real socket: start/stop, dropped connections, delays, no leftovers."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from pulumi_render_kv.emulator import Emulator, EmulatorSettings, RateLimitSettings
+
+from .conftest import API_KEY
+
+
+def _emulator_threads() -> list[threading.Thread]:
+    return [
+        thread
+        for thread in threading.enumerate()
+        if thread.name.startswith("render-kv-emulator") or "process_request_thread" in thread.name
+    ]
+
+
+@pytest.fixture
+def served() -> Iterator[Emulator]:
+    settings = EmulatorSettings(
+        api_key=API_KEY, data_plane=False, rate_limits=RateLimitSettings.unlimited()
+    )
+    with Emulator(settings) as emu:
+        yield emu
+    assert _emulator_threads() == []
+
+
+def _client(emu: Emulator, **kwargs: object) -> httpx.Client:
+    return httpx.Client(
+        base_url=emu.url,
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def _body(emu: Emulator) -> dict[str, str]:
+    return {"name": "cache", "ownerId": emu.owner_id, "plan": "starter"}
+
+
+def test_serves_on_a_free_port_with_a_v1_url(served: Emulator) -> None:
+    """start() binds port 0 to a free port; url is http://127.0.0.1:PORT/v1."""
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/v1", served.url)
+    assert served.port > 0
+    with _client(served) as client:
+        response = client.get("/owners")
+    assert response.status_code == 200
+    assert response.json()[0]["owner"]["id"] == served.owner_id
+
+
+def test_drop_connection_after_the_create_was_done(served: Emulator) -> None:
+    """The client loses the connection, but the instance exists: the create-then-timeout case."""
+    served.inject_fault("POST", "/v1/key-value", drop_connection=True)
+    with _client(served) as client:
+        with pytest.raises(httpx.TransportError):
+            client.post("/key-value", json=_body(served))
+        listed = client.get("/key-value", params={"name": "cache"}).json()
+    assert len(listed) == 1
+    assert served.requests()[0]["status"] == 201
+    assert served.requests()[0]["fault"] == "drop"
+
+
+def test_delay_makes_the_client_time_out_while_the_server_still_acts() -> None:
+    """A delay longer than the client's timeout: ReadTimeout, yet the instance is created."""
+    settings = EmulatorSettings(data_plane=False, rate_limits=RateLimitSettings.unlimited())
+    emu = Emulator(settings).start()
+    try:
+        emu.inject_fault("POST", "/v1/key-value", delay=0.5)
+        with _client(emu, timeout=0.1) as client, pytest.raises(httpx.ReadTimeout):
+            client.post("/key-value", json=_body(emu))
+    finally:
+        emu.stop()  # joins the delayed request thread
+    assert len(emu.backend.instance_ids()) == 1
+    assert _emulator_threads() == []
+
+
+def test_stop_closes_idle_keep_alive_connections_and_threads() -> None:
+    """stop() returns promptly even with a client holding a keep-alive connection open."""
+    emu = Emulator(EmulatorSettings(data_plane=False)).start()
+    client = _client(emu)
+    try:
+        assert client.get("/owners").status_code == 200
+        assert _emulator_threads() != []
+        started = time.monotonic()
+        emu.stop()
+        assert time.monotonic() - started < 5
+        assert _emulator_threads() == []
+    finally:
+        client.close()
+        emu.stop()
+
+
+def test_stop_is_idempotent_and_frees_the_port() -> None:
+    """A second stop() is a no-op; the port accepts no more connections."""
+    emu = Emulator(EmulatorSettings(data_plane=False)).start()
+    url = emu.url
+    emu.stop()
+    emu.stop()
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url + "/owners", headers={"Authorization": "Bearer x"}, timeout=2)
+
+
+def test_url_before_start_and_restart_are_refused() -> None:
+    """url needs start(); a stopped emulator cannot be restarted."""
+    emu = Emulator(EmulatorSettings(data_plane=False))
+    with pytest.raises(RuntimeError, match="emulator not started"):
+        _ = emu.url
+    emu.start()
+    with pytest.raises(RuntimeError, match="already started"):
+        emu.start()
+    emu.stop()
+    assert _emulator_threads() == []
