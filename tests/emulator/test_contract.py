@@ -1,0 +1,239 @@
+"""Every emulator route's responses validate against Render's OpenAPI spec.
+
+Uses the project's one contract checker (tests/openapi_contract.py), which applies the single
+list of documented deviations; the client's contract tests use the same checker, so the two
+sides are each held to the spec rather than to each other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from openapi_contract import requires_spec, validate_request_body, validate_response
+
+from pulumi_render_kv.emulator import Emulator, RateLimitSettings
+from pulumi_render_kv.emulator.routes import ROUTES
+from pulumi_render_kv.emulator.wire import Flavor
+
+from .conftest import make_client, make_emulator
+from .fakes import FakeClock, FakeDataPlane
+
+pytestmark = requires_spec
+
+MISSING = "red-aaaaaaaaaaaaaaaaaaaa"
+
+
+def _spec_template(pattern: str) -> str:
+    """Our route regex → the spec's path template."""
+    path = pattern.strip("^$").removeprefix("/v1")
+    path = path.replace("(?P<owner_id>[^/]+)", "{ownerId}")
+    path = path.replace("(?P<environment_id>[^/]+)", "{environmentId}")
+    if path.startswith("/redis"):
+        return path.replace("(?P<instance_id>[^/]+)", "{redisId}")
+    return path.replace("(?P<instance_id>[^/]+)", "{keyValueId}")
+
+
+ALL_OPERATIONS = {(route.method, _spec_template(route.pattern.pattern)) for route in ROUTES}
+
+
+class Checked:
+    """An httpx client that validates every response against the spec and records coverage."""
+
+    def __init__(self, client: httpx.Client) -> None:
+        self.client = client
+        self.covered: set[tuple[str, str]] = set()
+        self.statuses: set[tuple[str, str, int]] = set()
+
+    def __call__(
+        self, method: str, path: str, template: str, *, json: Any = None, **kwargs: Any
+    ) -> httpx.Response:
+        if json is not None:
+            validate_request_body(method, template, json)
+        response = self.client.request(method, path, json=json, **kwargs)
+        body = response.json() if response.content else None
+        validate_response(method, template, response.status_code, body)
+        self.covered.add((method, template))
+        self.statuses.add((method, template, response.status_code))
+        return response
+
+
+@pytest.fixture
+def checked(emulator: Emulator) -> Iterator[Checked]:
+    with make_client(emulator) as client:
+        yield Checked(client)
+
+
+def test_the_route_table_matches_the_spec_operations() -> None:
+    """Each emulator route is an operation of Render's spec (or a documented deviation)."""
+    assert len(ALL_OPERATIONS) == len(ROUTES) == 20
+    assert ("POST", "/redis/{redisId}/suspend") in ALL_OPERATIONS
+
+
+@pytest.mark.parametrize("flavor", list(Flavor), ids=lambda f: f.list_key)
+def test_every_route_answers_in_the_specs_shapes(
+    checked: Checked, emulator: Emulator, flavor: Flavor
+) -> None:
+    """A full walk (create → read → list → patch → suspend → resume → move → delete) validates."""
+    base = "/key-value" if flavor is Flavor.KEY_VALUE else "/redis"
+    item = base + ("/{keyValueId}" if flavor is Flavor.KEY_VALUE else "/{redisId}")
+    environment_id = emulator.add_environment("production")
+    body = {
+        "name": "cache",
+        "ownerId": emulator.owner_id,
+        "plan": "free",
+        "maxmemoryPolicy": "allkeys_lfu",
+        "ipAllowList": [],
+    }
+    created = checked("POST", base, base, json=body)
+    assert created.status_code == 201
+    instance_id = created.json()["id"]
+    with_list = checked(
+        "POST",
+        base,
+        base,
+        json={
+            "name": "with-list",
+            "ownerId": emulator.owner_id,
+            "plan": "starter",
+            "region": "frankfurt",
+            "environmentId": environment_id,
+            "ipAllowList": [{"cidrBlock": "0.0.0.0/0", "description": "everywhere"}],
+        },
+    )
+    assert with_list.json()["environmentId"] == environment_id
+    assert checked("GET", f"{base}/{instance_id}", item).status_code == 200
+    assert checked("GET", base, base, params={"limit": 1}).status_code == 200
+    assert checked("GET", f"{base}/{instance_id}/connection-info", item + "/connection-info")
+    patched = checked(
+        "PATCH",
+        f"{base}/{instance_id}",
+        item,
+        json={"plan": "starter", "persistenceMode": "snapshot", "ipAllowList": []},
+    )
+    assert patched.json()["options"]["persistenceMode"] == "snapshot"
+    assert checked("POST", f"{base}/{instance_id}/suspend", item + "/suspend").status_code == 202
+    assert checked("POST", f"{base}/{instance_id}/resume", item + "/resume").status_code == 202
+    resources = "/environments/{environmentId}/resources"
+    moved = checked(
+        "POST",
+        f"/environments/{environment_id}/resources",
+        resources,
+        json={"resourceIds": [instance_id]},
+    )
+    assert moved.status_code == 201
+    removed = checked(
+        "DELETE",
+        f"/environments/{environment_id}/resources",
+        resources,
+        params={"resourceIds": instance_id},
+    )
+    assert removed.status_code == 204
+    assert checked("GET", "/owners", "/owners").status_code == 200
+    assert checked("GET", f"/owners/{emulator.owner_id}", "/owners/{ownerId}").status_code == 200
+    assert checked("DELETE", f"{base}/{instance_id}", item).status_code == 204
+    prefix = base + "/"
+    flavor_ops = {op for op in ALL_OPERATIONS if op[1] == base or op[1].startswith(prefix)}
+    shared_ops = {op for op in ALL_OPERATIONS if not op[1].startswith(("/key-value", "/redis"))}
+    assert checked.covered == flavor_ops | shared_ops
+
+
+ERROR_CASES = [
+    # (method, path, template, kwargs, expected status)
+    ("GET", "/key-value", "/key-value", {"params": {"limit": 0}}, 400),
+    ("GET", f"/key-value/{MISSING}", "/key-value/{keyValueId}", {}, 404),
+    ("PATCH", f"/key-value/{MISSING}", "/key-value/{keyValueId}", {"json": {"name": "x"}}, 404),
+    ("DELETE", f"/key-value/{MISSING}", "/key-value/{keyValueId}", {}, 404),
+    (
+        "GET",
+        f"/key-value/{MISSING}/connection-info",
+        "/key-value/{keyValueId}/connection-info",
+        {},
+        404,
+    ),
+    ("POST", f"/key-value/{MISSING}/suspend", "/key-value/{keyValueId}/suspend", {}, 404),
+    ("POST", f"/key-value/{MISSING}/resume", "/key-value/{keyValueId}/resume", {}, 404),
+    ("GET", f"/redis/{MISSING}", "/redis/{redisId}", {}, 404),
+    ("DELETE", f"/redis/{MISSING}", "/redis/{redisId}", {}, 404),
+    ("GET", "/owners/tea-nobody", "/owners/{ownerId}", {}, 404),
+    (
+        "POST",
+        "/environments/evm-nope/resources",
+        "/environments/{environmentId}/resources",
+        {"json": {"resourceIds": [MISSING]}},
+        404,
+    ),
+    (
+        "DELETE",
+        "/environments/evm-nope/resources",
+        "/environments/{environmentId}/resources",
+        {"params": {"resourceIds": MISSING}},
+        404,
+    ),
+    ("GET", "/owners", "/owners", {"headers": {"Accept": "text/html"}}, 406),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "template", "kwargs", "status"),
+    ERROR_CASES,
+    ids=[f"{c[0]} {c[2]} {c[4]}" for c in ERROR_CASES],
+)
+def test_error_answers_match_the_spec(
+    checked: Checked,
+    method: str,
+    path: str,
+    template: str,
+    kwargs: dict[str, Any],
+    status: int,
+) -> None:
+    """400/404/406 bodies are the spec's `error` object."""
+    assert checked(method, path, template, **kwargs).status_code == status
+
+
+def test_create_errors_match_the_spec(checked: Checked, emulator: Emulator) -> None:
+    """400 (rule), 404 (owner) and 401 on create are error objects."""
+    bad_plan = {
+        "name": "a",
+        "ownerId": emulator.owner_id,
+        "plan": "free",
+        "persistenceMode": "snapshot",
+    }
+    assert checked("POST", "/key-value", "/key-value", json=bad_plan).status_code == 400
+    no_owner = {"name": "a", "ownerId": "tea-nobody", "plan": "starter"}
+    assert checked("POST", "/key-value", "/key-value", json=no_owner).status_code == 404
+    unauthorized = checked(
+        "POST", "/key-value", "/key-value", json=no_owner, headers={"Authorization": "Bearer no"}
+    )
+    assert unauthorized.status_code == 401
+
+
+def test_conflict_on_suspended_patch_matches_the_spec(checked: Checked, emulator: Emulator) -> None:
+    """409 (declared for PATCH) is an error object."""
+    body = {"name": "a", "ownerId": emulator.owner_id, "plan": "starter"}
+    instance_id = checked("POST", "/key-value", "/key-value", json=body).json()["id"]
+    emulator.backend.suspend_key_value(instance_id)
+    response = checked(
+        "PATCH", f"/key-value/{instance_id}", "/key-value/{keyValueId}", json={"name": "b"}
+    )
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_injected_server_errors_match_the_spec(
+    checked: Checked, emulator: Emulator, status: int
+) -> None:
+    """Injected 500/503 answers are error objects."""
+    emulator.inject_fault("GET", "/v1/key-value", status=status)
+    assert checked("GET", "/key-value", "/key-value").status_code == status
+
+
+def test_rate_limited_answers_match_the_spec(clock: FakeClock) -> None:
+    """429 is an error object."""
+    emu = make_emulator(clock, FakeDataPlane(), rate_limits=RateLimitSettings(get_per_minute=1))
+    with make_client(emu) as client:
+        checked = Checked(client)
+        checked("GET", "/key-value", "/key-value")
+        assert checked("GET", "/key-value", "/key-value").status_code == 429
