@@ -1,0 +1,450 @@
+"""One ``preview`` or ``up`` in progress: the engine's step generation for each registration.
+
+For each registration the :class:`Deployment` decides and executes the steps as the engine's
+step generator (``pkg/resource/deploy/step_generator.go``) and step executor do, using the
+RPC helpers of its :class:`~.engine.Engine`, which owns the state.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from . import _wire
+from .model import (
+    CREATE,
+    DELETE,
+    DISCARD,
+    IMPORT,
+    READ,
+    READ_REPLACEMENT,
+    REPLACE,
+    SAME,
+    UPDATE,
+    DiffOutcome,
+    EngineError,
+    Goal,
+    Plan,
+    ReadGoal,
+    ResourceState,
+    StepResult,
+    display_changes,
+)
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+class Deployment:
+    """One ``preview`` or ``up`` in progress: registrations in, steps and state changes out.
+
+    :meth:`apply` takes each registration as the program makes it and returns what the engine
+    returns to the program: the id and the outputs (in a preview, the planned outputs, with
+    unknowns for what the provider would compute). :meth:`finish` deletes what was not
+    registered (``up``) or plans it (``preview``) and returns the :class:`Plan`.
+    Registrations may come from several threads; they are handled one at a time.
+    """
+
+    def __init__(self, engine: Engine, *, preview: bool, prune: bool = True) -> None:
+        self.engine = engine
+        self.preview = preview
+        self.prune = prune
+        self.steps: list[StepResult] = []
+        self.error: EngineError | None = None
+        self._seen: set[str] = set()
+        self._deferred: list[ResourceState] = []
+        self._replaced_external: list[ResourceState] = []
+        self._lock = threading.Lock()
+        name = "read" if not prune else ("preview" if preview else "up")
+        self._op = engine._begin(name)
+
+    def apply(self, goal: Goal | ReadGoal) -> tuple[str, dict[str, Any]]:
+        """Handle one registration; returns ``(id, outputs)`` in wire form."""
+        with self._lock:
+            if self.error is not None:
+                raise EngineError(
+                    f"the deployment already failed: {self.error}",
+                    step="register",
+                    resource=goal.name,
+                    type=goal.type,
+                )
+            try:
+                if isinstance(goal, ReadGoal):
+                    return self._read(goal)
+                return self._register(goal)
+            except EngineError as err:
+                self.error = err
+                raise
+
+    def _start(self, goal: Goal | ReadGoal) -> tuple[str, dict[str, Any]]:
+        engine = self.engine
+        urn = goal.urn or engine.urn(goal.type, goal.name)
+        if urn in self._seen:
+            raise EngineError(
+                f"Duplicate resource URN '{urn}'; try giving it a unique name",
+                step="register",
+                resource=goal.name,
+                type=goal.type,
+                urn=urn,
+            )
+        self._seen.add(urn)
+        inputs = _wire.normalize_bag(goal.inputs)
+        if not self.preview and _wire.contains_unknown(inputs):
+            raise ValueError(f"{goal.name}: unknown input values are only possible in a preview")
+        engine._configure()
+        return urn, inputs
+
+    def _register(self, goal: Goal) -> tuple[str, dict[str, Any]]:
+        engine = self.engine
+        urn, inputs = self._start(goal)
+        old = engine._find_live(urn)
+        was_external = old is not None and old.external
+        has_old = old is not None and not was_external
+        if goal.import_id and not has_old:
+            return self._import(goal, urn, inputs, goal.import_id)
+        checked, failures = engine._check(
+            goal, urn, old.wire_inputs if has_old and old else {}, inputs, preview=self.preview
+        )
+        base: dict[str, Any] = {"type": goal.type, "name": goal.name, "urn": urn}
+        if failures:
+            self.steps.append(
+                StepResult(
+                    op=UPDATE if has_old else CREATE,
+                    **base,
+                    old_inputs=old.wire_inputs if has_old and old else None,
+                    new_inputs=inputs,
+                    failures=failures,
+                )
+            )
+            raise EngineError(
+                "\n".join(f.message for f in failures),
+                step="check",
+                resource=goal.name,
+                type=goal.type,
+                urn=urn,
+                provider_message=failures[0].reason,
+                failures=failures,
+            )
+        if not has_old or old is None:
+            return self._create(goal, urn, checked, external_old=old if was_external else None)
+
+        diff = engine._diff(
+            old, old_inputs=old.wire_inputs, old_outputs=old.wire_outputs, news=checked
+        )
+        detail: dict[str, Any] = {
+            "id": old.id,
+            "old_inputs": old.wire_inputs,
+            "old_outputs": old.wire_outputs,
+            "diff_result": diff.result,
+            "diff_keys": diff.keys,
+            "replace_keys": diff.replaces,
+            "changes": display_changes(old.wire_inputs, checked),
+        }
+        if not diff.some:
+            outputs = _wire.mark_secret(old.wire_outputs, goal.additional_secret_outputs)
+            if not self.preview:
+                engine._put(
+                    replace(
+                        old,
+                        wire_inputs=checked,
+                        wire_outputs=outputs,
+                        additional_secret_outputs=goal.additional_secret_outputs,
+                    ),
+                    replacing=old,
+                )
+            self.steps.append(
+                StepResult(op=SAME, **base, **detail, new_inputs=checked, new_outputs=outputs)
+            )
+            return old.id, outputs
+        if diff.replaces:
+            return self._replace(goal, urn=urn, old=old, inputs=inputs, diff=diff, detail=detail)
+        if self.preview:
+            planned = _wire.mark_secret(checked, goal.additional_secret_outputs)
+            self.steps.append(
+                StepResult(op=UPDATE, **base, **detail, new_inputs=checked, new_outputs=planned)
+            )
+            return old.id, planned
+        outputs = engine._update(old, goal, checked)
+        engine._put(
+            replace(
+                old,
+                wire_inputs=checked,
+                wire_outputs=outputs,
+                additional_secret_outputs=goal.additional_secret_outputs,
+            ),
+            replacing=old,
+        )
+        self.steps.append(
+            StepResult(op=UPDATE, **base, **detail, new_inputs=checked, new_outputs=outputs)
+        )
+        return old.id, outputs
+
+    def _create(
+        self,
+        goal: Goal,
+        urn: str,
+        checked: dict[str, Any],
+        *,
+        external_old: ResourceState | None,
+    ) -> tuple[str, dict[str, Any]]:
+        engine = self.engine
+        base: dict[str, Any] = {"type": goal.type, "name": goal.name, "urn": urn}
+        changes = display_changes(None, checked)
+        if self.preview:
+            planned = _wire.mark_secret(checked, goal.additional_secret_outputs)
+            self.steps.append(
+                StepResult(
+                    op=CREATE, **base, new_inputs=checked, new_outputs=planned, changes=changes
+                )
+            )
+            return "", planned
+        id_, outputs = engine._create(goal, urn, checked)
+        state = ResourceState(
+            urn,
+            goal.type,
+            goal.name,
+            id_,
+            checked,
+            outputs,
+            additional_secret_outputs=goal.additional_secret_outputs,
+        )
+        # Taking over a formerly external resource: the read one is dropped, never deleted.
+        engine._put(state, replacing=external_old)
+        self.steps.append(
+            StepResult(
+                op=CREATE,
+                **base,
+                id=id_,
+                new_inputs=checked,
+                new_outputs=outputs,
+                changes=changes,
+            )
+        )
+        return id_, outputs
+
+    def _replace(
+        self,
+        goal: Goal,
+        *,
+        urn: str,
+        old: ResourceState,
+        inputs: dict[str, Any],
+        diff: DiffOutcome,
+        detail: dict[str, Any],
+    ) -> tuple[str, dict[str, Any]]:
+        engine = self.engine
+        base: dict[str, Any] = {"type": goal.type, "name": goal.name, "urn": urn}
+        # The replacement is a new resource: check again, with no old inputs.
+        checked, failures = engine._check(goal, urn, {}, inputs, preview=self.preview)
+        dbr = diff.delete_before_replace
+        if goal.delete_before_replace is not None:
+            dbr = goal.delete_before_replace
+        detail = {**detail, "delete_before_replace": dbr}
+        if failures:
+            self.steps.append(
+                StepResult(op=REPLACE, **base, **detail, new_inputs=inputs, failures=failures)
+            )
+            raise EngineError(
+                "\n".join(f.message for f in failures),
+                step="check",
+                resource=goal.name,
+                type=goal.type,
+                urn=urn,
+                provider_message=failures[0].reason,
+                failures=failures,
+            )
+        if self.preview:
+            planned = _wire.mark_secret(checked, goal.additional_secret_outputs)
+            self.steps.append(
+                StepResult(op=REPLACE, **base, **detail, new_inputs=checked, new_outputs=planned)
+            )
+            return "", planned
+        if dbr:
+            engine._delete(old)
+            id_, outputs = engine._create(goal, urn, checked)
+            new = ResourceState(
+                urn, goal.type, goal.name, id_, checked, outputs,
+                additional_secret_outputs=goal.additional_secret_outputs,
+            )  # fmt: skip
+            engine._put(new)
+        else:
+            id_, outputs = engine._create(goal, urn, checked)
+            new = ResourceState(
+                urn, goal.type, goal.name, id_, checked, outputs,
+                additional_secret_outputs=goal.additional_secret_outputs,
+            )  # fmt: skip
+            pending = engine._mark_pending_delete(old)
+            self._insert_after(pending, new)
+            self._deferred.append(pending)
+        self.steps.append(
+            StepResult(op=REPLACE, **base, **detail, new_inputs=checked, new_outputs=outputs)
+        )
+        return id_, outputs
+
+    def _import(
+        self, goal: Goal, urn: str, inputs: dict[str, Any], import_id: str
+    ) -> tuple[str, dict[str, Any]]:
+        # ImportStep.Apply: Read with the id only, then Check and Diff against what was read.
+        engine = self.engine
+        where: dict[str, Any] = {
+            "step": "import",
+            "resource": goal.name,
+            "type": goal.type,
+            "urn": urn,
+        }
+        response = engine._read("import", type_=goal.type, name=goal.name, urn=urn, id_=import_id)
+        if not response.id:
+            raise EngineError(f"resource '{import_id}' does not exist", **where)
+        if not response.HasField("inputs"):
+            raise EngineError(
+                "provider does not support importing resources; please try updating the "
+                "'pulumi-python' plugin",
+                **where,
+            )
+        read_inputs = _wire.from_struct(response.inputs)
+        outputs = _wire.from_struct(response.properties)
+        checked, failures = engine._check(goal, urn, read_inputs, inputs, preview=self.preview)
+        if failures:
+            raise EngineError("one or more inputs failed to validate", failures=failures, **where)
+        read_state = ResourceState(urn, goal.type, goal.name, response.id, read_inputs, outputs)
+        diff = engine._diff(
+            read_state, old_inputs=read_inputs, old_outputs=outputs, news=checked, step="import"
+        )
+        warnings: tuple[str, ...] = ()
+        if diff.some:
+            message = f"inputs to import do not match the existing resource: {list(diff.keys)}"
+            if not self.preview:
+                raise EngineError(message, **where)
+            warnings = (message + "; importing this resource will fail",)
+        outputs = _wire.mark_secret(outputs, goal.additional_secret_outputs)
+        if not self.preview:
+            engine._put(replace(read_state, wire_inputs=checked, wire_outputs=outputs))
+        self.steps.append(
+            StepResult(
+                op=IMPORT,
+                type=goal.type,
+                name=goal.name,
+                urn=urn,
+                id=response.id,
+                new_inputs=checked,
+                new_outputs=outputs,
+                diff_result=diff.result,
+                diff_keys=diff.keys,
+                warnings=warnings,
+            )
+        )
+        return response.id, outputs
+
+    def _insert_after(self, anchor: ResourceState, new: ResourceState) -> None:
+        state = self.engine._state
+        index = next(i for i, s in enumerate(state) if s is anchor)
+        state.insert(index + 1, new)
+
+    def _read(self, goal: ReadGoal) -> tuple[str, dict[str, Any]]:
+        engine = self.engine
+        urn, inputs = self._start(goal)
+        old = engine._find_live(urn)
+        response = engine._read(
+            "read",
+            type_=goal.type,
+            name=goal.name,
+            urn=urn,
+            id_=goal.id,
+            properties=inputs,
+            inputs=inputs,
+        )
+        if not response.id:
+            raise EngineError(
+                f"resource '{goal.id}' does not exist",
+                step="read",
+                resource=goal.name,
+                type=goal.type,
+                urn=urn,
+            )
+        outputs = _wire.annotate_secrets(_wire.from_struct(response.properties), inputs)
+        outputs = _wire.mark_secret(outputs, goal.additional_secret_outputs)
+        replacing = old is not None and not old.external
+        new = ResourceState(
+            urn,
+            goal.type,
+            goal.name,
+            response.id,
+            inputs,
+            outputs,
+            external=True,
+            additional_secret_outputs=goal.additional_secret_outputs,
+        )
+        if not self.preview:
+            if old is not None and replacing:
+                pending = engine._mark_pending_delete(old)
+                self._insert_after(pending, new)
+                self._deferred.append(pending)
+            else:
+                engine._put(new, replacing=old)
+        self.steps.append(
+            StepResult(
+                op=READ_REPLACEMENT if replacing else READ,
+                type=goal.type,
+                name=goal.name,
+                urn=urn,
+                id=response.id,
+                old_outputs=old.wire_outputs if old else None,
+                new_inputs=inputs,
+                new_outputs=outputs,
+            )
+        )
+        return response.id, outputs
+
+    def abort(self) -> None:
+        """End the operation after a failure without the final deletes (state stays as is)."""
+        self.engine._op = None
+
+    def finish(self) -> Plan:
+        """Delete (or plan deleting) what the program no longer registers; return the plan."""
+        engine = self.engine
+        if self.error is not None:
+            if not self.preview:
+                self.abort()
+                raise self.error
+            return engine._end(self._op, self.steps, self.error)
+        try:
+            if self.prune:
+                self._prune()
+        except EngineError as err:
+            self.abort()
+            if self.preview:
+                return engine._end(self._op, self.steps, err)
+            raise
+        return engine._end(self._op, self.steps)
+
+    def _prune(self) -> None:
+        engine = self.engine
+        if self.preview:
+            for old in reversed(engine.resources):
+                if old.urn in self._seen:
+                    continue
+                self.steps.append(
+                    StepResult(
+                        op=DISCARD if old.external else DELETE,
+                        type=old.type,
+                        name=old.name,
+                        urn=old.urn,
+                        id=old.id,
+                        old_inputs=old.wire_inputs,
+                        old_outputs=old.wire_outputs,
+                        changes=display_changes(old.wire_inputs, None),
+                    )
+                )
+            return
+        # Old halves of create-before-delete replacements (this run's, then any left pending
+        # by an earlier failure), then what the program no longer registers, newest first.
+        for pending in reversed(list(engine.pending_deletes)):
+            if not pending.external:
+                engine._delete(pending)
+            else:
+                engine._remove(pending)
+        for old in reversed(list(engine.resources)):
+            if old.urn in self._seen:
+                continue
+            self.steps.append(engine._delete(old, op_name=DISCARD if old.external else DELETE))

@@ -1,0 +1,295 @@
+"""The SDK's own dynamic-provider server, run as a child process and reached over gRPC.
+
+This is the process the Pulumi CLI starts for every ``pulumi-python:*`` resource (the shim
+``pulumi-resource-pulumi-python`` runs ``python -u -m pulumi.dynamic <engine address>``). The
+SDK's ``__main__`` ignores its arguments: it listens on ``127.0.0.1:0`` and prints the port on
+stdout. The provider's logs (``print(file=sys.stderr)``, ``pulumi.log.*``) go to stderr, which
+is captured to a file here.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import grpc
+from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
+
+from . import _wire
+
+_LIVE: weakref.WeakSet[ProviderServer] = weakref.WeakSet()
+
+
+class ProviderServerError(RuntimeError):
+    """The provider server could not be started or reached. The message says what to check."""
+
+
+def _kill_leftovers() -> None:
+    for server in list(_LIVE):
+        server.close()
+
+
+atexit.register(_kill_leftovers)
+
+
+def namespaced_config(config: Mapping[str, Any], project: str) -> dict[str, Any]:
+    """Stack config with every key in ``<namespace>:<key>`` form; bare keys get ``project``."""
+    return {(key if ":" in key else f"{project}:{key}"): value for key, value in config.items()}
+
+
+class ProviderServer:
+    """A running ``python -u -m pulumi.dynamic`` process and a gRPC stub connected to it.
+
+    The process starts in the constructor and stops in :meth:`close` (also on ``with`` exit and,
+    as a last resort, at interpreter exit). ``cwd`` must be a directory from which the modules
+    that define your providers can be imported, since providers pickled by reference are
+    imported there; ``pythonpath`` entries are prepended to ``PYTHONPATH`` for the same purpose.
+    ``env`` overrides entries of the inherited environment; ``PULUMI_PROJECT`` is always set to
+    ``project``, as the engine does.
+    """
+
+    def __init__(
+        self,
+        *,
+        cwd: str | os.PathLike[str],
+        project: str,
+        env: Mapping[str, str] | None = None,
+        pythonpath: Sequence[str | os.PathLike[str]] = (),
+        python: str | None = None,
+        ready_timeout: float = 30.0,
+        stderr_path: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.cwd = Path(cwd)
+        self.project = project
+        self.python = python or sys.executable
+        self.ready_timeout = ready_timeout
+        self._env = self._build_env(env, pythonpath)
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        if stderr_path is None:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="pulumi-dynamic-")
+            stderr_path = Path(self._tmpdir.name) / "provider-stderr.log"
+        self.stderr_path = Path(stderr_path)
+        self.stderr_path.write_bytes(b"")
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._stderr_file: IO[bytes] | None = None
+        self._stdout_lines: list[str] = []
+        self._reader: threading.Thread | None = None
+        self._channel: grpc.Channel | None = None
+        self._stub: provider_pb2_grpc.ResourceProviderStub | None = None
+        self.port = 0
+        self.starts = 0
+        try:
+            self._start()
+        except BaseException:
+            self.cleanup()
+            raise
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def _build_env(
+        self, overrides: Mapping[str, str] | None, pythonpath: Sequence[str | os.PathLike[str]]
+    ) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(overrides or {})
+        extra = [os.fspath(p) for p in pythonpath]
+        if extra:
+            current = env.get("PYTHONPATH", "")
+            env["PYTHONPATH"] = os.pathsep.join([*extra, *([current] if current else [])])
+        env["PULUMI_PROJECT"] = self.project
+        return env
+
+    def _start(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        self._stderr_file = self.stderr_path.open("ab")
+        self._proc = subprocess.Popen(  # noqa: S603 -- fixed argv: this interpreter and a module
+            [self.python, "-u", "-m", "pulumi.dynamic"],
+            cwd=self.cwd,
+            env=self._env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr_file,
+        )
+        _LIVE.add(self)
+        self.starts += 1
+        first_line: queue.Queue[str] = queue.Queue(maxsize=1)
+        self._reader = threading.Thread(
+            target=self._drain_stdout,
+            args=(self._proc, first_line),
+            name=f"provider-stdout-{self._proc.pid}",
+            daemon=True,
+        )
+        self._reader.start()
+        try:
+            self.port = self._wait_for_port(first_line, deadline)
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
+            grpc.channel_ready_future(self._channel).result(
+                timeout=max(0.1, deadline - time.monotonic())
+            )
+        except BaseException:
+            self.close()
+            raise
+        self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
+
+    def _drain_stdout(self, proc: subprocess.Popen[bytes], first: queue.Queue[str]) -> None:
+        # The SDK prints the port first; anything else a provider prints to stdout is kept (the
+        # engine shows it as info diagnostics). Reading until EOF also keeps the pipe from filling.
+        assert proc.stdout is not None
+        sent = False
+        for raw in proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if not sent:
+                first.put(line)
+                sent = True
+            self._stdout_lines.append(line)
+        if not sent:
+            first.put("")
+
+    def _wait_for_port(self, first: queue.Queue[str], deadline: float) -> int:
+        try:
+            line = first.get(timeout=max(0.1, deadline - time.monotonic()))
+        except queue.Empty:
+            raise ProviderServerError(
+                f"the provider server printed no port within {self.ready_timeout}s; "
+                f"its stderr says:\n{self.stderr_text()}"
+            ) from None
+        try:
+            return int(line.strip())
+        except ValueError:
+            proc = self._proc
+            code = proc.wait(timeout=5) if proc is not None and line == "" else None
+            raise ProviderServerError(
+                f"the provider server did not print its port (exit code {code}, first line "
+                f"{line!r}); check that `{self.python} -m pulumi.dynamic` works in {self.cwd}. "
+                f"Its stderr says:\n{self.stderr_text()}"
+            ) from None
+
+    def close(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL), close the channel and the files. Idempotent."""
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+        self._stub = None
+        proc = self._proc
+        if proc is not None:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            if self._reader is not None:
+                self._reader.join(timeout=5)
+            if proc.stdout is not None:
+                proc.stdout.close()
+        if self._stderr_file is not None:
+            self._stderr_file.close()
+            self._stderr_file = None
+        _LIVE.discard(self)
+
+    def restart(self) -> None:
+        """Start a fresh process, as each CLI command does (new provider cache, new configure())."""
+        self.close()
+        self._start()
+
+    def cleanup(self) -> None:
+        """:meth:`close`, then delete the temporary directory holding the stderr log, if any."""
+        self.close()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    def __enter__(self) -> ProviderServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.cleanup()
+
+    @classmethod
+    def open_servers(cls) -> tuple[ProviderServer, ...]:
+        """Servers whose process was started and not yet closed (for leak assertions)."""
+        return tuple(s for s in _LIVE if s.pid is not None)
+
+    # -- introspection ---------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        """The process id, or None when never started."""
+        return self._proc.pid if self._proc is not None else None
+
+    def is_running(self) -> bool:
+        """Whether the process is alive."""
+        return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit code once the process has ended."""
+        return self._proc.poll() if self._proc is not None else None
+
+    def stderr_text(self, since: int = 0) -> str:
+        """What the provider process wrote to stderr (from byte offset ``since``)."""
+        if self._stderr_file is not None:
+            self._stderr_file.flush()
+        with self.stderr_path.open("rb") as f:
+            f.seek(since)
+            return f.read().decode("utf-8", "replace")
+
+    def stderr_size(self) -> int:
+        """The current size of the stderr log, to pass later as ``since``."""
+        return self.stderr_path.stat().st_size
+
+    def stdout_lines(self) -> list[str]:
+        """Lines the process printed to stdout (the first is the port)."""
+        return list(self._stdout_lines)
+
+    @property
+    def stub(self) -> provider_pb2_grpc.ResourceProviderStub:
+        """The gRPC stub; raises when the server is closed."""
+        if self._stub is None:
+            raise ProviderServerError("the provider server is closed")
+        return self._stub
+
+    # -- the one RPC every operation starts with -------------------------------------------
+
+    def configure(self, config: Mapping[str, Any]) -> provider_pb2.ConfigureResponse:
+        """Send ``Configure`` as the engine does: the whole stack config, secrets kept.
+
+        Keys without a namespace get the project's. Values are sent as-is in ``args`` (secret
+        wrappers included; the SDK server unwraps them) and as strings in the legacy
+        ``variables`` map (``<ns>:config:<key>``).
+        """
+        full = namespaced_config(config, self.project)
+        variables: dict[str, str] = {}
+        for key, value in full.items():
+            namespace, _, name = key.partition(":")
+            plain = _wire.reveal(value)
+            variables[f"{namespace}:config:{name}"] = (
+                plain if isinstance(plain, str) else json.dumps(plain, sort_keys=True)
+            )
+        request = provider_pb2.ConfigureRequest(
+            variables=variables,
+            args=_wire.to_struct(full, keep_secrets=True),
+            acceptSecrets=True,
+            acceptResources=True,
+            sends_old_inputs=True,
+            sends_old_inputs_to_delete=True,
+        )
+        response: provider_pb2.ConfigureResponse = self.stub.Configure(request)
+        return response
