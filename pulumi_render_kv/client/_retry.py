@@ -13,13 +13,15 @@ What is retried:
 
 How long to wait:
 
-- a ``Retry-After`` (or, for 429, ``Ratelimit-Reset``) from Render, capped at
-  ``max_retry_after`` (default 120 s);
+- a ``Retry-After`` (or, for 429, ``Ratelimit-Reset``) from Render, up to ``max_retry_after``
+  (default 120 s). If Render asks for a longer wait (the hourly create window, say), the call
+  fails at once with that wait in the error: retrying sooner would only meet the same 429;
 - otherwise exponential backoff with jitter: ``initial_backoff * 2**(n-1)`` capped at
   ``max_backoff``, scaled by a random factor in [0.5, 1).
 
-When to stop: after ``max_attempts`` attempts, or as soon as the next wait would end past
-``deadline`` seconds since the call started — whichever comes first. The last error is then
+When to stop: after ``max_attempts`` attempts, as soon as the next wait would end past
+``deadline`` seconds since the call started, or when Render asks for a wait longer than
+``max_retry_after`` — whichever comes first. The last error is then
 raised unchanged (with a note saying how many attempts were made).
 
 The clock, the sleep function and the random source are injected, so tests never sleep. Log
@@ -97,11 +99,19 @@ def maybe_acted(error: BaseException) -> bool:
 def retry_wait(
     error: BaseException, failed_attempts: int, policy: RetryPolicy, rng: Callable[[], float]
 ) -> float:
-    """Seconds to wait after the ``failed_attempts``-th failure before trying again."""
-    if isinstance(error, RenderAPIError) and error.retry_after is not None:
-        return min(error.retry_after, policy.max_retry_after)
+    """Seconds to wait after the ``failed_attempts``-th failure: Render's ask, else backoff."""
+    asked = _asked_wait(error)
+    if asked >= 0:
+        return asked
     backoff = min(policy.max_backoff, policy.initial_backoff * 2.0 ** (failed_attempts - 1))
     return backoff * (0.5 + 0.5 * rng())
+
+
+def _asked_wait(error: BaseException) -> float:
+    """The wait Render asked for with this error, or -1 if it did not say."""
+    if isinstance(error, RenderAPIError) and error.retry_after is not None:
+        return error.retry_after
+    return -1.0
 
 
 def run_with_retries(
@@ -133,13 +143,17 @@ def run_with_retries(
 
     def stop(state: tenacity.RetryCallState) -> bool:
         elapsed = clock() - start
-        out_of_attempts = state.attempt_number >= policy.max_attempts
-        out_of_time = elapsed + state.upcoming_sleep > policy.deadline
-        if out_of_attempts or out_of_time:
-            error = _outcome_error(state)
-            reason = "attempts" if out_of_attempts else "time"
+        error = _outcome_error(state)
+        reason = None
+        if state.attempt_number >= policy.max_attempts:
+            reason = "out of attempts"
+        elif _asked_wait(error) > policy.max_retry_after:
+            reason = "server asks for a longer wait than max_retry_after"
+        elif elapsed + state.upcoming_sleep > policy.deadline:
+            reason = "out of time"
+        if reason is not None:
             logger.warning(
-                "Render API %s %s failed (attempt %d of %d, %s); giving up: out of %s",
+                "Render API %s %s failed (attempt %d of %d, %s); giving up: %s",
                 method,
                 path,
                 state.attempt_number,
@@ -148,8 +162,9 @@ def run_with_retries(
                 reason,
             )
             error.add_note(
-                f"Gave up after {state.attempt_number} attempt(s) in {elapsed:.1f} s "
-                f"(limits: {policy.max_attempts} attempts, {policy.deadline:g} s)."
+                f"Gave up after {state.attempt_number} attempt(s) in {elapsed:.1f} s, {reason} "
+                f"(limits: {policy.max_attempts} attempts, {policy.deadline:g} s, "
+                f"{policy.max_retry_after:g} s per wait)."
             )
             return True
         return False

@@ -57,13 +57,31 @@ def test_429_falls_back_to_ratelimit_reset() -> None:
     assert clock.sleeps == [34.0]
 
 
-def test_retry_after_is_capped() -> None:
-    """A huge Retry-After is capped at max_retry_after (120 s by default)."""
+def test_retry_after_up_to_the_cap_is_waited() -> None:
+    """A Retry-After equal to max_retry_after (120 s by default) is still waited out."""
     fake, clock = FakeRender(), FakeClock()
     kv = fake.seed()
-    fake.fail("GET", kv_path(kv["id"]), Fault(429, headers={"Retry-After": "3600"}))
+    fake.fail("GET", kv_path(kv["id"]), Fault(429, headers={"Retry-After": "120"}))
     make_client(fake, clock).retrieve_key_value(kv["id"])
     assert clock.sleeps == [120.0]
+
+
+def test_retry_after_beyond_the_cap_fails_at_once() -> None:
+    """If Render asks for more than max_retry_after, the call fails now, giving Render's wait."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), Fault(429, headers={"Ratelimit-Reset": "2074"}))
+    client = make_client(fake, clock)
+    with pytest.raises(RateLimitedError) as info:
+        client.retrieve_key_value(kv["id"])
+    assert clock.sleeps == []
+    assert client.request_count == {"GET": 1}
+    assert info.value.retry_after == 2074.0
+    assert str(info.value).endswith("Render's rate limit was reached; retry in 2074 s.")
+    assert info.value.__notes__ == [
+        "Gave up after 1 attempt(s) in 0.0 s, server asks for a longer wait than "
+        "max_retry_after (limits: 6 attempts, 300 s, 120 s per wait)."
+    ]
 
 
 def test_backoff_is_exponential_with_jitter_and_capped() -> None:
@@ -158,7 +176,8 @@ def test_gives_up_after_max_attempts() -> None:
     assert len(clock.sleeps) == 5
     assert str(info.value).startswith(f"Render API failed on GET {kv_path(kv['id'])}: 503")
     assert info.value.__notes__ == [
-        "Gave up after 6 attempt(s) in 23.2 s (limits: 6 attempts, 300 s)."
+        "Gave up after 6 attempt(s) in 23.2 s, out of attempts "
+        "(limits: 6 attempts, 300 s, 120 s per wait)."
     ]
 
 
