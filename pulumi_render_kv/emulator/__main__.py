@@ -153,7 +153,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    emulator = Emulator(settings_from_args(args))
+    try:
+        emulator = Emulator(settings_from_args(args))
+    except Exception as exc:  # any start-up failure: one line on stderr, exit status 1
+        logger.error(
+            "cannot start the emulator: %s (use --no-data-plane to run without servers)", exc
+        )
+        return 1
     try:
         emulator.start()
         print(f"RENDER_API_URL={emulator.url}", flush=True)

@@ -163,6 +163,13 @@ class Emulator:
     # -- control plane, in process --
 
     @property
+    def ca_cert_path(self) -> Path | None:
+        """The CA certificate of the external ``rediss://`` endpoints (None without data plane)."""
+        if isinstance(self._plane, RealDataPlane):
+            return self._plane.ca_cert_path
+        return None
+
+    @property
     def owner_id(self) -> str:
         """The configured workspace id."""
         return self.settings.owner_id

@@ -59,6 +59,11 @@ class RealDataPlane:
         self._config_type: Any = module.InstanceConfig
         self._plane: Any = module.DataPlane(data_dir, host=host, server_binary=server_binary)
 
+    @property
+    def ca_cert_path(self) -> Path:
+        """The CA certificate that clients of the external (TLS) endpoints must trust."""
+        return Path(self._plane.ca_cert_path)
+
     def _convert(self, config: PlaneConfig) -> Any:
         return self._config_type(**asdict(config))
 

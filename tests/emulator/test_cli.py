@@ -169,3 +169,26 @@ def test_cli_sigterm_stops_every_server_process(
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
     assert [pid for pid in _pids_listening_on(port) if pid != os.getpid()] == []
+
+
+def test_cli_start_failure_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
+    """A data plane that cannot start (no such server binary) → exit 1 with the fix."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pulumi_render_kv.emulator",
+            "--data-dir",
+            str(tmp_path),
+            "--server-binary",
+            str(tmp_path / "no-such-server"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "cannot start the emulator" in result.stderr
+    assert "--no-data-plane" in result.stderr

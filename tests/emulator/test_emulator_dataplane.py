@@ -82,3 +82,28 @@ def test_free_to_paid_upgrade_loses_the_data(live: Emulator) -> None:
             assert server.get("k") is None
         finally:
             server.close()
+
+
+def test_external_endpoint_needs_tls_password_and_allow_list(live: Emulator) -> None:
+    """rediss:// with the instance's id and password works from an allowed address."""
+    headers = {"Authorization": "Bearer any"}
+    with httpx.Client(base_url=live.url, headers=headers, timeout=30) as api:
+        created = api.post(
+            "/key-value",
+            json={
+                "name": "public",
+                "ownerId": live.owner_id,
+                "plan": "starter",
+                "ipAllowList": [{"cidrBlock": "127.0.0.0/8", "description": "loopback"}],
+            },
+        )
+        assert created.status_code == 201, created.text
+        info = api.get(f"/key-value/{created.json()['id']}/connection-info").json()
+    assert live.ca_cert_path is not None
+    external = redis.Redis.from_url(
+        info["externalConnectionString"], ssl_ca_certs=str(live.ca_cert_path), socket_timeout=5
+    )
+    try:
+        assert external.ping() is True
+    finally:
+        external.close()
