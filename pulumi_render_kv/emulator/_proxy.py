@@ -232,6 +232,7 @@ class _Connection:
         self.auth_reply = bytearray()
         self.failures = 0
         self.client_eof = False
+        self.client_gone = False  # the client socket failed: nothing more can be sent to it
         self.closed = False
         self.client_mask = 0
         self.backend_mask = 0
@@ -244,7 +245,7 @@ class _Connection:
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
-            self.abort()
+            self._on_client_gone()
             return
         if not data:
             self._on_client_eof()
@@ -279,7 +280,7 @@ class _Connection:
 
     def on_client_writable(self) -> None:
         if not self._send(self.client, self.to_client):
-            self.abort()
+            self._on_client_gone()
             return
         if not self.to_client and self.phase is _Phase.CLOSING:
             self.abort()
@@ -312,6 +313,8 @@ class _Connection:
                 self._reply(error)
                 self._count_failure()
                 self._handle_requests()
+                if self.client_eof and self.phase is _Phase.PREAUTH:
+                    self._start_closing()
                 return
             data = bytes(self.auth_reply)
             self.auth_reply.clear()
@@ -347,7 +350,7 @@ class _Connection:
 
     def client_interest(self) -> int:
         mask = 0
-        if self.closed:
+        if self.closed or self.client_gone:
             return mask
         reading = not self.client_eof and self.phase is not _Phase.CLOSING
         if reading and (self.phase is not _Phase.PIPE or len(self.to_backend) < _BUFFER_LIMIT):
@@ -443,15 +446,33 @@ class _Connection:
 
     # -- shutdown paths -------------------------------------------------------------------------
 
+    def _on_client_gone(self) -> None:
+        """The client reset the connection (typically: it wrote, then closed without reading).
+
+        Its replies are dropped, but commands it sent before leaving still reach the server --
+        a client that writes ``AUTH ...; SET k v`` and hangs up gets its SET done, as with Redis.
+        """
+        self.client_gone = True
+        self.to_client.clear()
+        self._on_client_eof()
+
     def _on_client_eof(self) -> None:
+        """The client will send no more; what it already sent is still handled, as Redis does."""
         self.client_eof = True
-        if self.phase is not _Phase.PIPE:
+        if self.phase is _Phase.PIPE:
+            # Let what the client already sent reach the server, then half-close towards it so
+            # the server sees the end too; its last replies are still relayed until it closes.
+            self.deadline = time.monotonic() + _CLOSE_TIMEOUT
+            self._maybe_half_close_backend()
+        elif self.phase is _Phase.AUTH_PENDING:
+            pass  # the server's verdict on the AUTH decides what becomes of the commands behind it
+        elif self.phase is _Phase.HANDSHAKE:
             self.abort()
-            return
-        # Let what the client already sent reach the server, then half-close towards it so the
-        # server sees the end too; its last replies are still relayed until it closes.
-        self.deadline = time.monotonic() + _CLOSE_TIMEOUT
-        self._maybe_half_close_backend()
+        elif self.phase is _Phase.CLOSING:
+            if not self.to_client:
+                self.abort()
+        else:  # PREAUTH / REFUSED: every complete request was answered; send that, then close
+            self._start_closing()
 
     def _maybe_half_close_backend(self) -> None:
         if (
@@ -544,7 +565,7 @@ class _Connection:
 
     def _flush_tls(self) -> None:
         pending = self.outgoing.read()
-        if pending:
+        if pending and not self.client_gone:
             self.to_client += pending
 
     @staticmethod

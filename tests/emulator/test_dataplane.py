@@ -460,6 +460,18 @@ def test_external_endpoint_speaks_redis_auth_rules_before_login(plane: DataPlane
 
 @pytest.mark.dataplane
 @requires_server
+def test_commands_sent_right_before_the_client_hangs_up_still_run(plane: DataPlane) -> None:
+    """AUTH + SET written in one go, then close: the SET reaches the server, as with Redis."""
+    config = _config()
+    endpoints = _start(plane, config)
+    with _tls_socket(plane, endpoints) as sock:
+        sock.sendall(f"AUTH {config.password}\r\nSET fire-and-forget 1\r\n".encode())
+    with _internal(endpoints) as client:
+        assert _eventually(lambda: client.get("fire-and-forget") == b"1", 5)
+
+
+@pytest.mark.dataplane
+@requires_server
 def test_external_endpoint_requires_tls(plane: DataPlane) -> None:
     """A plain-text client on the external port gets no answer, only a closed connection."""
     config = _config(allow_list=("0.0.0.0/0",))
