@@ -168,7 +168,6 @@ class RenderClient:
         self._clock = clock or time.monotonic
         self._sleep = sleep or time.sleep
         self._rng = rng or random.random
-        self._secrets = (settings.api_key.get_secret_value(),)
         self._limiter = RateLimiter(settings.limits, clock=self._clock, sleep=self._sleep)
         self._http = httpx.Client(
             base_url=settings.base_url + "/",
@@ -303,12 +302,16 @@ class RenderClient:
                 method=op.method,
                 path=op.path,
                 path_template=op.template,
-                secrets=self._secrets,
+                secrets=self._secret_values(),
             )
         return response
 
+    def _secret_values(self) -> tuple[str, ...]:
+        """Exact values to scrub from error text; unwrapped only here, never stored plain."""
+        return (self._settings.api_key.get_secret_value(),)
+
     def _cause(self, exc: httpx.HTTPError) -> str:
-        text = redact(str(exc), self._secrets).strip()
+        text = redact(str(exc), self._secret_values()).strip()
         return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
     def _parse(self, op: _Op, response: httpx.Response, model: type[M]) -> M:

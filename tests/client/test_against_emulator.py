@@ -358,6 +358,14 @@ def test_create_connection_dropped_after_creation(emu: Emulator, client: RenderC
     (only,) = client.list_key_value()
     assert only.id == kv.id
     assert len(logged(emu, "POST")) == 1
+    # snapshot, POST (dropped), recovery lookup, retrieve of the found id, the test's list
+    assert [(r["method"], r["path"]) for r in emu.requests()] == [
+        ("GET", "/v1/key-value"),
+        ("POST", "/v1/key-value"),
+        ("GET", "/v1/key-value"),
+        ("GET", f"/v1/key-value/{kv.id}"),
+        ("GET", "/v1/key-value"),
+    ]
 
 
 def test_create_503_without_creation_posts_again(emu: Emulator, client: RenderClient) -> None:
@@ -392,7 +400,7 @@ def test_create_does_not_adopt_preexisting_same_name(emu: Emulator, client: Rend
 
 def test_create_timeout_after_creation(emu: Emulator) -> None:
     """A create answered too slowly (read timeout) is found by lookup, not posted again."""
-    emu.inject_fault(method="POST", path="/v1/key-value", delay=0.3)
+    emu.inject_fault(method="POST", path="/v1/key-value", delay=0.2)
     settings = RenderSettings.resolve(
         api_key=API_KEY,
         base_url=emu.url,
@@ -401,9 +409,18 @@ def test_create_timeout_after_creation(emu: Emulator) -> None:
         timeouts=Timeouts(read=0.1),
         environ={},
     )
-    # Real time here: the emulator acts after 0.3 s; the client looks up after 0.1 s + 0.5 s.
-    with RenderClient(settings, sleep=lambda s: time.sleep(min(s, 1.0)), rng=lambda: 0.0) as client:
+    # Real time here: the emulator acts after 0.2 s; the client gives up reading after 0.1 s
+    # and looks the instance up after a (fixed, for margin) 1 s pause.
+    with RenderClient(settings, sleep=lambda _: time.sleep(1.0)) as client:
         kv = client.create_key_value(body(emu))
         (only,) = client.list_key_value()
     assert only.id == kv.id
     assert len(logged(emu, "POST")) == 1
+    # snapshot, POST (timed out), recovery lookup, retrieve of the found id, the test's list
+    assert [(r["method"], r["path"]) for r in emu.requests()] == [
+        ("GET", "/v1/key-value"),
+        ("POST", "/v1/key-value"),
+        ("GET", "/v1/key-value"),
+        ("GET", f"/v1/key-value/{kv.id}"),
+        ("GET", "/v1/key-value"),
+    ]

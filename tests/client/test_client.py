@@ -293,6 +293,7 @@ def test_api_key_never_in_errors_reprs_or_pickles() -> None:
     assert API_KEY.encode() not in pickle.dumps(error)
     assert API_KEY not in repr(client)
     assert API_KEY not in str(vars(error))
+    assert API_KEY not in str(vars(client))
 
 
 def test_client_refuses_pickling() -> None:
