@@ -3,15 +3,49 @@
 Used by the demo and the tests; it imports nothing from the rest of ``pulumi_render_kv`` and
 keeps its own wire shapes, so the package's client cannot pass by agreeing with it.
 
+    with Emulator(EmulatorSettings(data_plane=False)) as emu:
+        print(emu.url)  # http://127.0.0.1:PORT/v1
+
 Layout (one job per module): ``routes`` (HTTP: routing, auth, JSON, headers), ``backend``
 (Render's rules and state), ``wire`` (Render's JSON shapes), ``errors`` (one class per error
 case), ``lifecycle`` (status derived at read time from a clock), ``ratelimit`` (Render's
 buckets and headers), ``control`` (``/_emulator/`` control plane: faults, request log, reset,
-seeding), ``ids`` (ids, passwords, timestamps), ``plane`` (the data-plane interface),
-``server`` (werkzeug serving), ``app`` (``Emulator``), ``__main__`` (the CLI).
+seeding), ``ids`` (ids, passwords, timestamps, cursors), ``plane`` (the data-plane interface),
+``dataplane`` (real server processes), ``server`` (werkzeug serving), ``app`` (``Emulator``),
+``__main__`` (the CLI).
 
-    with Emulator(EmulatorSettings(data_plane=False)) as emu:
-        print(emu.url)  # http://127.0.0.1:PORT/v1
+Known differences from Render (evidence: ``render-api-keyvalue.md``):
+
+- Servers: redis-server/valkey-server as found locally (here Redis 7), while the API reports
+  ``version`` ``8.1.4``. Free → paid flushes the live server (Render: the data is lost).
+- Connection info points at the local data plane: internal ``redis://127.0.0.1:<port>`` (Render:
+  ``redis://red-…:6379`` on its private network), external ``rediss://<id>:<pw>@127.0.0.1:<port>``
+  with a self-signed CA (``Emulator.ca_cert_path``). Without a data plane: ``redis://red-…:6379``
+  and ``<region>-keyvalue.render-emulator.invalid:6379`` (never resolves).
+- Durations of ``creating`` and restarts are settings (default 0 s; Render: minutes).
+  ``updating_instance`` (plan change), ``config_restart`` (policy/persistence change) and
+  ``unavailable`` (after resume) are inferred; maintenance/recovery statuses and the
+  ``maintenance`` object are never produced. A restarting change made while ``creating`` is
+  absorbed (observed).
+- Inferred status codes, our wording: 400 for a downgrade, a second free instance, persistence on
+  free, bad enums, the ``custom`` plan, empty names, bad CIDR blocks, ``limit`` outside 1..100,
+  foreign cursors and bad timestamps; 409 for PATCH of a suspended instance; 405 for a wrong
+  method; 401 text. Observed wording: ``not found: <id>``, ``rate limit exceeded``.
+- Stricter than Render is known to be: unknown body fields (``region``/``ownerId`` in PATCH),
+  ``null`` values, unknown or repeated query parameters and non-JSON bodies are 400.
+- Rate limits: per API key, fixed clock-aligned windows; PATCH/DELETE in the 30/min bucket
+  (docs; Render's testing host showed 100); suspend/resume and environment moves counted as
+  writes (unknown); refused and fault-injected requests do not use quota.
+- Suspend/resume are idempotent (unknown on Render). PATCH bumps ``updatedAt`` even when
+  nothing changes. Allow-list CIDRs are validated and echoed as sent (not normalised).
+- Workspaces: one ``team`` owner by default (more via ``backend.add_owner``); environments only
+  through the control plane (no projects API); moving an instance into an environment leaves
+  its old one implicitly; removing an instance an environment does not hold is a no-op; the
+  environment object lists only Key Value members.
+- Timestamps follow Go's RFC3339Nano printing; reads and time filters use microseconds rounded
+  as Postgres rounds. Cursors have Render's shape but are our own.
+- Not emulated: log streams, maintenance runs, custom plans, internal-auth, HTTP/2, Render's
+  ``Render-Request-Id`` format (ours: ``emulator/<hex>-<n>``).
 """
 
 from __future__ import annotations
