@@ -66,6 +66,7 @@ _SAVE_POINTS = (("3600", "1"), ("300", "100"), ("60", "10000"))
 _PERSISTED_FILES = ("dump.rdb", "appendonlydir", "appendonly.aof")
 _INSTANCE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
 _VERSION = re.compile(r"^(?P<flavour>[A-Za-z]+) server v=(?P<version>\d+\.\d+\.\d+)")
+_PROCESS_ID = re.compile(rb"^process_id:(\d+)", re.MULTILINE)
 _ADDRESS_IN_USE = ("Address already in use", "Could not create server TCP listening socket")
 _INSTALL_HINT = (
     "Install Valkey or Redis: `apt-get install redis-server` (Debian/Ubuntu), "
@@ -134,8 +135,7 @@ class DataPlane:
         self._binary = _resolve_binary(server_binary)
         self._flavour, self._version = _check_version(self._binary)
         self._data_dir.mkdir(parents=True, exist_ok=True)
-        # Not "tls" next to instance directories by accident: instance ids start with a letter or
-        # digit, so a leading underscore cannot collide with one.
+        # Instance ids start with a letter or digit, so "_tls" can never be an instance's directory.
         self._tls: TlsFiles = ensure_certificates(self._data_dir / "_tls", host)
         self._tls_context = server_context(self._tls)
         self._instances: dict[str, _Instance] = {}
@@ -322,7 +322,7 @@ class DataPlane:
             tail = _tail(log_path, offsets[0]) + _tail(stderr_path, offsets[1])
             failure = f"{problem}. Last lines of {log_path.name} / {stderr_path.name}:\n{tail}"
             # Another program took the free port before the server bound it: try another one.
-            if not any(marker in tail for marker in _ADDRESS_IN_USE):
+            if not any(marker in failure for marker in _ADDRESS_IN_USE):
                 break
         if process is None:
             raise DataPlaneError(
@@ -400,14 +400,19 @@ class DataPlane:
                 ) from error
 
     def _wait_ready(self, process: subprocess.Popen[bytes], port: int) -> str | None:
-        """Poll PING until the server answers PONG; None when ready, else what went wrong."""
+        """Poll PING until *this* process answers PONG; None when ready, else what went wrong."""
         deadline = time.monotonic() + _READY_TIMEOUT
         while True:
             code = process.poll()
             if code is not None:
                 return f"the process exited with status {code}"
-            if _pings(self._host, port):
+            pid = _answering_pid(self._host, port)
+            if pid == process.pid:
                 return None
+            if pid is not None:
+                # A concurrent start won the race for the port: its server answers, ours will
+                # fail to bind. Without the pid check this instance would adopt that server.
+                return f"Address already in use: port {port} is served by process {pid}"
             if time.monotonic() >= deadline:
                 return f"no PONG within {_READY_TIMEOUT:.0f} s"
             time.sleep(0.02)
@@ -490,12 +495,7 @@ class DataPlane:
             instance.gate.close()
             instance.gate = None
         if instance.process is not None:
-            process = instance.process
-            if process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    # SIGTERM makes Redis/Valkey write its final snapshot / fsync the AOF.
-                    process.send_signal(signal.SIGTERM if graceful else signal.SIGKILL)
-            _reap(process, graceful=graceful)
+            _reap(instance.process, graceful=graceful)
             instance.process = None
 
 
@@ -657,14 +657,25 @@ def _save_args(persistent: bool) -> list[str]:
     return [arg for point in _SAVE_POINTS for arg in ("--save", *point)]
 
 
-def _pings(host: str, port: int) -> bool:
-    """One raw PING; False while the port is closed or the server is still loading its data."""
+def _answering_pid(host: str, port: int) -> int | None:
+    """The pid of the server that answers PING with PONG on the port, or None.
+
+    None while the port is closed or the server is still loading its data (``-LOADING``).
+    """
     try:
         with socket.create_connection((host, port), timeout=1.0) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
-    except OSError:
-        return False
+            sock.sendall(b"PING\r\nINFO server\r\n")
+            with sock.makefile("rb") as replies:
+                if not replies.readline().startswith(b"+PONG"):
+                    return None
+                header = replies.readline()
+                if not header.startswith(b"$"):
+                    return None
+                body = replies.read(int(header[1:]) + 2)
+    except (OSError, ValueError):
+        return None
+    match = _PROCESS_ID.search(body)
+    return int(match[1]) if match else None
 
 
 def _free_port(host: str) -> int:
@@ -691,25 +702,21 @@ def _family(host: str) -> socket.AddressFamily:
 
 
 def _reap(process: subprocess.Popen[bytes], *, graceful: bool) -> None:
-    """Wait for the process to exit; escalate to SIGKILL after the deadline.
+    """Stop the process and wait for it: SIGTERM first when graceful, SIGKILL at the deadline.
 
-    Gracefully, SIGTERM is repeated while waiting: Redis/Valkey ignore a SIGTERM that arrives
-    while they write their first AOF ("Writing initial AOF, can't exit.") and never retry.
+    SIGTERM is repeated while waiting: Redis/Valkey ignore one that arrives while they write
+    their first AOF ("Writing initial AOF, can't exit.") and never retry by themselves.
     """
-    deadline = time.monotonic() + (_STOP_TIMEOUT if graceful else 5.0)
-    while True:
-        try:
-            process.wait(timeout=0.5)
-        except subprocess.TimeoutExpired:
-            pass
-        else:
-            return
-        if time.monotonic() >= deadline:
-            break
-        if graceful:
+    if graceful:
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        while process.poll() is None and time.monotonic() < deadline:
             with contextlib.suppress(ProcessLookupError):
-                process.send_signal(signal.SIGTERM)
-    process.kill()
+                process.send_signal(signal.SIGTERM)  # Redis then saves its final snapshot
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=0.5)
+    if process.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
     process.wait()
 
 

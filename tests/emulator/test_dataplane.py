@@ -29,6 +29,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from pulumi_render_kv.emulator import dataplane
 from pulumi_render_kv.emulator._proxy import (
     ProtocolError,
     address_admitted,
@@ -284,6 +285,29 @@ def test_server_version_names_flavour_and_version(plane: DataPlane) -> None:
     flavour, version = plane.server_version.split(" ")
     assert flavour in {"redis", "valkey"}
     assert all(part.isdigit() for part in version.split("."))
+
+
+@pytest.mark.dataplane
+@requires_server
+def test_start_retries_when_another_server_wins_the_port_race(
+    plane: DataPlane, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If the probed free port is taken before the server binds it, start() picks another."""
+    first = _start(plane, _config())
+    real_free_port = dataplane._free_port
+    handed_out: list[int] = []
+
+    def racy_free_port(host: str) -> int:
+        # The first "free" port is the one the other server already serves.
+        port = first.internal_port if not handed_out else real_free_port(host)
+        handed_out.append(port)
+        return port
+
+    monkeypatch.setattr(dataplane, "_free_port", racy_free_port)
+    second = _start(plane, _config())
+    assert handed_out[0] == first.internal_port
+    assert second.internal_port == handed_out[-1] != first.internal_port
+    assert _remember(second) != _remember(first)
 
 
 @pytest.mark.dataplane
