@@ -1,1 +1,49 @@
-"""Pulumi dynamic resources for Render Key Value."""
+"""Pulumi dynamic resources for Render Key Value (managed Valkey).
+
+>>> import pulumi_render_kv as render_kv
+>>> cache = render_kv.KeyValue("cache", plan="starter", workload="cache")  # doctest: +SKIP
+"""
+
+from pulumi_render_kv.catalog import MaxmemoryPolicy, PersistenceMode, Plan, Region, Workload
+from pulumi_render_kv.errors import (
+    DeletionProtected,
+    InputError,
+    InstanceFailed,
+    KeyValueError,
+    LookupFailed,
+    PlanRejected,
+    RenderCallFailed,
+    RenderError,
+    WaitTimedOut,
+)
+from pulumi_render_kv.provider import (
+    TYPE_TOKEN,
+    IpAllowEntry,
+    KeyValue,
+    KeyValueLookup,
+    KeyValueProvider,
+    get_key_value,
+)
+
+__all__ = [
+    "TYPE_TOKEN",
+    "DeletionProtected",
+    "InputError",
+    "InstanceFailed",
+    "IpAllowEntry",
+    "KeyValue",
+    "KeyValueError",
+    "KeyValueLookup",
+    "KeyValueProvider",
+    "LookupFailed",
+    "MaxmemoryPolicy",
+    "PersistenceMode",
+    "Plan",
+    "PlanRejected",
+    "Region",
+    "RenderCallFailed",
+    "RenderError",
+    "WaitTimedOut",
+    "Workload",
+    "get_key_value",
+]

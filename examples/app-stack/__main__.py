@@ -1,0 +1,28 @@
+"""An app stack reading the quickstart's outputs through a StackReference.
+
+The connection strings stay secrets on this side too: a StackReference returns secret
+outputs as secrets, so they never show in plain text in this stack's preview or state.
+"""
+
+import pulumi
+
+config = pulumi.Config()
+infra = pulumi.StackReference(config.get("infraStack") or "organization/render-kv-quickstart/dev")
+
+redis_url = infra.require_output("REDIS_URL")
+queue_url = infra.require_output("QUEUE_URL")
+
+# The environment an app service on Render would receive (for example through the
+# Render provider's env vars, or a secrets manager).
+pulumi.export(
+    "app_environment",
+    pulumi.Output.all(redis_url, queue_url).apply(
+        lambda urls: {"REDIS_URL": urls[0], "CELERY_BROKER_URL": urls[1]}
+    ),
+)
+pulumi.export(
+    "cache_endpoint",
+    pulumi.Output.concat(
+        infra.require_output("REDIS_HOST"), ":", infra.require_output("REDIS_PORT").apply(str)
+    ),
+)

@@ -1,0 +1,83 @@
+"""Errors the KeyValue resource raises, with one clear sentence each.
+
+A Pulumi user reads the exception's message under the SDK's traceback, so every message
+names the resource, what went wrong and what to do. Errors from Render's API come from
+``pulumi_render_kv.client`` (already scrubbed of secrets) and are re-exported here.
+"""
+
+from __future__ import annotations
+
+from pulumi_render_kv.client import (
+    ConflictError,
+    ForbiddenError,
+    InvalidRequestError,
+    NotFoundError,
+    RateLimitedError,
+    RenderAPIError,
+    RenderError,
+    RenderTimeoutError,
+    RenderTransportError,
+    ServerError,
+    UnauthorizedError,
+)
+from pulumi_render_kv.spec import InputError
+
+
+class KeyValueError(Exception):
+    """Base class of the errors the KeyValue resource itself raises."""
+
+
+class PlanRejected(KeyValueError):
+    """The change cannot be applied (a downgrade, unconsented data loss, protection)."""
+
+
+class WaitTimedOut(KeyValueError):
+    """The instance did not become available within ``wait_timeout``."""
+
+
+class InstanceFailed(KeyValueError):
+    """The instance reached a status it will not recover from by waiting."""
+
+
+class DeletionProtected(KeyValueError):
+    """``delete`` was refused because ``deletion_protection`` is on."""
+
+
+class LookupFailed(KeyValueError):
+    """A lookup by name found zero or several instances."""
+
+
+class RenderCallFailed(KeyValueError):
+    """A call to Render's API failed; the message says what we were doing and why it failed.
+
+    ``cause`` is the client error (status code, Render's message and request id); its text
+    is already scrubbed of secrets.
+    """
+
+    def __init__(self, action: str, cause: RenderError) -> None:
+        self.action = action
+        self.cause = cause
+        super().__init__(f"Could not {action}: {cause}")
+
+
+__all__ = [
+    "ConflictError",
+    "DeletionProtected",
+    "ForbiddenError",
+    "InputError",
+    "InstanceFailed",
+    "InvalidRequestError",
+    "KeyValueError",
+    "LookupFailed",
+    "NotFoundError",
+    "PlanRejected",
+    "RateLimitedError",
+    "RenderAPIError",
+    "RenderCallFailed",
+    "RenderError",
+    "RenderTimeoutError",
+    "RenderTransportError",
+    "ServerError",
+    "UnauthorizedError",
+    "WaitTimedOut",
+]

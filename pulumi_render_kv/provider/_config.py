@@ -1,0 +1,42 @@
+"""Where the provider finds its credentials: stack config first, then the environment.
+
+Nothing here is stored on the pickled provider: the Pulumi SDK calls ``configure`` in the
+provider process with the *current* stack config on every run, so a rotated key takes
+effect at once and the key never enters state (render-api docs §1, dynamic providers §2.2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from pulumi_render_kv.client import RenderSettings
+
+CONFIG_NAMESPACE = "render"
+
+
+class ConfigSource(Protocol):
+    def get(self, key: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class ProviderConfig:
+    """Stack config values for the provider; the key is never shown by repr."""
+
+    api_key: str | None = field(default=None, repr=False)
+    owner_id: str | None = None
+    api_url: str | None = None
+
+    @classmethod
+    def from_config(cls, config: ConfigSource) -> ProviderConfig:
+        def get(key: str) -> str | None:
+            value = config.get(f"{CONFIG_NAMESPACE}:{key}")
+            return str(value) if value not in (None, "") else None
+
+        return cls(api_key=get("apiKey"), owner_id=get("ownerId"), api_url=get("apiUrl"))
+
+    def settings(self) -> RenderSettings:
+        """These values first, then RENDER_API_KEY / RENDER_OWNER_ID / RENDER_API_URL."""
+        return RenderSettings.resolve(
+            api_key=self.api_key, owner_id=self.owner_id, base_url=self.api_url
+        )

@@ -1,0 +1,144 @@
+"""Translation between Pulumi's property dicts, the pure core and Render's wire models.
+
+Pulumi hands the provider plain dicts: camelCase keys (as in state), numbers as floats,
+``pulumi.output.Unknown`` for values not known during a preview. The core speaks canonical
+dicts with ``spec.UNKNOWN``; the client speaks pydantic wire models. Every crossing between
+the three happens here, so each layer keeps a single vocabulary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+from pulumi_render_kv import catalog
+from pulumi_render_kv.client import (
+    CidrBlockAndDescription,
+    KeyValueConnectionInfo,
+    KeyValueDetail,
+    KeyValuePATCHInput,
+    KeyValuePOSTInput,
+)
+from pulumi_render_kv.spec import UNKNOWN, KeyValueSpec, normalize_inputs
+
+# Inputs that only the provider uses: Render knows nothing of them, so `read` keeps them.
+LOCAL_INPUTS = ("workload", "deletionProtection", "allowDataLoss", "adoptExisting", "waitTimeout")
+
+SECRET_OUTPUTS = ("internalConnectionString", "externalConnectionString", "cliCommand")
+
+
+def from_pulumi(value: Any) -> Any:
+    """Pulumi's unknown markers (object or wire string) → ``spec.UNKNOWN``, recursively."""
+    if isinstance(value, Unknown) or value == rpc.UNKNOWN:
+        return UNKNOWN
+    if isinstance(value, Mapping):
+        return {k: from_pulumi(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [from_pulumi(v) for v in value]
+    return value
+
+
+def to_pulumi(value: Any) -> Any:
+    """``spec.UNKNOWN`` → the wire's unknown string, which the SDK passes through as is."""
+    if value is UNKNOWN:
+        return rpc.UNKNOWN
+    if isinstance(value, Mapping):
+        return {k: to_pulumi(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_pulumi(v) for v in value]
+    return value
+
+
+def user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
+    """The resource's own inputs from a Pulumi dict (drops ``__provider`` and outputs)."""
+    return {k: v for k, v in from_pulumi(dict(props)).items() if not k.startswith("__")}
+
+
+def _allow_list(spec: KeyValueSpec) -> list[CidrBlockAndDescription]:
+    return [
+        CidrBlockAndDescription(cidr_block=e.cidr_block, description=e.description)
+        for e in spec.ip_allow_list
+    ]
+
+
+def create_body(spec: KeyValueSpec, owner_id: str) -> KeyValuePOSTInput:
+    # ipAllowList is always sent, [] included, so Render never picks a default for it.
+    return KeyValuePOSTInput(
+        name=spec.name,
+        owner_id=owner_id,
+        plan=spec.plan,
+        region=spec.region,
+        environment_id=spec.environment_id,
+        maxmemory_policy=spec.maxmemory_policy,
+        persistence_mode=spec.persistence_mode,
+        ip_allow_list=_allow_list(spec),
+    )
+
+
+def patch_body(patch: Mapping[str, Any]) -> KeyValuePATCHInput:
+    """A PATCH body from the planner's camelCase field → canonical value mapping."""
+    fields: dict[str, Any] = {}
+    for key, value in patch.items():
+        if key == "ipAllowList":
+            fields["ip_allow_list"] = [
+                CidrBlockAndDescription(cidr_block=e["cidrBlock"], description=e["description"])
+                for e in value
+            ]
+        else:
+            fields[
+                {"maxmemoryPolicy": "maxmemory_policy", "persistenceMode": "persistence_mode"}.get(
+                    key, key
+                )
+            ] = value
+    return KeyValuePATCHInput(**fields)
+
+
+def live_inputs(detail: KeyValueDetail, local: Mapping[str, Any]) -> dict[str, Any]:
+    """The inputs that describe the live instance, canonicalised like ``check`` does.
+
+    ``local`` supplies the provider-only inputs (workload, protection, …) from prior state.
+    """
+    raw: dict[str, Any] = {
+        "name": detail.name,
+        "plan": detail.plan,
+        "region": detail.region,
+        "ownerId": detail.owner.id,
+        "maxmemoryPolicy": detail.options.maxmemory_policy,
+        "persistenceMode": detail.options.persistence_mode,
+        "ipAllowList": [
+            {"cidrBlock": e.cidr_block, "description": e.description} for e in detail.ip_allow_list
+        ],
+        "environmentId": detail.environment_id,
+        **{k: local[k] for k in LOCAL_INPUTS if local.get(k) is not None},
+    }
+    canonical, _ = normalize_inputs(raw)
+    # Live values win over canonicalisation rules: report what Render has, even if it
+    # contradicts a rule (a Dashboard edit), so the next preview shows the drift.
+    for key in ("plan", "region", "maxmemoryPolicy", "persistenceMode", "name"):
+        if raw[key] is not None and canonical.get(key) != raw[key]:
+            canonical[key] = raw[key]
+    return canonical
+
+
+def outputs(
+    inputs: Mapping[str, Any], detail: KeyValueDetail, connection: KeyValueConnectionInfo
+) -> dict[str, Any]:
+    """Everything the resource exposes: its inputs plus what Render computed."""
+    internal = connection.get_internal_connection_string()
+    parsed = urlsplit(internal)
+    return {
+        **inputs,
+        "ownerId": detail.owner.id,
+        "status": detail.status,
+        "version": detail.version,
+        "dashboardUrl": detail.dashboard_url or catalog.DASHBOARD_URL.format(id=detail.id),
+        "internalConnectionString": internal,
+        "externalConnectionString": connection.get_external_connection_string(),
+        "cliCommand": connection.get_cli_command(),
+        "host": parsed.hostname,
+        "port": parsed.port,
+    }

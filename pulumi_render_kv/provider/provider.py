@@ -1,0 +1,249 @@
+"""KeyValueProvider: the dynamic provider the Pulumi engine drives.
+
+Each method translates Pulumi's dicts, asks the pure core what to do, and makes the calls:
+program → resource → provider → (spec, planning) → client → Render. ``check`` and ``diff``
+never call the API, so ``pulumi preview`` costs nothing and works offline.
+
+The instance is pickled into state by the SDK. It carries no attributes at all until the
+provider process calls ``configure``, so the blob is the same on every run and never holds a
+credential; the client is built lazily from the current stack config and environment.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from pulumi.dynamic import (
+    CheckFailure,
+    CheckResult,
+    ConfigureRequest,
+    CreateResult,
+    DiffResult,
+    ReadResult,
+    ResourceProvider,
+    UpdateResult,
+)
+
+from pulumi_render_kv import catalog
+from pulumi_render_kv.client import KeyValueDetail, NotFoundError, RenderClient, RenderError
+from pulumi_render_kv.errors import (
+    DeletionProtected,
+    LookupFailed,
+    PlanRejected,
+    RenderCallFailed,
+)
+from pulumi_render_kv.planning import plan_changes
+from pulumi_render_kv.provider import _convert
+from pulumi_render_kv.provider._config import ProviderConfig
+from pulumi_render_kv.provider._wait import log_progress, wait_until_available
+from pulumi_render_kv.spec import KeyValueSpec, normalize_inputs
+
+_T = TypeVar("_T")
+
+
+def _warn(name: Any, message: str) -> None:
+    # The provider process has no engine connection: stderr is what the CLI shows.
+    print(f"warning: KeyValue {name!r}: {message}", file=sys.stderr, flush=True)
+
+
+class KeyValueProvider(ResourceProvider):
+    """CRUD for Render Key Value instances, with upgrade-only plans and exact diffs."""
+
+    _config: ProviderConfig
+
+    # --- configuration ---------------------------------------------------------------------
+
+    def configure(self, req: ConfigureRequest) -> None:
+        self._config = ProviderConfig.from_config(req.config)
+
+    def _provider_config(self) -> ProviderConfig:
+        # configure() is skipped when a test or a user calls the provider directly.
+        return getattr(self, "_config", None) or ProviderConfig()
+
+    def _client(self) -> RenderClient:
+        return RenderClient.shared(self._provider_config().settings())
+
+    def _call(self, action: str, fn: Callable[[], _T]) -> _T:
+        """Run an API call; Render's errors become one sentence naming the action."""
+        try:
+            return fn()
+        except RenderError as err:
+            raise RenderCallFailed(action, err) from err
+
+    # --- check / diff: pure -----------------------------------------------------------------
+
+    def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        canonical, problems = normalize_inputs(
+            _convert.user_inputs(news), default_owner_id=self._provider_config().owner_id
+        )
+        olds = _convert.user_inputs(_olds)
+        if olds:
+            planned = plan_changes(olds, canonical)
+            problems.extend(planned.rejections)
+            if not planned.rejections:
+                for warning in planned.warnings:
+                    _warn(canonical.get("name"), warning)
+        elif canonical.get("ipAllowList") and any(
+            e["cidrBlock"] in ("0.0.0.0/0", "::/0") for e in canonical["ipAllowList"]
+        ):
+            _warn(canonical.get("name"), "ipAllowList admits the whole internet (0.0.0.0/0)")
+        failures = [CheckFailure(p.property, p.reason) for p in problems]
+        return CheckResult(_convert.to_pulumi(canonical), failures)
+
+    def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
+        planned = plan_changes(_convert.user_inputs(_olds), _convert.user_inputs(_news))
+        return DiffResult(
+            changes=bool(planned.changes),
+            replaces=planned.replaces,
+            stables=[p for p in catalog.CHANGE_RULES if p not in planned.changed],
+            delete_before_replace=planned.delete_before_replace,
+        )
+
+    # --- create / read / update / delete ---------------------------------------------------
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        inputs = _convert.user_inputs(props)
+        spec = KeyValueSpec.from_inputs(inputs)
+        client = self._client()
+        owner_id = spec.owner_id or self._call("resolve the workspace", client.resolve_owner_id)
+        what = f"Key Value {spec.name!r}"
+        adopted = self._find_to_adopt(client, spec, owner_id) if spec.adopt_existing else None
+        if adopted is not None:
+            log_progress(f"{what}: adopting existing instance {adopted.id}")
+            detail = self._reconcile(client, adopted.id, adopted, inputs)
+        else:
+            body = _convert.create_body(spec, owner_id)
+            detail = self._call(f"create {what}", lambda: client.create_key_value(body))
+            log_progress(f"{what}: created {detail.id}")
+        detail = self._wait(client, detail.id, spec, what)
+        return CreateResult(
+            detail.id, self._outputs(client, {**inputs, "ownerId": owner_id}, detail)
+        )
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        client = self._client()
+        try:
+            detail = client.retrieve_key_value(id_)
+        except NotFoundError:
+            # Deleted outside Pulumi: an empty id drops the resource from state.
+            return ReadResult(id_="", outs={})
+        except RenderError as err:
+            raise RenderCallFailed(f"read Key Value {id_}", err) from err
+        live = _convert.live_inputs(detail, _convert.user_inputs(props))
+        return ReadResult(id_, self._outputs(client, live, detail), live)
+
+    def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
+        olds, news = _convert.user_inputs(_olds), _convert.user_inputs(_news)
+        planned = plan_changes(olds, news)
+        if planned.rejections:  # check refuses these first; this guards direct callers
+            raise PlanRejected("; ".join(str(p) for p in planned.rejections))
+        api_changes = [c for c in planned.changes if c.kind is not catalog.ChangeKind.LOCAL]
+        if not api_changes:  # provider-only settings: nothing to tell Render
+            return UpdateResult({**olds, **news})
+        client = self._client()
+        spec = KeyValueSpec.from_inputs(news)
+        detail = self._reconcile(client, _id, None, news, olds)
+        if planned.restarts:
+            detail = self._wait(client, _id, spec, f"Key Value {spec.name!r}")
+        return UpdateResult(self._outputs(client, {**news, "ownerId": detail.owner.id}, detail))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        props = _convert.user_inputs(_props)
+        if props.get("deletionProtection") is True:
+            raise DeletionProtected(
+                f"Key Value {props.get('name')!r} ({_id}) has deletion_protection=True; set it to "
+                "False and run `pulumi up` before destroying or removing it"
+            )
+        client = self._client()
+        try:
+            client.delete_key_value(_id)
+        except NotFoundError:
+            pass  # already gone: the goal is met
+        except RenderError as err:
+            raise RenderCallFailed(f"delete Key Value {_id}", err) from err
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _find_to_adopt(
+        self, client: RenderClient, spec: KeyValueSpec, owner_id: str
+    ) -> KeyValueDetail | None:
+        found = self._call(
+            f"look up Key Value {spec.name!r}",
+            lambda: client.list_key_value(
+                name=[spec.name], owner_id=[owner_id], region=[spec.region]
+            ),
+        )
+        matches = [kv for kv in found if kv.name == spec.name]
+        if len(matches) > 1:
+            ids = ", ".join(kv.id for kv in matches)
+            raise LookupFailed(
+                f"adopt_existing found {len(matches)} Key Value instances named {spec.name!r} in "
+                f"{spec.region} ({ids}); rename all but one, or use KeyValue.get with an id"
+            )
+        if not matches:
+            return None
+        return self._call(
+            f"read Key Value {matches[0].id}", lambda: client.retrieve_key_value(matches[0].id)
+        )
+
+    def _reconcile(
+        self,
+        client: RenderClient,
+        id_: str,
+        live: KeyValueDetail | None,
+        desired: Mapping[str, Any],
+        prior: Mapping[str, Any] | None = None,
+    ) -> KeyValueDetail:
+        """Apply the difference between ``prior`` (or the live instance) and ``desired``."""
+        if prior is None:
+            assert live is not None
+            prior = _convert.live_inputs(live, desired)
+        planned = plan_changes(prior, desired)
+        if planned.rejections:
+            raise PlanRejected("; ".join(str(p) for p in planned.rejections))
+        what = f"Key Value {desired.get('name')!r} ({id_})"
+        detail = live
+        if planned.patch:
+            body = _convert.patch_body(planned.patch)
+            detail = self._call(f"update {what}", lambda: client.update_key_value(id_, body))
+        move = planned.environment_move
+        if move is not None:
+            old_env, new_env = move
+            if old_env:
+                self._call(
+                    f"move {what} out of {old_env}",
+                    lambda: client.remove_resources_from_environment(old_env, [id_]),
+                )
+            if new_env:
+                self._call(
+                    f"move {what} into {new_env}",
+                    lambda: client.add_resources_to_environment(new_env, [id_]),
+                )
+            detail = None
+        if detail is None:
+            detail = self._call(f"read {what}", lambda: client.retrieve_key_value(id_))
+        return detail
+
+    def _wait(
+        self, client: RenderClient, id_: str, spec: KeyValueSpec, what: str
+    ) -> KeyValueDetail:
+        return self._call(
+            f"wait for {what}",
+            lambda: wait_until_available(
+                lambda: client.retrieve_key_value(id_),
+                timeout=spec.wait_timeout,
+                what=f"{what} ({id_})",
+                progress=log_progress,
+            ),
+        )
+
+    def _outputs(
+        self, client: RenderClient, inputs: Mapping[str, Any], detail: KeyValueDetail
+    ) -> dict[str, Any]:
+        connection = self._call(
+            f"read the connection info of {detail.id}",
+            lambda: client.retrieve_key_value_connection_info(detail.id),
+        )
+        return _convert.outputs(inputs, detail, connection)

@@ -1,0 +1,223 @@
+"""The program-facing types: ``KeyValue``, ``IpAllowEntry`` and ``get_key_value``.
+
+Python attributes are snake_case; in state and in ``pulumi preview`` the properties are
+camelCase like every Pulumi provider's (``maxmemoryPolicy``, ``ipAllowList[].cidrBlock``).
+Connection strings are always secret outputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import pulumi
+from pulumi.dynamic import Resource
+
+from pulumi_render_kv.client import RenderClient, RenderSettings
+from pulumi_render_kv.errors import LookupFailed, RenderCallFailed, RenderError
+from pulumi_render_kv.provider._convert import SECRET_OUTPUTS
+from pulumi_render_kv.provider.provider import KeyValueProvider
+from pulumi_render_kv.spec import IpAllowEntry
+
+TYPE_TOKEN = "pulumi-python:dynamic/render-kv:KeyValue"  # noqa: S105  (a type name, not a secret)
+
+# Python attribute → property name in state. Only top-level names are translated: the
+# entries of ipAllowList keep Render's own camelCase keys.
+_PROPERTY_NAMES: dict[str, str] = {
+    "name": "name",
+    "plan": "plan",
+    "region": "region",
+    "workload": "workload",
+    "maxmemory_policy": "maxmemoryPolicy",
+    "persistence_mode": "persistenceMode",
+    "ip_allow_list": "ipAllowList",
+    "environment_id": "environmentId",
+    "owner_id": "ownerId",
+    "deletion_protection": "deletionProtection",
+    "allow_data_loss": "allowDataLoss",
+    "adopt_existing": "adoptExisting",
+    "wait_timeout": "waitTimeout",
+    "status": "status",
+    "version": "version",
+    "dashboard_url": "dashboardUrl",
+    "internal_connection_string": "internalConnectionString",
+    "external_connection_string": "externalConnectionString",
+    "cli_command": "cliCommand",
+    "host": "host",
+    "port": "port",
+}
+_ATTRIBUTE_NAMES = {prop: attr for attr, prop in _PROPERTY_NAMES.items()}
+_OUTPUT_ONLY = (
+    "status",
+    "version",
+    "dashboard_url",
+    "internal_connection_string",
+    "external_connection_string",
+    "cli_command",
+    "host",
+    "port",
+)
+
+IpAllowEntryInput = IpAllowEntry | Mapping[str, Any] | str
+
+
+def _entry(entry: IpAllowEntryInput) -> Any:
+    if isinstance(entry, IpAllowEntry):
+        return {"cidrBlock": entry.cidr_block, "description": entry.description}
+    if isinstance(entry, Mapping):
+        return {
+            "cidrBlock": entry.get("cidr_block", entry.get("cidrBlock")),
+            "description": entry.get("description", ""),
+        }
+    return entry  # a bare CIDR string, or an Output: check() validates it
+
+
+class KeyValue(Resource, module="render-kv", name="KeyValue"):
+    """A Render Key Value instance (managed Valkey).
+
+    ``plan`` is required (no costly default). Give ``workload`` (``"cache"``, ``"queue"``,
+    ``"session"``) or ``maxmemory_policy``. ``region`` and ``owner_id`` cannot change in
+    place: changing them replaces the instance, which loses its data and therefore needs
+    ``allow_data_loss=True``. Plans can only be upgraded.
+    """
+
+    name: pulumi.Output[str]
+    plan: pulumi.Output[str]
+    region: pulumi.Output[str]
+    workload: pulumi.Output[str | None]
+    maxmemory_policy: pulumi.Output[str]
+    persistence_mode: pulumi.Output[str]
+    ip_allow_list: pulumi.Output[list[dict[str, str]]]
+    environment_id: pulumi.Output[str | None]
+    owner_id: pulumi.Output[str]
+    deletion_protection: pulumi.Output[bool]
+    allow_data_loss: pulumi.Output[bool]
+    adopt_existing: pulumi.Output[bool]
+    wait_timeout: pulumi.Output[float]
+    status: pulumi.Output[str]
+    version: pulumi.Output[str]
+    dashboard_url: pulumi.Output[str]
+    internal_connection_string: pulumi.Output[str]
+    external_connection_string: pulumi.Output[str]
+    cli_command: pulumi.Output[str]
+    host: pulumi.Output[str]
+    port: pulumi.Output[int]
+
+    type_token: ClassVar[str] = TYPE_TOKEN
+
+    def __init__(
+        self,
+        resource_name: str,
+        *,
+        plan: pulumi.Input[str] | None = None,
+        name: pulumi.Input[str] | None = None,
+        region: pulumi.Input[str] | None = None,
+        workload: pulumi.Input[str] | None = None,
+        maxmemory_policy: pulumi.Input[str] | None = None,
+        persistence_mode: pulumi.Input[str] | None = None,
+        ip_allow_list: Sequence[IpAllowEntryInput] | None = None,
+        environment_id: pulumi.Input[str] | None = None,
+        owner_id: pulumi.Input[str] | None = None,
+        deletion_protection: pulumi.Input[bool] | None = None,
+        allow_data_loss: pulumi.Input[bool] | None = None,
+        adopt_existing: pulumi.Input[bool] | None = None,
+        wait_timeout: pulumi.Input[float] | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        is_get = opts is not None and opts.id is not None
+        props: dict[str, Any] = {attr: None for attr in _PROPERTY_NAMES}
+        if not is_get:
+            props.update(
+                name=name if name is not None else resource_name,
+                plan=plan,
+                region=region,
+                workload=workload,
+                maxmemory_policy=maxmemory_policy,
+                persistence_mode=persistence_mode,
+                ip_allow_list=[_entry(e) for e in ip_allow_list or ()],
+                environment_id=environment_id,
+                owner_id=owner_id,
+                deletion_protection=deletion_protection,
+                allow_data_loss=allow_data_loss,
+                adopt_existing=adopt_existing,
+                wait_timeout=wait_timeout,
+            )
+        secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_OUTPUTS))
+        super().__init__(
+            KeyValueProvider(), resource_name, props, pulumi.ResourceOptions.merge(secret, opts)
+        )
+
+    def translate_output_property(self, prop: str) -> str:
+        return _ATTRIBUTE_NAMES.get(prop, prop)
+
+    def translate_input_property(self, prop: str) -> str:
+        return _PROPERTY_NAMES.get(prop, prop)
+
+    @staticmethod
+    def get(
+        resource_name: str, id: pulumi.Input[str], opts: pulumi.ResourceOptions | None = None
+    ) -> KeyValue:
+        """Read an existing instance by its ``red-…`` id (not managed: never deleted)."""
+        return KeyValue(
+            resource_name, opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(id=id))
+        )
+
+
+@dataclass(frozen=True)
+class KeyValueLookup:
+    """What ``get_key_value`` found (no secrets: use ``KeyValue.get`` for connection info)."""
+
+    id: str
+    name: str
+    plan: str
+    region: str
+    status: str
+    owner_id: str
+    environment_id: str | None
+    dashboard_url: str
+
+
+def get_key_value(
+    *, name: str, owner_id: str | None = None, region: str | None = None
+) -> KeyValueLookup:
+    """Find exactly one instance by name (and workspace, region), or fail saying why.
+
+    Runs in the Pulumi program: credentials come from config ``render:apiKey`` /
+    ``render:ownerId`` / ``render:apiUrl``, then the ``RENDER_*`` environment variables.
+    """
+    config = pulumi.Config("render")
+    settings = RenderSettings.resolve(
+        api_key=config.get("apiKey"),
+        owner_id=owner_id or config.get("ownerId"),
+        base_url=config.get("apiUrl"),
+    )
+    client = RenderClient.shared(settings)
+    try:
+        owner = settings.owner_id or client.resolve_owner_id()
+        found = client.list_key_value(
+            name=[name], owner_id=[owner], region=[region] if region else None
+        )
+    except RenderError as err:
+        raise RenderCallFailed(f"look up Key Value {name!r}", err) from err
+    matches = [kv for kv in found if kv.name == name]
+    where = f"in workspace {owner}" + (f", region {region}" if region else "")
+    if not matches:
+        raise LookupFailed(f"no Key Value named {name!r} {where}")
+    if len(matches) > 1:
+        ids = ", ".join(f"{kv.id} ({kv.region})" for kv in matches)
+        raise LookupFailed(
+            f"{len(matches)} Key Value instances are named {name!r} {where}: {ids}; "
+            "pass region= or use KeyValue.get with an id"
+        )
+    kv = matches[0]
+    return KeyValueLookup(
+        id=kv.id,
+        name=kv.name,
+        plan=kv.plan,
+        region=kv.region,
+        status=kv.status,
+        owner_id=kv.owner.id,
+        environment_id=kv.environment_id,
+        dashboard_url=kv.dashboard_url or f"https://dashboard.render.com/r/{kv.id}",
+    )

@@ -1,0 +1,135 @@
+"""check() and diff() on engine-shaped dicts: no API, every bad input caught at preview."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pulumi.output import Unknown
+from pulumi.runtime import rpc
+
+from pulumi_render_kv.provider import KeyValueProvider
+
+PROVIDER_BLOB = "opaque-provider-blob"
+
+
+def news(**overrides: Any) -> dict[str, Any]:
+    # As the engine sends them: camelCase, numbers as floats, __provider included.
+    base = {
+        "__provider": PROVIDER_BLOB,
+        "name": "cache",
+        "plan": "starter",
+        "workload": "cache",
+        "ownerId": "tea-a",
+        "waitTimeout": 900.0,
+    }
+    return {**base, **overrides}
+
+
+def checked(**overrides: Any) -> dict[str, Any]:
+    result = KeyValueProvider().check({}, news(**overrides))
+    assert result.failures == []
+    return result.inputs
+
+
+def outputs_of(inputs: dict[str, Any], **computed: Any) -> dict[str, Any]:
+    return {
+        **inputs,
+        "status": "available",
+        "version": "8.1.4",
+        "internalConnectionString": "redis://red-x:6379",
+        **computed,
+    }
+
+
+def test_check_returns_canonical_inputs_without_provider_key() -> None:
+    """The SDK adds __provider back; check returns only the resource's own inputs."""
+    inputs = checked(maxmemoryPolicy="allkeys-lru", workload=None)
+    assert "__provider" not in inputs
+    assert inputs["maxmemoryPolicy"] == "allkeys_lru"
+    assert inputs["persistenceMode"] == "journal_snapshot"
+
+
+def test_check_reports_each_problem_on_its_property() -> None:
+    """Failures are attached to the property, with the value and the fix."""
+    result = KeyValueProvider().check({}, news(plan="gigantic", region="mars"))
+    by_property = {f.property: f.reason for f in result.failures}
+    assert "'gigantic' must be one of" in by_property["plan"]
+    assert "'mars' must be one of" in by_property["region"]
+
+
+def test_check_refuses_downgrade_against_old_inputs() -> None:
+    """A downgrade fails at preview, naming both plans."""
+    old = checked(plan="pro")
+    result = KeyValueProvider().check(old, news(plan="starter"))
+    [failure] = result.failures
+    assert failure.property == "plan"
+    assert "from 'pro' to 'starter'" in failure.reason
+
+
+def test_check_refuses_free_to_paid_without_consent() -> None:
+    """free → starter loses data: refused unless allowDataLoss."""
+    old = checked(plan="free")
+    assert KeyValueProvider().check(old, news(plan="starter")).failures[0].property == "plan"
+    assert KeyValueProvider().check(old, news(plan="starter", allowDataLoss=True)).failures == []
+
+
+def test_check_warns_about_restarts_on_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    """A plan upgrade warns that the instance restarts."""
+    old = checked()
+    KeyValueProvider().check(old, news(plan="standard"))
+    assert "restarts the instance" in capsys.readouterr().err
+
+
+def test_check_keeps_unknowns_unknown() -> None:
+    """Preview inputs from other resources stay unknown on the wire."""
+    inputs = KeyValueProvider().check({}, news(name=Unknown())).inputs
+    assert inputs["name"] == rpc.UNKNOWN
+
+
+def test_check_is_idempotent() -> None:
+    """Checking checked inputs changes nothing (the engine re-checks on replace)."""
+    once = checked(ipAllowList=[{"cidrBlock": "1.2.3.4", "description": "x"}])
+    again = KeyValueProvider().check({}, {**once, "__provider": PROVIDER_BLOB})
+    assert again.failures == []
+    assert again.inputs == once
+
+
+def test_diff_of_same_inputs_is_no_change() -> None:
+    """A no-op up: changes=False, nothing replaced."""
+    inputs = checked()
+    result = KeyValueProvider().diff(
+        "red-x", outputs_of(inputs), {**inputs, "__provider": PROVIDER_BLOB}
+    )
+    assert result.changes is False
+    assert result.replaces == []
+
+
+def test_diff_reports_replacement_for_region() -> None:
+    """region is listed as replacing; the rest are stable."""
+    inputs = checked()
+    result = KeyValueProvider().diff(
+        "red-x", outputs_of(inputs), checked(region="ohio", allowDataLoss=True)
+    )
+    assert result.changes is True
+    assert result.replaces == ["region"]
+    assert "region" not in (result.stables or [])
+
+
+def test_diff_ignores_float_vs_int() -> None:
+    """900 and 900.0 are the same timeout."""
+    inputs = checked()
+    olds = outputs_of({**inputs, "waitTimeout": 900})
+    assert KeyValueProvider().diff("red-x", olds, inputs).changes is False
+
+
+def test_check_and_diff_make_no_api_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    """check and diff never build a client."""
+
+    def boom(*_: Any, **__: Any) -> None:
+        raise AssertionError("API client used during check/diff")
+
+    monkeypatch.setattr(KeyValueProvider, "_client", boom)
+    provider = KeyValueProvider()
+    inputs = provider.check({}, news()).inputs
+    provider.diff("red-x", outputs_of(inputs), inputs)

@@ -1,0 +1,107 @@
+"""Waiting for `available`: backoff, deadline and failure statuses, on a fake clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+
+from pulumi_render_kv.errors import InstanceFailed, WaitTimedOut
+from pulumi_render_kv.provider._wait import MAX_DELAY, wait_until_available
+
+
+@dataclass
+class Snapshot:
+    id: str
+    status: str
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+def statuses(*values: str) -> list[Snapshot]:
+    return [Snapshot("red-aaaaaaaaaaaaaaaaaaaa", v) for v in values]
+
+
+def test_returns_at_once_when_available() -> None:
+    """An available instance costs one read and no sleep."""
+    t = FakeTime()
+    seen = iter(statuses("available"))
+    assert (
+        wait_until_available(
+            lambda: next(seen), timeout=10, what="kv", clock=t.clock, sleep=t.sleep
+        ).status
+        == "available"
+    )
+    assert t.sleeps == []
+
+
+def test_polls_through_transient_statuses_with_growing_delays() -> None:
+    """unknown → creating → available, backing off between reads."""
+    t = FakeTime()
+    seen = iter(statuses("unknown", "creating", "creating", "creating", "available"))
+    progress: list[str] = []
+    wait_until_available(
+        lambda: next(seen),
+        timeout=100,
+        what="kv",
+        clock=t.clock,
+        sleep=t.sleep,
+        progress=progress.append,
+    )
+    assert t.sleeps == [0.5, 1.0, 2.0, 4.0]
+    assert progress == [
+        "kv is 'unknown'; waiting for 'available'",
+        "kv is 'creating'; waiting for 'available'",
+    ]
+
+
+def test_delay_is_capped() -> None:
+    """Backoff never exceeds the cap."""
+    t = FakeTime()
+    seen = iter(statuses(*["creating"] * 12, "available"))
+    wait_until_available(
+        lambda: next(seen), timeout=10_000, what="kv", clock=t.clock, sleep=t.sleep
+    )
+    assert max(t.sleeps) == MAX_DELAY
+
+
+def test_deadline_names_last_status_and_dashboard() -> None:
+    """A timeout says what the instance was doing and where to look."""
+    t = FakeTime()
+    with pytest.raises(WaitTimedOut) as caught:
+        wait_until_available(
+            lambda: Snapshot("red-bbbbbbbbbbbbbbbbbbbb", "config_restart"),
+            timeout=5,
+            what="Key Value 'q'",
+            clock=t.clock,
+            sleep=t.sleep,
+        )
+    message = str(caught.value)
+    assert "still 'config_restart' after 5 s" in message
+    assert "https://dashboard.render.com/r/red-bbbbbbbbbbbbbbbbbbbb" in message
+    assert t.now <= 5.0
+
+
+def test_suspended_fails_without_waiting() -> None:
+    """A suspended instance will not become available by waiting."""
+    t = FakeTime()
+    with pytest.raises(InstanceFailed, match="'suspended'"):
+        wait_until_available(
+            lambda: Snapshot("red-c", "suspended"),
+            timeout=100,
+            what="kv",
+            clock=t.clock,
+            sleep=t.sleep,
+        )
+    assert t.sleeps == []
