@@ -1,0 +1,360 @@
+"""The KeyValue resource's whole lifecycle, driven over gRPC as the CLI drives it.
+
+Each test is a sequence of steps (up → checks → preview shows nothing → change → checks),
+against the emulator, whose instances are real servers.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pulumi
+import pytest
+import redis
+
+import pulumi_render_kv as render_kv
+from pulumi_render_kv.client import KeyValuePATCHInput, KeyValuePOSTInput, RenderClient
+from pulumi_render_kv.emulator import Emulator
+from pulumi_render_kv.testing import Engine, EngineError
+
+from .conftest import API_KEY, key_value_program, writes
+
+pytestmark = [pytest.mark.grpc, pytest.mark.dataplane]
+
+CACHE = {"plan": "starter", "workload": "cache"}
+SECRET_OUTPUTS = {"internalConnectionString", "externalConnectionString", "cliCommand"}
+
+
+def test_preview_of_a_new_instance_calls_no_api(engine: Engine, emu: Emulator) -> None:
+    """Preview: Check only, unknown outputs, not a single request to Render."""
+    plan = engine.preview(key_value_program(**CACHE))
+    assert plan.ok, plan.error
+    assert plan.ops == {"cache": "create"}
+    assert emu.request_counts() == {}
+    assert not engine.resources
+
+
+def test_preview_with_unknown_inputs(engine: Engine, emu: Emulator) -> None:
+    """An input that depends on another resource's output is unknown in preview, and fine."""
+
+    def program() -> None:
+        primary = render_kv.KeyValue("primary", **CACHE)
+        render_kv.KeyValue("replica", name=primary.id.apply(lambda i: f"{i}-replica"), **CACHE)
+
+    plan = engine.preview(program)
+    assert plan.ok, plan.error
+    assert plan.ops == {"primary": "create", "replica": "create"}
+    assert plan.failures == ()
+    assert emu.request_counts() == {}
+
+
+def test_create_connects_and_keeps_secrets_secret(engine: Engine, emu: Emulator) -> None:
+    """Create waits for available; the exported URL really connects; secrets stay secret."""
+    engine.up(key_value_program(**CACHE))
+    state = engine.resource("cache")
+    outs = state.outputs
+    assert state.id.startswith("red-")
+    assert outs["status"] == "available"
+    assert outs["maxmemoryPolicy"] == "allkeys_lru"
+    assert outs["ipAllowList"] == []
+    assert outs["ownerId"] == emu.owner_id
+    assert state.secret_outputs >= SECRET_OUTPUTS
+    assert "url" in engine.stack_outputs
+    client = redis.Redis.from_url(outs["internalConnectionString"])
+    try:
+        client.set("greeting", "hello")
+        assert client.get("greeting") == b"hello"
+        assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
+    finally:
+        client.close()
+    checkpoint = engine.state_json()
+    assert outs["externalConnectionString"] not in checkpoint
+    assert outs["internalConnectionString"] not in checkpoint
+    assert API_KEY not in checkpoint
+
+
+def test_no_op_up_makes_no_api_call(engine: Engine, emu: Emulator) -> None:
+    """A second `pulumi up` with the same program: same, no Update, no request at all."""
+    engine.up(key_value_program(**CACHE))
+    emu.clear_requests()
+    plan = engine.up(key_value_program(**CACHE))
+    assert plan.ops == {"cache": "same"}
+    assert "Update" not in plan.calls_for("cache")
+    assert emu.request_counts() == {}
+
+
+@pytest.mark.parametrize(
+    ("change", "prop", "expected", "restart"),
+    [
+        ({"name": "cache-renamed"}, "name", "cache-renamed", False),
+        (
+            {
+                "ip_allow_list": [
+                    render_kv.IpAllowEntry(cidr_block="203.0.113.9", description="vpn")
+                ]
+            },
+            "ipAllowList",
+            [{"cidrBlock": "203.0.113.9/32", "description": "vpn"}],
+            False,
+        ),
+        ({"plan": "standard"}, "plan", "standard", True),
+        ({"maxmemory_policy": "allkeys-lfu"}, "maxmemoryPolicy", "allkeys_lfu", True),
+        ({"persistence_mode": "snapshot"}, "persistenceMode", "snapshot", True),
+    ],
+)
+def test_in_place_update(
+    engine: Engine,
+    emu: Emulator,
+    dashboard: RenderClient,
+    change: dict[str, object],
+    prop: str,
+    expected: object,
+    restart: bool,
+) -> None:
+    """Each patchable property changes in place with one PATCH, and says if it restarts."""
+    engine.up(key_value_program(**CACHE))
+    before = engine.resource("cache").id
+    emu.clear_requests()
+    preview = engine.preview(key_value_program(**{**CACHE, **change}))
+    assert preview.ops == {"cache": "update"}
+    assert emu.request_counts() == {}
+    assert any("restarts the instance" in line for line in preview.stderr) is restart
+    plan = engine.up(key_value_program(**{**CACHE, **change}))
+    assert plan.ops == {"cache": "update"}
+    assert engine.resource("cache").id == before
+    assert engine.resource("cache").outputs[prop] == expected
+    assert emu.request_counts().get("PATCH") == 1
+    assert emu.request_counts().get("POST") is None
+    live = dashboard.retrieve_key_value(before)
+    assert live.status == "available"
+    assert engine.preview(key_value_program(**{**CACHE, **change})).ops == {"cache": "same"}
+
+
+def test_environment_move(engine: Engine, emu: Emulator, dashboard: RenderClient) -> None:
+    """environment_id moves the instance through the environments API, no PATCH."""
+    env = emu.add_environment("production")
+    engine.up(key_value_program(**CACHE))
+    emu.clear_requests()
+    engine.up(key_value_program(**CACHE, environment_id=env))
+    kv_id = engine.resource("cache").id
+    assert dashboard.retrieve_key_value(kv_id).environment_id == env
+    assert emu.request_counts().get("PATCH") is None
+    engine.up(key_value_program(**CACHE))
+    assert dashboard.retrieve_key_value(kv_id).environment_id is None
+
+
+def test_downgrade_is_refused_at_preview(engine: Engine, emu: Emulator) -> None:
+    """pro → starter fails at check, naming both plans; nothing is sent to Render."""
+    engine.up(key_value_program(plan="pro", workload="cache"))
+    emu.clear_requests()
+    plan = engine.preview(key_value_program(**CACHE))
+    [failure] = plan.failures
+    assert failure.property == "plan"
+    assert "from 'pro' to 'starter'" in failure.reason
+    with pytest.raises(EngineError):
+        engine.up(key_value_program(**CACHE))
+    assert writes(emu) == 0
+    assert engine.resource("cache").outputs["plan"] == "pro"
+
+
+def test_free_to_paid_needs_consent_and_loses_data(engine: Engine, emu: Emulator) -> None:
+    """free → starter is refused without allow_data_loss, and wipes the data with it."""
+    engine.up(key_value_program(plan="free", workload="cache"))
+    url = engine.resource("cache").outputs["internalConnectionString"]
+    with redis.Redis.from_url(url) as client:
+        client.set("k", "v")
+    refused = engine.preview(key_value_program(**CACHE))
+    assert "deletes all data" in refused.failures[0].reason
+    engine.up(key_value_program(**CACHE, allow_data_loss=True))
+    outs = engine.resource("cache").outputs
+    assert (outs["plan"], outs["persistenceMode"]) == ("starter", "journal_snapshot")
+    with redis.Redis.from_url(outs["internalConnectionString"]) as client:
+        assert client.get("k") is None
+
+
+def test_region_change_replaces_create_before_delete(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """A region change is refused without consent; with it, a new instance, then the old goes."""
+    engine.up(key_value_program(**CACHE))
+    old_id = engine.resource("cache").id
+    assert (
+        "allow_data_loss=True"
+        in engine.preview(key_value_program(**CACHE, region="ohio")).failures[0].reason
+    )
+    plan = engine.up(key_value_program(**CACHE, region="ohio", allow_data_loss=True))
+    assert plan.ops == {"cache": "replace"}
+    calls = plan.calls_for("cache")
+    assert calls.index("Create") < calls.index("Delete")
+    new = engine.resource("cache")
+    assert new.id != old_id
+    assert new.outputs["region"] == "ohio"
+    assert [kv.id for kv in dashboard.list_key_value()] == [new.id]
+
+
+def test_refresh_shows_dashboard_drift_and_up_corrects_it(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    """An out-of-band policy change shows on refresh; the next up puts it back."""
+    engine.up(key_value_program(**CACHE))
+    kv_id = engine.resource("cache").id
+    dashboard.update_key_value(kv_id, KeyValuePATCHInput(maxmemory_policy="volatile_ttl"))
+    refresh = engine.refresh()
+    assert refresh.ops == {"cache": "update"}
+    assert engine.resource("cache").outputs["maxmemoryPolicy"] == "volatile_ttl"
+    assert engine.resource("cache").inputs["maxmemoryPolicy"] == "volatile_ttl"
+    preview = engine.preview(key_value_program(**CACHE))
+    assert preview.ops == {"cache": "update"}
+    engine.up(key_value_program(**CACHE))
+    assert dashboard.retrieve_key_value(kv_id).options.maxmemory_policy == "allkeys_lru"
+
+
+def test_refresh_after_out_of_band_delete_drops_it(engine: Engine, dashboard: RenderClient) -> None:
+    """Deleted in the Dashboard: refresh removes it from state without error; up recreates."""
+    engine.up(key_value_program(**CACHE))
+    old_id = engine.resource("cache").id
+    dashboard.delete_key_value(old_id)
+    plan = engine.refresh()
+    assert plan.ok
+    assert not engine.has("cache")
+    engine.up(key_value_program(**CACHE))
+    assert engine.resource("cache").id != old_id
+
+
+def test_destroy_deletes_everything(engine: Engine, dashboard: RenderClient) -> None:
+    """Destroy removes the instance from Render and from state."""
+    engine.up(key_value_program(**CACHE))
+    engine.destroy()
+    assert dashboard.list_key_value() == []
+    assert not engine.resources
+
+
+def test_destroy_of_already_deleted_instance_succeeds(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    """A 404 on delete counts as done."""
+    engine.up(key_value_program(**CACHE))
+    dashboard.delete_key_value(engine.resource("cache").id)
+    engine.destroy()
+    assert not engine.resources
+
+
+def test_deletion_protection_refuses_destroy(engine: Engine, dashboard: RenderClient) -> None:
+    """Protected instances survive destroy until protection is turned off."""
+    engine.up(key_value_program(**CACHE, deletion_protection=True))
+    with pytest.raises(EngineError, match="deletion_protection=True"):
+        engine.destroy()
+    assert len(dashboard.list_key_value()) == 1
+    plan = engine.up(key_value_program(**CACHE, deletion_protection=False))
+    assert plan.ops == {"cache": "update"}
+    engine.destroy()
+    assert dashboard.list_key_value() == []
+
+
+def test_adopt_existing_takes_over_without_creating(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """adopt_existing finds the instance by name, reconciles it, and creates nothing."""
+    existing = dashboard.create_key_value(
+        KeyValuePOSTInput(
+            name="legacy-cache",
+            owner_id=emu.owner_id,
+            plan="starter",
+            region="oregon",
+            maxmemory_policy="noeviction",
+            ip_allow_list=[],
+        )
+    )
+    emu.clear_requests()
+    engine.up(key_value_program("legacy-cache", **CACHE, adopt_existing=True))
+    state = engine.resource("legacy-cache")
+    assert state.id == existing.id
+    assert state.outputs["maxmemoryPolicy"] == "allkeys_lru"
+    assert emu.request_counts().get("POST") is None
+    assert engine.preview(key_value_program("legacy-cache", **CACHE, adopt_existing=True)).ops == {
+        "legacy-cache": "same"
+    }
+
+
+def test_adopt_existing_never_downgrades(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """Adopting a larger instance with a smaller plan fails and changes nothing."""
+    existing = dashboard.create_key_value(
+        KeyValuePOSTInput(name="big", owner_id=emu.owner_id, plan="pro", ip_allow_list=[])
+    )
+    with pytest.raises(EngineError, match="from 'pro' to 'starter'"):
+        engine.up(key_value_program("big", **CACHE, adopt_existing=True))
+    assert dashboard.retrieve_key_value(existing.id).plan == "pro"
+
+
+def test_key_value_get_reads_without_managing(
+    engine: Engine, dashboard: RenderClient, emu: Emulator
+) -> None:
+    """KeyValue.get reads an instance by id; destroy leaves it alone; its URL is secret."""
+    existing = dashboard.create_key_value(
+        KeyValuePOSTInput(name="shared", owner_id=emu.owner_id, plan="starter", ip_allow_list=[])
+    )
+
+    def program() -> None:
+        kv = render_kv.KeyValue.get("shared", existing.id)
+        pulumi.export("url", kv.internal_connection_string)
+        pulumi.export("plan", kv.plan)
+
+    engine.up(program)
+    state = engine.resource("shared")
+    assert state.external
+    assert state.outputs["plan"] == "starter"
+    assert "internalConnectionString" in state.secret_outputs
+    engine.destroy()
+    assert dashboard.retrieve_key_value(existing.id).id == existing.id
+
+
+def test_import_is_not_supported_by_dynamic_resources(
+    engine: Engine, dashboard: RenderClient, emu: Emulator
+) -> None:
+    """`pulumi import` fails for every dynamic resource; adopt_existing is the way in."""
+    existing = dashboard.create_key_value(
+        KeyValuePOSTInput(name="x", owner_id=emu.owner_id, plan="starter", ip_allow_list=[])
+    )
+    with pytest.raises(EngineError, match="KeyError: '__provider'"):
+        engine.import_("x", render_kv.TYPE_TOKEN, existing.id)
+    assert not engine.resources
+
+
+def test_errors_carry_render_message_and_no_secret(engine: Engine, emu: Emulator) -> None:
+    """A failing create ends in one sentence with Render's message and request id."""
+    emu.inject_fault("POST", "/v1/key-value", status=400, count=1)
+    with pytest.raises(EngineError) as caught:
+        engine.up(key_value_program(**CACHE))
+    message = str(caught.value)
+    assert "Could not create Key Value 'cache'" in message
+    assert "400" in message
+    assert API_KEY not in message
+    assert not engine.resources
+
+
+def test_the_pickled_provider_is_stable_and_credential_free(engine: Engine) -> None:
+    """Two runs store the same __provider; it holds no key and no URL."""
+    engine.up(key_value_program(**CACHE))
+    first = engine.resource("cache").inputs["__provider"]
+    engine.up(key_value_program(**CACHE))
+    assert engine.resource("cache").inputs["__provider"] == first
+    raw = base64.b64decode(first)
+    assert API_KEY.encode() not in raw
+    assert b"http" not in raw
+    assert b"pulumi_render_kv.provider.provider" in raw
+    assert "__provider" in engine.resource("cache").secret_inputs
+
+
+def test_state_uses_camel_case_and_a_stable_type(engine: Engine) -> None:
+    """Property names in state are camelCase; the type token is explicit."""
+    engine.up(key_value_program(**CACHE))
+    state = engine.resource("cache")
+    assert state.type == "pulumi-python:dynamic/render-kv:KeyValue"
+    assert {"maxmemoryPolicy", "persistenceMode", "ipAllowList", "dashboardUrl"} <= set(
+        state.outputs
+    )
+    assert not any("_" in key.strip("_") for key in state.outputs)
+    json.dumps(state.outputs)
