@@ -140,8 +140,8 @@ class Engine:
     :attr:`calls` and, per operation, in the returned :class:`Plan`.
 
     With ``fresh_provider_per_operation=True`` the server process is restarted before each
-    operation, as each CLI command starts a new plugin; otherwise one process (and its cache of
-    configured providers) serves all operations.
+    operation (unless nothing has used it yet), as each CLI command starts a new plugin;
+    otherwise one process, and its cache of configured providers, serves all operations.
     """
 
     def __init__(
@@ -168,7 +168,6 @@ class Engine:
         self._stack_outputs: dict[str, Any] = {}
         self._provider_id = str(uuid.uuid4())
         self._op: _Operation | None = None
-        self._operations = 0
         self._lock = threading.RLock()
 
     # -- state -----------------------------------------------------------------------------
@@ -250,9 +249,8 @@ class Engine:
     def _begin(self, name: str) -> _Operation:
         if self._op is not None:
             raise RuntimeError(f"operation {self._op.name!r} is still running on this engine")
-        if self.fresh_provider_per_operation and self._operations > 0:
+        if self.fresh_provider_per_operation and self.server.used:
             self.server.restart()
-        self._operations += 1
         self._op = _Operation(name, len(self._calls), self.server.stderr_size())
         return self._op
 

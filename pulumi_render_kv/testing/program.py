@@ -13,9 +13,12 @@ process-wide settings are restored afterwards, so nothing leaks from one run to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import gc
 import json
 import threading
-from collections.abc import Callable, Mapping
+import warnings
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
@@ -154,6 +157,7 @@ class _EngineMocks(Mocks):
         self.deployment = deployment
         self.stack_references = stack_references
         self.monitor: _Monitor | None = None
+        self.first_error: EngineError | None = None
 
     def call(self, args: MockCallArgs) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         raise NotImplementedError(
@@ -162,6 +166,14 @@ class _EngineMocks(Mocks):
         )
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
+        try:
+            return self._new_resource(args)
+        except EngineError as err:
+            if self.first_error is None:
+                self.first_error = err
+            raise
+
+    def _new_resource(self, args: MockResourceArgs) -> tuple[str | None, dict[Any, Any]]:
         assert self.monitor is not None
         registration: _Registration | None = getattr(self.monitor.local, "registration", None)
         if registration is None:
@@ -241,13 +253,32 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
     loop.close()
 
 
+@contextlib.contextmanager
+def _quiet_abandoned_coroutines() -> Iterator[None]:
+    # A failed program leaves SDK coroutines that were never awaited (Output.future(), ...);
+    # they warn when finalized. The failure itself is raised to the caller: silence just these.
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message=r"coroutine .* was never awaited", category=RuntimeWarning
+        )
+        yield
+        gc.collect()
+
+
 def _run_isolated(fn: Callable[[asyncio.AbstractEventLoop], _T]) -> _T:
     """Run ``fn`` in a new thread (fresh context, own event loop); restore the SDK settings."""
     box: dict[str, Any] = {}
+    # After a failure the SDK's abandoned futures report "exception was never retrieved". The
+    # failure itself is raised to the caller, so these are only reported for runs that pass.
+    reports: list[dict[str, Any]] = []
+
+    def on_loop_error(_loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        reports.append(context)
 
     def target() -> None:
         saved = dict(_settings.SETTINGS.__dict__)
         loop = asyncio.new_event_loop()
+        loop.set_exception_handler(on_loop_error)
         asyncio.set_event_loop(loop)
         try:
             box["value"] = fn(loop)
@@ -255,10 +286,18 @@ def _run_isolated(fn: Callable[[asyncio.AbstractEventLoop], _T]) -> _T:
             box["error"] = exc
         finally:
             try:
-                _close_loop(loop)
+                if "error" in box:
+                    with _quiet_abandoned_coroutines():
+                        _close_loop(loop)
+                else:
+                    _close_loop(loop)
             finally:
                 _settings.SETTINGS.__dict__.clear()
                 _settings.SETTINGS.__dict__.update(saved)
+                if "error" not in box:
+                    for context in reports:
+                        loop.default_exception_handler(context)
+                reports.clear()
 
     with _RUN_LOCK:
         thread = threading.Thread(target=target, name="pulumi-program")
@@ -341,11 +380,17 @@ def run_program(
     finally:
         monitor.close_loops()
 
-    if deployment.error is not None:
-        if preview:
+    error = deployment.error or mocks.first_error
+    if error is not None:
+        # The error travelled through the SDK's coroutines; its traceback keeps them (and the
+        # coroutines they never awaited) alive. Drop it and collect them quietly now.
+        with _quiet_abandoned_coroutines():
+            error.__traceback__ = None
+            program_error = None
+        if preview and deployment.error is not None:
             return ProgramResult(deployment.finish(), monitor.stack_outputs or {})
         deployment.abort()
-        raise deployment.error from None
+        raise error
     if program_error is not None:
         deployment.abort()
         raise program_error

@@ -90,6 +90,7 @@ class ProviderServer:
         self._stub: provider_pb2_grpc.ResourceProviderStub | None = None
         self.port = 0
         self.starts = 0
+        self.used = False
         try:
             self._start()
         except BaseException:
@@ -123,6 +124,7 @@ class ProviderServer:
         )
         _LIVE.add(self)
         self.starts += 1
+        self.used = False
         first_line: queue.Queue[str] = queue.Queue(maxsize=1)
         self._reader = threading.Thread(
             target=self._drain_stdout,
@@ -271,6 +273,9 @@ class ProviderServer:
     def configure(self, config: Mapping[str, Any]) -> provider_pb2.ConfigureResponse:
         """Send ``Configure`` as the engine does: the whole stack config, secrets kept.
 
+        Marks the server :attr:`used` (an engine restarts a used server when asked to give
+        each operation a fresh process).
+
         Keys without a namespace get the project's. Values are sent as-is in ``args`` (secret
         wrappers included; the SDK server unwraps them) and as strings in the legacy
         ``variables`` map (``<ns>:config:<key>``).
@@ -291,5 +296,6 @@ class ProviderServer:
             sends_old_inputs=True,
             sends_old_inputs_to_delete=True,
         )
+        self.used = True
         response: provider_pb2.ConfigureResponse = self.stub.Configure(request)
         return response
