@@ -20,9 +20,12 @@ pulumi.export(
         lambda urls: {"REDIS_URL": urls[0], "CELERY_BROKER_URL": urls[1]}
     ),
 )
+# Numbers cross stacks as doubles: format the port as the integer it is.
 pulumi.export(
     "cache_endpoint",
     pulumi.Output.concat(
-        infra.require_output("REDIS_HOST"), ":", infra.require_output("REDIS_PORT").apply(str)
+        infra.require_output("REDIS_HOST"),
+        ":",
+        infra.require_output("REDIS_PORT").apply(lambda port: str(int(port))),
     ),
 )

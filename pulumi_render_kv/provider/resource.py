@@ -147,6 +147,8 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
         super().__init__(
             KeyValueProvider(), resource_name, props, pulumi.ResourceOptions.merge(secret, opts)
         )
+        # Pulumi carries every number as a double; a port is an integer.
+        self.port = self.port.apply(lambda p: None if p is None else int(p))
 
     def translate_output_property(self, prop: str) -> str:
         return _ATTRIBUTE_NAMES.get(prop, prop)

@@ -1,0 +1,93 @@
+"""The examples as programs: the quickstart under the engine harness, then the app stack.
+
+The program runs through the SDK with mocks that forward each resource to the harness, so
+the real provider creates real instances in the emulator; the app stack then reads the
+quickstart's outputs through a StackReference.
+"""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from pulumi_render_kv.emulator import Emulator
+from pulumi_render_kv.testing import Engine, ProviderServer, run_program
+
+from .conftest import ROOT, provider_env
+
+pytestmark = [pytest.mark.grpc, pytest.mark.dataplane]
+
+QUICKSTART = ROOT / "examples" / "quickstart" / "__main__.py"
+APP_STACK = ROOT / "examples" / "app-stack" / "__main__.py"
+
+
+def program_of(path: Path):  # type: ignore[no-untyped-def]
+    return lambda: runpy.run_path(str(path), run_name="__main__")
+
+
+@pytest.fixture
+def quickstart_engine(emu: Emulator, tmp_path: Path) -> Iterator[Engine]:
+    with ProviderServer(
+        cwd=ROOT,
+        project="render-kv-quickstart",
+        env=provider_env(emu),
+        stderr_path=tmp_path / "stderr.log",
+    ) as srv:
+        engine = Engine(srv, stack="dev", config={"extraAllowedCidr": "127.0.0.1/32"})
+        yield engine
+        engine.destroy()
+
+
+def test_quickstart_preview_then_up_then_no_diff(quickstart_engine: Engine, emu: Emulator) -> None:
+    """Preview plans two creates; up exports secret URLs that connect; a re-run is a no-op."""
+    preview = run_program(program_of(QUICKSTART), quickstart_engine, preview=True)
+    assert preview.plan.ops == {"cache": "create", "jobs": "create"}
+    assert emu.request_counts() == {}
+
+    result = run_program(program_of(QUICKSTART), quickstart_engine, preview=False)
+    outputs = result.outputs
+    assert {"REDIS_URL", "QUEUE_URL", "QUEUE_EXTERNAL_URL"} <= result.secret_outputs
+    assert "REDIS_HOST" not in result.secret_outputs
+    with redis.Redis.from_url(outputs["REDIS_URL"]) as cache:
+        assert cache.ping()
+        assert cache.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
+    with redis.Redis.from_url(outputs["QUEUE_URL"]) as queue:
+        assert queue.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
+        assert queue.config_get("appendonly")["appendonly"] == "yes"
+    # The queue's external TLS endpoint admits this machine through the extra CIDR.
+    with redis.Redis.from_url(
+        outputs["QUEUE_EXTERNAL_URL"], ssl_ca_certs=str(emu.ca_cert_path)
+    ) as ext:
+        assert ext.ping()
+
+    again = run_program(program_of(QUICKSTART), quickstart_engine, preview=False)
+    assert again.plan.ops == {"cache": "same", "jobs": "same"}
+
+
+def test_app_stack_reads_outputs_through_a_stack_reference(
+    quickstart_engine: Engine, server: ProviderServer
+) -> None:
+    """The app stack sees the quickstart's URLs, and they stay secret there too."""
+    infra = run_program(program_of(QUICKSTART), quickstart_engine, preview=False)
+    app_engine = Engine(server, stack="dev")
+    app = run_program(
+        program_of(APP_STACK),
+        app_engine,
+        preview=False,
+        project=server.project,
+        stack_references={"organization/render-kv-quickstart/dev": infra},
+    )
+    assert app.outputs["app_environment"] == {
+        "REDIS_URL": infra.outputs["REDIS_URL"],
+        "CELERY_BROKER_URL": infra.outputs["QUEUE_URL"],
+    }
+    assert "app_environment" in app.secret_outputs
+    host, port = infra.outputs["REDIS_HOST"], infra.outputs["REDIS_PORT"]
+    assert port == int(port)
+    assert app.outputs["cache_endpoint"] == f"{host}:{int(port)}"
+    with redis.Redis.from_url(f"redis://{app.outputs['cache_endpoint']}") as direct:
+        assert direct.ping()
