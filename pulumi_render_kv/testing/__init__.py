@@ -31,8 +31,9 @@ outputs in a preview are the checked inputs; numbers as floats and ``None`` valu
 the DIFF_UNKNOWN fallback to the engine's own input diff (``__provider`` included);
 ``DIFF_NONE`` is "same" even with ``replaces``; an empty id from Read means the resource is
 gone; check failures are reported as the CLI prints them and stop the operation before any
-Create. :meth:`Engine.state_json` renders the state like a checkpoint, with every secret as
-ciphertext.
+Create (a preview returns such errors in ``Plan.error``; the other operations raise
+:class:`EngineError`, leaving the state as the engine would). :meth:`Engine.state_json`
+renders the state like a checkpoint, with every secret as ciphertext.
 
 **What it does not reproduce**: checkpoints on disk and their encryption (the ciphertext is
 random filler), the display (colours, progress, exact layout), parallelism and dependency
@@ -44,30 +45,44 @@ functions (invokes), non-dynamic resources, and the CLI's own behaviours (policy
 ``fresh_provider_per_operation=True``, so your provider's ``configure()`` runs once per
 process rather than once per command.
 
-Example (pytest)::
+Example (pytest), for a provider class importable from the project root::
 
-    from pulumi_render_kv.testing import Engine, ProviderServer, dynamic_goal
+    from pathlib import Path
 
-    def test_create_then_no_diff(tmp_path):
-        with ProviderServer(cwd=project_root, project="demo") as server:
+    import pulumi
+    from pulumi_render_kv.testing import (
+        Engine, ProviderServer, dynamic_goal, render_plan, run_program, secret,
+    )
+
+    from myproject.provider import MyProvider, MyResource
+
+    ROOT = Path(__file__).resolve().parents[1]
+
+    def test_create_then_no_diff() -> None:
+        # create, then a second up changes nothing
+        with ProviderServer(cwd=ROOT, project="demo") as server:
             engine = Engine(server, stack="test", config={"apiKey": secret("k")})
             goal = dynamic_goal(MyProvider(), "cache", {"plan": "starter"})
             assert engine.preview([goal]).ops == {"cache": "create"}
             engine.up([goal])
             assert engine.resource("cache").outputs["plan"] == "starter"
-            plan = engine.up([goal])
-            assert plan.ops == {"cache": "same"}
-            assert "Update" not in plan.calls_for("cache")
+            again = engine.up([goal])
+            assert again.ops == {"cache": "same"}
+            assert "Update" not in again.calls_for("cache")
             engine.destroy()
 
-or, with a whole program::
+or with a whole program (``engine.preview(program)``/``engine.up(program)`` work too)::
 
-    result = run_program(my_program, engine, preview=False)
-    assert result.outputs["url"].startswith("rediss://")
+    def program() -> None:
+        cache = MyResource("cache", plan="starter")
+        pulumi.export("url", cache.url)
+
+    result = run_program(program, engine, preview=False)
+    assert "url" in result.secret_outputs
+    print(render_plan(result.plan))
 """
 
 from ._wire import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, is_secret, reveal, secret
-from .deployment import Deployment
 from .engine import (
     Engine,
     decode_provider,
@@ -95,7 +110,6 @@ __all__ = [
     "SECRET_SIG_KEY",
     "UNKNOWN",
     "CheckFailure",
-    "Deployment",
     "Engine",
     "EngineError",
     "Goal",

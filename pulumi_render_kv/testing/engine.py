@@ -110,9 +110,18 @@ class _Operation:
     configured: bool = False
 
 
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""
+def _exception_text(details: str) -> str:
+    """The exception text at the end of a Python traceback (all of it, if it spans lines).
+
+    The SDK's server aborts with the whole ``traceback.format_exc()``; what the user wrote is
+    what follows the innermost frame of the last traceback: ``ExceptionType: message``.
+    """
+    lines = details.strip().splitlines()
+    last_frame = max((i for i, line in enumerate(lines) if line.startswith("  File ")), default=-1)
+    start = last_frame + 1
+    while start < len(lines) and lines[start].startswith("    "):
+        start += 1  # the frame's source line and its ^^^ markers
+    return "\n".join(lines[start:]).strip() if start < len(lines) else details.strip()
 
 
 def _checkpoint_value(value: Any) -> Any:
@@ -511,7 +520,7 @@ class Engine:
     ) -> EngineError:
         details = str(err.details() or "") if hasattr(err, "details") else str(err)
         code = err.code() if hasattr(err, "code") else None
-        provider_message = _last_line(details) or str(code)
+        provider_message = _exception_text(details) or str(code)
         where = f" of {type_} resource '{name}'" if name else ""
         return EngineError(
             f"{step}{where} failed: {provider_message}",

@@ -159,7 +159,7 @@ class MemProvider(ResourceProvider):
     def create(self, props: dict[str, Any]) -> CreateResult:
         self._record("create", props=_plain(props))
         if props.get("name") == "explode":
-            raise ValueError("cannot create 'explode': quota exceeded")
+            raise ValueError("cannot create 'explode': quota exceeded\nfix: ask for more quota")
         store = Store(Path(self.store))
         with _LOCK:
             data = store.load()

@@ -12,6 +12,7 @@ from pulumi_render_kv.testing import (
     EngineError,
     Goal,
     ProviderServer,
+    decode_provider,
     dynamic_goal,
     secret,
 )
@@ -197,7 +198,10 @@ def test_failed_create_raises_with_provider_message_and_leaves_no_state(
         engine.up([make_goal("boom", {"name": "explode", "size": 1})])
     err = info.value
     assert (err.step, err.resource) == ("create", "boom")
-    assert err.provider_message == "ValueError: cannot create 'explode': quota exceeded"
+    assert err.provider_message == (
+        "ValueError: cannot create 'explode': quota exceeded\nfix: ask for more quota"
+    )
+    assert "fix: ask for more quota" in str(err)
     assert "Traceback" in err.details
     assert "memprovider.py" in err.details
     assert not engine.has("boom")
@@ -238,6 +242,20 @@ def test_refresh_reports_drift_after_an_out_of_band_edit(
     assert (change.key, change.old, change.new) == ("size", 1.0, 5.0)
     assert engine.resource("a").inputs["size"] == 5.0
     assert engine.preview([goal]).step("a").changed_keys == ("size",)
+
+
+def test_refresh_without_read_inputs_keeps_stale_inputs(
+    engine: Engine, make_goal: MakeGoal, store: Store
+) -> None:
+    """If read() returns no inputs, drift still shows but state keeps the old inputs (#13839)."""
+    goal = make_goal("a", {"name": "a", "size": 1}, return_inputs_on_read=False)
+    engine.up([goal])
+    store.edit("obj-1", size=5.0)
+    plan = engine.refresh()
+    assert plan.ops == {"a": "update"}
+    state = engine.resource("a")
+    assert state.outputs["size"] == 5.0
+    assert state.inputs["size"] == 1.0
 
 
 def test_refresh_without_drift_is_same(engine: Engine, make_goal: MakeGoal) -> None:
@@ -382,6 +400,9 @@ def test_goals_for_dynamic_resources_match_the_sdk(store: Store) -> None:
         MemProvider(str(store.path)), "a", {"x": 1}, module="memprov", type_name="MemResource"
     )
     assert goal.type == MEM_TYPE
+    decoded = decode_provider(goal.inputs["__provider"])
+    assert isinstance(decoded, MemProvider)
+    assert decoded.store == str(store.path)
     assert goal.inputs["__provider"]["4dabf18193072939515e22adb298388d"] == (
         "1b47061264138c4ac30d75fd1eb44270"
     )
