@@ -39,7 +39,7 @@ renders the state like a checkpoint, with every secret as ciphertext.
 random filler), the display (colours, progress, exact layout), parallelism and dependency
 ordering (steps run one at a time in registration order; deletes in reverse state order),
 ``ignore_changes``, ``replace_on_changes``, ``protect``, ``retain_on_delete``, aliases,
-component parents in URNs, partial failures (``initErrors``), unknown config, provider
+``depends_on``, partial failures (``initErrors``), unknown config, provider
 functions (invokes), non-dynamic resources, and the CLI's own behaviours (policy packs,
 ``--target``, plans). One server process serves all operations unless you pass
 ``fresh_provider_per_operation=True``, so your provider's ``configure()`` runs once per

@@ -32,6 +32,8 @@ class Goal:
     in a preview) as :data:`UNKNOWN` or ``pulumi.output.Unknown()``. A dynamic resource's inputs
     include ``__provider`` (see :func:`dynamic_goal`). ``import_id`` is
     ``ResourceOptions(import_=...)``: with no old state, the resource is imported (ImportStep).
+    ``urn`` defaults to a top-level resource's URN; :func:`run_program` passes the URN with
+    the component parents' types, as the engine builds it.
     """
 
     type: str

@@ -222,3 +222,26 @@ def test_program_exception_propagates_and_nothing_is_deleted(engine: Engine, sto
         run_program(broken, engine, preview=False)
     assert engine.has("b")
     assert "obj-2" in store.objects
+
+
+def test_component_children_get_the_parents_type_in_their_urn(engine: Engine, store: Store) -> None:
+    """Components need no provider; a child's URN carries the component's type, as in Pulumi."""
+
+    class Pair(pulumi.ComponentResource):
+        def __init__(self, name: str) -> None:
+            super().__init__("harness:index:Pair", name)
+            child_opts = pulumi.ResourceOptions(parent=self)
+            MemResource(
+                f"{name}-x", {"name": "x", "size": 1}, MemProvider(str(store.path)), child_opts
+            )
+            self.register_outputs({})
+
+    def program() -> None:
+        Pair("pair")
+
+    result = run_program(program, engine, preview=False)
+    assert result.plan.ops == {"pair-x": "create"}
+    assert engine.resource("pair-x").urn == (
+        "urn:pulumi:test::harness::harness:index:Pair$"
+        "pulumi-python:dynamic/memprov:MemResource::pair-x"
+    )
