@@ -90,7 +90,7 @@ def dynamic_goal(
     )
 
 
-def decode_provider(blob: str) -> Any:
+def decode_provider(blob: str | Mapping[str, Any]) -> Any:
     """Unpickle a ``__provider`` blob (plain or secret-wrapped) in this process."""
     import dill  # noqa: PLC0415 -- only needed here
     from pulumi.runtime._serialization import _deserialize  # noqa: PLC0415
