@@ -150,39 +150,31 @@ def normalize_plan(value: Any) -> tuple[Any, str | None]:
     return value, _suggest(key, [*catalog.PLAN_RANK, "custom…"])
 
 
-def normalize_region(value: Any) -> tuple[Any, str | None]:
-    if value is None:
-        return catalog.DEFAULT_REGION.value, None
-    regions = [r.value for r in Region]
-    key = _enum_key(value) if isinstance(value, str) else value
-    if key in regions:
-        return key, None
-    return value, _suggest(str(key), regions)
+Normalizer = Callable[[Any], tuple[Any, str | None]]
 
 
-def normalize_policy(value: Any) -> tuple[Any, str | None]:
-    """Accept the API's ``allkeys_lru`` and the Dashboard/Blueprint/Valkey ``allkeys-lru``."""
-    policies = [p.value for p in MaxmemoryPolicy]
-    key = _enum_key(value) if isinstance(value, str) else value
-    if key in policies:
-        return key, None
-    return value, _suggest(str(key), policies)
+def _one_of(choices: Sequence[str], *, default: str | None = None) -> Normalizer:
+    """A normaliser for an enum: case, ``-`` and spaces forgiven; ``None`` → ``default``.
+
+    Forgiving ``-`` is what accepts the Dashboard/Blueprint/Valkey ``allkeys-lru`` for the
+    API's ``allkeys_lru``.
+    """
+
+    def normalize(value: Any) -> tuple[Any, str | None]:
+        if value is None:
+            return default, None
+        key = _enum_key(value) if isinstance(value, str) else value
+        if key in choices:
+            return key, None
+        return value, _suggest(str(key), choices)
+
+    return normalize
 
 
-def normalize_persistence(value: Any) -> tuple[Any, str | None]:
-    modes = [m.value for m in PersistenceMode]
-    key = _enum_key(value) if isinstance(value, str) else value
-    if key in modes:
-        return key, None
-    return value, _suggest(str(key), modes)
-
-
-def normalize_workload(value: Any) -> tuple[Any, str | None]:
-    workloads = [w.value for w in Workload]
-    key = _enum_key(value) if isinstance(value, str) else value
-    if key in workloads:
-        return key, None
-    return value, _suggest(str(key), workloads)
+normalize_region = _one_of([r.value for r in Region], default=catalog.DEFAULT_REGION.value)
+normalize_policy = _one_of([p.value for p in MaxmemoryPolicy])
+normalize_persistence = _one_of([m.value for m in PersistenceMode])
+normalize_workload = _one_of([w.value for w in Workload])
 
 
 def normalize_cidr(value: Any) -> tuple[Any, str | None]:
@@ -201,31 +193,23 @@ def normalize_cidr(value: Any) -> tuple[Any, str | None]:
     return network.with_prefixlen, None
 
 
-@dataclass(frozen=True)
-class _Field:
-    normalize: Callable[[Any], tuple[Any, str | None]]
+def _bool(value: Any) -> tuple[Any, str | None]:
+    if value is None:
+        return False, None
+    if isinstance(value, bool):
+        return value, None
+    return value, "must be true or false"
 
 
-def _bool(name: str) -> _Field:
-    def normalize(value: Any) -> tuple[Any, str | None]:
-        if value is None:
-            return False, None
-        if isinstance(value, bool):
-            return value, None
-        return value, "must be true or false"
-
-    return _Field(normalize)
-
-
-def _optional_id(prefix: str, example: str) -> _Field:
+def _optional_id(prefix: str, example: str) -> Normalizer:
     def normalize(value: Any) -> tuple[Any, str | None]:
         if value is None:
             return None, None
-        if isinstance(value, str) and value.strip().startswith(prefix) and value.strip():
+        if isinstance(value, str) and value.strip().startswith(prefix):
             return value.strip(), None
         return value, f"must be a Render id starting with {prefix!r}, such as {example}"
 
-    return _Field(normalize)
+    return normalize
 
 
 def _name(value: Any) -> tuple[Any, str | None]:
@@ -247,24 +231,25 @@ def _wait_timeout(value: Any) -> tuple[Any, str | None]:
         return DEFAULT_WAIT_TIMEOUT, None
     if isinstance(value, bool) or not isinstance(value, int | float):
         return value, "must be a number of seconds"
-    if not 0 < value <= MAX_WAIT_TIMEOUT:
+    if not 1 <= value <= MAX_WAIT_TIMEOUT:
         return value, f"must be between 1 and {int(MAX_WAIT_TIMEOUT)} seconds"
     return float(value), None
 
 
-_SIMPLE_FIELDS: dict[str, _Field] = {
-    "name": _Field(_name),
-    "plan": _Field(normalize_plan),
-    "region": _Field(normalize_region),
-    "workload": _Field(lambda v: (None, None) if v is None else normalize_workload(v)),
-    "maxmemoryPolicy": _Field(lambda v: (None, None) if v is None else normalize_policy(v)),
-    "persistenceMode": _Field(lambda v: (None, None) if v is None else normalize_persistence(v)),
+# Every input but ipAllowList (which needs per-entry problem paths), with its normaliser.
+_SIMPLE_FIELDS: dict[str, Normalizer] = {
+    "name": _name,
+    "plan": normalize_plan,
+    "region": normalize_region,
+    "workload": normalize_workload,
+    "maxmemoryPolicy": normalize_policy,
+    "persistenceMode": normalize_persistence,
     "environmentId": _optional_id("evm-", "evm-d0b2kmpr0fns73a4m7og"),
-    "ownerId": _Field(_owner_id),
-    "deletionProtection": _bool("deletionProtection"),
-    "allowDataLoss": _bool("allowDataLoss"),
-    "adoptExisting": _bool("adoptExisting"),
-    "waitTimeout": _Field(_wait_timeout),
+    "ownerId": _owner_id,
+    "deletionProtection": _bool,
+    "allowDataLoss": _bool,
+    "adoptExisting": _bool,
+    "waitTimeout": _wait_timeout,
 }
 
 KNOWN_INPUTS = frozenset({*_SIMPLE_FIELDS, "ipAllowList"})
@@ -338,12 +323,12 @@ def normalize_inputs(
     for key in sorted(set(raw) - KNOWN_INPUTS):
         if not key.startswith("__"):
             problems.append(Problem(key, f"is not a KeyValue input; known: {sorted(KNOWN_INPUTS)}"))
-    for key, field in _SIMPLE_FIELDS.items():
+    for key, normalize in _SIMPLE_FIELDS.items():
         value = raw.get(key)
         if value is UNKNOWN:
             out[key] = UNKNOWN
             continue
-        canonical, reason = field.normalize(value)
+        canonical, reason = normalize(value)
         if reason:
             problems.append(Problem(key, f"{value!r} {reason}" if value is not None else reason))
         out[key] = canonical
