@@ -331,6 +331,7 @@ def test_errors_carry_render_message_and_no_secret(engine: Engine, emu: Emulator
     message = str(caught.value)
     assert "Could not create Key Value 'cache'" in message
     assert "400" in message
+    assert "(request id emulator/" in message
     assert API_KEY not in message
     assert not engine.resources
 

@@ -1,0 +1,86 @@
+"""The package's public surface, what importing it costs, and the pickled provider."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import sys
+from pathlib import Path
+
+import pulumi_render_kv as render_kv
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _python(code: str, **env: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_all_lists_exactly_the_public_names() -> None:
+    """__all__ and the module's public attributes agree."""
+    public = {n for n in vars(render_kv) if not n.startswith("_")} - {
+        "catalog",
+        "client",
+        "errors",
+        "planning",
+        "provider",
+        "spec",
+    }
+    assert set(render_kv.__all__) == public
+
+
+def test_importing_the_provider_loads_no_emulator_or_harness() -> None:
+    """The emulator's server stack and the test harness stay out of a user's program."""
+    loaded = _python("import sys, pulumi_render_kv; print('\\n'.join(sorted(sys.modules)))").split()
+    for module in (
+        "pulumi_render_kv.emulator",
+        "pulumi_render_kv.testing",
+        "werkzeug",
+        "redis",
+        "cryptography",
+    ):
+        assert module not in loaded
+
+
+def test_pickled_provider_is_identical_across_processes_and_holds_no_secret() -> None:
+    """Two fresh processes, different credentials in the environment: the same blob, no key."""
+    code = (
+        "from pulumi.dynamic.dynamic import serialize_provider;"
+        "from pulumi_render_kv import KeyValueProvider;"
+        "print(serialize_provider(KeyValueProvider()))"
+    )
+    first = _python(
+        code, RENDER_API_KEY="rnd_firstSecretKey", RENDER_API_URL="http://127.0.0.1:1/v1"
+    )
+    second = _python(code, RENDER_API_KEY="rnd_otherSecretKey")
+    assert first == second
+    raw = base64.b64decode(first)
+    assert b"rnd_" not in raw
+    assert b"pulumi_render_kv.provider.provider" in raw  # by reference, not by value
+    assert len(raw) < 200
+
+
+def test_exported_enums_are_accepted_as_inputs() -> None:
+    """Enum members work wherever strings do."""
+    provider = render_kv.KeyValueProvider()
+    result = provider.check(
+        {},
+        {
+            "name": "x",
+            "plan": render_kv.Plan.STANDARD,
+            "region": render_kv.Region.FRANKFURT,
+            "maxmemoryPolicy": render_kv.MaxmemoryPolicy.VOLATILE_LRU,
+            "persistenceMode": render_kv.PersistenceMode.SNAPSHOT,
+        },
+    )
+    assert result.failures == []
+    assert (result.inputs["plan"], result.inputs["region"]) == ("standard", "frankfurt")
+    assert result.inputs["maxmemoryPolicy"] == "volatile_lru"
