@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import ctypes
-import os
 import re
 import shutil
 import signal
@@ -363,6 +361,7 @@ class DataPlane:
         config = instance.config
         persistent = config.persistence != "off"
         argv = [
+            *_death_signal_prefix(),
             self._binary,
             "--port", str(port),
             "--bind", self._host,
@@ -391,7 +390,6 @@ class DataPlane:
                         # Its own session: a Ctrl-C meant for the emulator's terminal must not
                         # kill servers behind close()'s back; close() stops them in order.
                         start_new_session=True,
-                        preexec_fn=_death_signal_preexec(),  # noqa: PLW1509 - see _Spawner
                     )
                 )
             except OSError as error:
@@ -502,7 +500,7 @@ class DataPlane:
 class _Spawner:
     """Runs every fork/exec on one long-lived thread owned by the data plane.
 
-    Why a thread of its own: children are started with ``prctl(PR_SET_PDEATHSIG, SIGTERM)``, so
+    Why a thread of its own: children are started with a parent-death signal (SIGTERM), so
     the kernel kills them if Python dies without running ``close()`` or ``atexit`` (SIGKILL, a
     crash, an unhandled SIGTERM). Chosen over a watchdog process because it costs nothing and
     cannot itself be left behind. But that signal fires when the *thread* that forked the child
@@ -543,33 +541,15 @@ class _Spawner:
                     future.set_exception(error)
 
 
-_PR_SET_PDEATHSIG = 1
+def _death_signal_prefix() -> list[str]:
+    """``setpriv --pdeathsig TERM --``: the kernel SIGTERMs the server when its parent thread dies.
 
-
-def _death_signal_preexec() -> Callable[[], None] | None:
-    """A ``preexec_fn`` asking the kernel to SIGTERM the child when its parent thread dies.
-
-    Linux only; None elsewhere. The libc lookup happens here, before the fork, so the child only
-    makes one system call between fork and exec.
+    Linux only (util-linux's ``setpriv``, on every Debian); empty elsewhere. Done by exec'ing
+    through setpriv rather than a ``preexec_fn``: running Python code between fork and exec in
+    a process with gRPC's threads (the Pulumi SDK's) crashed the child with SIGSEGV.
     """
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-    prctl.restype = ctypes.c_int
-    parent = os.getpid()
-
-    def preexec() -> None:
-        if prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0) != 0:
-            os._exit(126)
-        # The parent may have died between fork and prctl: then nobody would signal us.
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return preexec
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
 
 
 def _resolve_binary(server_binary: str | None) -> str:

@@ -115,12 +115,12 @@ def live_inputs(detail: KeyValueDetail, local: Mapping[str, Any]) -> dict[str, A
         "environmentId": detail.environment_id,
         **{k: local[k] for k in LOCAL_INPUTS if local.get(k) is not None},
     }
-    canonical, _ = normalize_inputs(raw)
-    # Live values win over canonicalisation rules: report what Render has, even if it
-    # contradicts a rule (a Dashboard edit), so the next preview shows the drift.
-    for key in ("plan", "region", "maxmemoryPolicy", "persistenceMode", "name"):
-        if raw[key] is not None and canonical.get(key) != raw[key]:
-            canonical[key] = raw[key]
+    canonical, problems = normalize_inputs(raw)
+    # Enum normalisers keep a value they cannot place, so odd live values show as they are.
+    # The allow list drops entries it refuses (say, host bits set in the Dashboard): keep
+    # Render's list then, so the drift shows in the next preview instead of vanishing.
+    if any(p.property.startswith("ipAllowList") for p in problems):
+        canonical["ipAllowList"] = raw["ipAllowList"]
     return canonical
 
 

@@ -65,9 +65,8 @@ def wait_until_available(
         remaining = deadline - clock()
         if remaining <= 0:
             raise WaitTimedOut(
-                f"{what} was still {current.status!r} after {timeout:g} s (wait_timeout); "
-                f"it may still become available: check {dashboard}, then run `pulumi refresh` "
-                "and `pulumi up` again, or raise wait_timeout"
+                f"{what} was still {current.status!r} after {timeout:g} s (wait_timeout) "
+                f"and may still become available; see {dashboard}"
             )
         delay = min(MAX_DELAY, max(FIRST_DELAY, delay * BACKOFF), remaining)
         sleep(delay)

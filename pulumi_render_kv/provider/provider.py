@@ -30,9 +30,11 @@ from pulumi_render_kv import catalog
 from pulumi_render_kv.client import KeyValueDetail, NotFoundError, RenderClient, RenderError
 from pulumi_render_kv.errors import (
     DeletionProtected,
+    InstanceFailed,
     LookupFailed,
     PlanRejected,
     RenderCallFailed,
+    WaitTimedOut,
 )
 from pulumi_render_kv.planning import plan_changes
 from pulumi_render_kv.provider import _convert
@@ -117,7 +119,15 @@ class KeyValueProvider(ResourceProvider):
             body = _convert.create_body(spec, owner_id)
             detail = self._call(f"create {what}", lambda: client.create_key_value(body))
             log_progress(f"{what}: created {detail.id}")
-        detail = self._wait(client, detail.id, spec, what)
+        try:
+            detail = self._wait(client, detail.id, spec, what)
+        except (WaitTimedOut, InstanceFailed) as err:
+            # A failed create leaves nothing in Pulumi's state, but the instance exists:
+            # say how to take it over instead of creating a second one on the next run.
+            raise type(err)(
+                f"{err}. {detail.id} exists but is not in Pulumi's state: set "
+                "adopt_existing=True to take it over on the next `pulumi up`, or delete it"
+            ) from None
         return CreateResult(
             detail.id, self._outputs(client, {**inputs, "ownerId": owner_id}, detail)
         )
@@ -146,7 +156,13 @@ class KeyValueProvider(ResourceProvider):
         spec = KeyValueSpec.from_inputs(news)
         detail = self._reconcile(client, _id, None, news, olds)
         if planned.restarts:
-            detail = self._wait(client, _id, spec, f"Key Value {spec.name!r}")
+            try:
+                detail = self._wait(client, _id, spec, f"Key Value {spec.name!r}")
+            except WaitTimedOut as err:
+                raise WaitTimedOut(
+                    f"{err}. The change was sent; once it is available, `pulumi refresh` "
+                    "records it (or raise wait_timeout)"
+                ) from None
         return UpdateResult(self._outputs(client, {**news, "ownerId": detail.owner.id}, detail))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:

@@ -8,7 +8,9 @@ import pytest
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
+from pulumi_render_kv.client import KeyValueDetail
 from pulumi_render_kv.provider import KeyValueProvider
+from pulumi_render_kv.provider._convert import live_inputs
 
 PROVIDER_BLOB = "opaque-provider-blob"
 
@@ -133,3 +135,42 @@ def test_check_and_diff_make_no_api_calls(monkeypatch: pytest.MonkeyPatch) -> No
     provider = KeyValueProvider()
     inputs = provider.check({}, news()).inputs
     provider.diff("red-x", outputs_of(inputs), inputs)
+
+
+def _detail(**overrides: Any) -> Any:
+    body = {
+        "id": "red-aaaaaaaaaaaaaaaaaaaa",
+        "name": "cache",
+        "plan": "starter",
+        "region": "oregon",
+        "status": "available",
+        "owner": {"id": "tea-a", "name": "W", "email": "w@example.com", "type": "team"},
+        "options": {"maxmemoryPolicy": "allkeys_lru", "persistenceMode": "journal_snapshot"},
+        "ipAllowList": None,
+        "version": "8.1.4",
+        "createdAt": "2026-06-09T16:25:25.48944232Z",
+        "updatedAt": "2026-06-09T16:25:25.48944232Z",
+        **overrides,
+    }
+    return KeyValueDetail.model_validate(body)
+
+
+def test_live_inputs_match_checked_inputs() -> None:
+    """What Render returns for our inputs reads back as exactly those inputs."""
+    inputs = checked(ipAllowList=["10.0.0.0/8", {"cidrBlock": "1.2.3.4", "description": "x"}])
+    detail = _detail(
+        ipAllowList=[
+            {"cidrBlock": "1.2.3.4/32", "description": "x"},
+            {"cidrBlock": "10.0.0.0/8", "description": ""},
+        ]
+    )
+    assert live_inputs(detail, inputs) == inputs
+
+
+def test_live_allow_list_we_would_refuse_still_shows_as_drift() -> None:
+    """A Dashboard entry with host bits is kept as Render has it, so the preview shows it."""
+    inputs = checked()
+    odd = [{"cidrBlock": "10.0.0.1/8", "description": "typo"}]
+    live = live_inputs(_detail(ipAllowList=odd), inputs)
+    assert live["ipAllowList"] == odd
+    assert KeyValueProvider().diff("red-x", outputs_of(live), inputs).changes is True
