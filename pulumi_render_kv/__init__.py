@@ -6,6 +6,7 @@
 
 from pulumi_render_kv.catalog import MaxmemoryPolicy, PersistenceMode, Plan, Region, Workload
 from pulumi_render_kv.errors import (
+    CreateIncomplete,
     DeletionProtected,
     InputError,
     InstanceFailed,
@@ -27,6 +28,7 @@ from pulumi_render_kv.provider import (
 
 __all__ = [
     "TYPE_TOKEN",
+    "CreateIncomplete",
     "DeletionProtected",
     "InputError",
     "InstanceFailed",

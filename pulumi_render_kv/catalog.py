@@ -76,15 +76,6 @@ PLAN_RANK: dict[str, int] = {
 }
 CUSTOM_PLAN_RANK = 5
 
-# RAM per plan, from Render's pricing page (recalled, not verified; documentation only).
-PLAN_MEMORY: dict[str, str] = {
-    Plan.FREE.value: "25 MB",
-    Plan.STARTER.value: "256 MB",
-    Plan.STANDARD.value: "1 GB",
-    Plan.PRO.value: "5 GB",
-    Plan.PRO_PLUS.value: "10 GB",
-}
-
 EVICTING_POLICIES = frozenset(p for p in MaxmemoryPolicy if p is not MaxmemoryPolicy.NOEVICTION)
 
 
@@ -159,11 +150,11 @@ CHANGE_RULES: dict[str, ChangeRule] = {
 
 REPLACING_PROPERTIES = tuple(p for p, r in CHANGE_RULES.items() if r.kind is ChangeKind.REPLACE)
 
-# Statuses (render-api-keyvalue.md §2.10, §8). `unknown` comes back from a fresh create.
-READY_STATUS = "available"
-TRANSIENT_STATUSES = frozenset(
-    {"unknown", "creating", "updating_instance", "config_restart", "unavailable"}
-)
+# Statuses (render-api-keyvalue.md §2.10, §8). Serving traffic, even with maintenance planned:
+READY_STATUSES = frozenset({"available", "maintenance_scheduled"})
+# Render will not leave these by itself: waiting longer cannot help. Every other status
+# (`unknown` from a fresh create, `creating`, the restart states, new ones) is waited out.
+FAILED_STATUSES = frozenset({"suspended", "recovery_failed"})
 
 DASHBOARD_URL = "https://dashboard.render.com/r/{id}"
 RESTART_DOWNTIME = "about 1-2 minutes"
@@ -172,7 +163,3 @@ RESTART_DOWNTIME = "about 1-2 minutes"
 def plan_rank(plan: str) -> int:
     """Position of a plan in the upgrade order; custom plans rank above all named ones."""
     return PLAN_RANK.get(plan, CUSTOM_PLAN_RANK)
-
-
-def is_custom_plan(plan: str) -> bool:
-    return plan not in PLAN_RANK

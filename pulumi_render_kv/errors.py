@@ -39,6 +39,14 @@ class InstanceFailed(KeyValueError):
     """The instance reached a status it will not recover from by waiting."""
 
 
+class CreateIncomplete(KeyValueError):
+    """The instance was created but the create did not finish (it is not in Pulumi's state)."""
+
+    def __init__(self, message: str, *, instance_id: str) -> None:
+        self.instance_id = instance_id
+        super().__init__(message)
+
+
 class DeletionProtected(KeyValueError):
     """``delete`` was refused because ``deletion_protection`` is on."""
 
@@ -62,6 +70,7 @@ class RenderCallFailed(KeyValueError):
 
 __all__ = [
     "ConflictError",
+    "CreateIncomplete",
     "DeletionProtected",
     "ForbiddenError",
     "InputError",

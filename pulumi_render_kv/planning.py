@@ -105,45 +105,60 @@ def _judge(prior: Mapping[str, Any], desired: Mapping[str, Any], result: Planned
     protected = prior.get("deletionProtection") is True
     old_plan, new_plan = prior.get("plan"), desired.get("plan")
     name = desired.get("name") if isinstance(desired.get("name"), str) else prior.get("name")
-    if "plan" in result.changed and isinstance(old_plan, str) and isinstance(new_plan, str):
-        _judge_plan(old_plan, new_plan, allow_data_loss, result)
-    replaces = result.replaces
-    if replaces:
-        moves = ", ".join(
-            f"{c.property} {c.old!r} → {'(unknown)' if c.new is UNKNOWN else repr(c.new)}"
-            for c in result.changes
-            if c.kind is ChangeKind.REPLACE
-        )
-        if protected:
-            result.rejections.append(
-                Problem(
-                    replaces[0],
-                    f"changing {moves} replaces Key Value {name!r}, but deletionProtection is on; "
-                    "set deletion_protection=False in one `pulumi up` first",
-                )
-            )
-        elif not allow_data_loss:
-            result.rejections.append(
-                Problem(
-                    replaces[0],
-                    f"changing {moves} cannot be done in place: Render would create a new, empty "
-                    f"instance and delete {name!r} with all its data; set allow_data_loss=True "
-                    "to accept that, or keep the old value and migrate the data yourself",
-                )
-            )
-        else:
-            result.warnings.append(
-                f"{moves} replaces the instance: a new, empty instance is created and the old "
-                "one deleted with all its data"
-            )
+    replacing = [c for c in result.changes if c.kind is ChangeKind.REPLACE]
+    if replacing:
+        _judge_replacement(replacing, name, protected, allow_data_loss, result)
         # Render allows one free instance per workspace: the old one must go first.
         result.delete_before_replace = old_plan == Plan.FREE.value and new_plan == Plan.FREE.value
+        return  # a new instance: plan order and restarts of the old one do not apply
+    if "plan" in result.changed and isinstance(old_plan, str) and isinstance(new_plan, str):
+        _judge_plan(old_plan, new_plan, allow_data_loss, result)
     restarts = [c for c in result.changes if c.kind is ChangeKind.RESTART]
-    if restarts and not replaces:
-        what = ", ".join(f"{c.property} {c.old!r} → {c.new!r}" for c in restarts)
+    if restarts:
+        what = ", ".join(f"{c.property} {c.old!r} → {_shown(c.new)}" for c in restarts)
         result.warnings.append(
             f"{what} restarts the instance: Render makes it unavailable for "
             f"{catalog.RESTART_DOWNTIME} while the change is applied"
+        )
+
+
+def _shown(value: Any) -> str:
+    return "(known after apply)" if value is UNKNOWN else repr(value)
+
+
+def _judge_replacement(
+    replacing: list[Change],
+    name: Any,
+    protected: bool,
+    allow_data_loss: bool,
+    result: PlannedChanges,
+) -> None:
+    moves = ", ".join(f"{c.property} {c.old!r} → {_shown(c.new)}" for c in replacing)
+    if any(c.new is UNKNOWN for c in replacing):
+        # Possibly equal once known: diff reports a possible replacement; check judges it
+        # during `pulumi up`, when the value is known.
+        result.warnings.append(f"{moves} may replace the instance, losing its data")
+    elif protected:
+        result.rejections.append(
+            Problem(
+                replacing[0].property,
+                f"changing {moves} replaces Key Value {name!r}, but deletionProtection is on; "
+                "set deletion_protection=False in one `pulumi up` first",
+            )
+        )
+    elif not allow_data_loss:
+        result.rejections.append(
+            Problem(
+                replacing[0].property,
+                f"changing {moves} cannot be done in place: Render would create a new, empty "
+                f"instance and delete {name!r} with all its data; set allow_data_loss=True "
+                "to accept that, or keep the old value and migrate the data yourself",
+            )
+        )
+    else:
+        result.warnings.append(
+            f"{moves} replaces the instance: a new, empty instance is created and the old "
+            "one deleted with all its data"
         )
 
 

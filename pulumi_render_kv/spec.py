@@ -119,10 +119,6 @@ class KeyValueSpec(BaseModel):
         )
 
 
-def allow_list_to_inputs(entries: Sequence[IpAllowEntry]) -> list[dict[str, str]]:
-    return [{"cidrBlock": e.cidr_block, "description": e.description} for e in entries]
-
-
 # --- single-value normalisers: return (canonical value, problem reason or None) -------------
 
 
@@ -340,16 +336,21 @@ def normalize_inputs(
 
 
 def _resolve_workload(out: dict[str, Any], problems: list[Problem]) -> None:
-    """Derive policy and persistence from the workload and the plan; flag contradictions."""
+    """Derive policy and persistence from the workload and the plan; flag contradictions.
+
+    Unknown values (a preview) resolve what they can: a known workload still gives the
+    policy when only the plan is unknown; persistence that depends on the plan stays unknown.
+    """
     workload, policy, persistence, plan = (
         out["workload"],
         out["maxmemoryPolicy"],
         out["persistenceMode"],
         out["plan"],
     )
-    if UNKNOWN in (workload, policy, persistence, plan):
+    if UNKNOWN in (workload, policy, persistence):
         return
-    profile = catalog.WORKLOADS.get(Workload(workload)) if isinstance(workload, str) else None
+    # A misspelt workload is already a problem; it implies nothing.
+    profile = catalog.WORKLOADS.get(workload) if workload in _WORKLOADS else None
     if workload is None and policy is None:
         problems.append(
             Problem(
@@ -360,7 +361,7 @@ def _resolve_workload(out: dict[str, Any], problems: list[Problem]) -> None:
         )
     if profile is not None:
         if policy is None:
-            out["maxmemoryPolicy"] = policy = profile.policy.value
+            out["maxmemoryPolicy"] = profile.policy.value
         elif policy in profile.forbidden_policies:
             problems.append(
                 Problem(
@@ -379,6 +380,10 @@ def _resolve_workload(out: dict[str, Any], problems: list[Problem]) -> None:
                     f"use {profile.persistence.value if profile.persistence else 'snapshot'!r}",
                 )
             )
+    if plan is UNKNOWN:
+        if persistence is None:
+            out["persistenceMode"] = UNKNOWN  # Render's default depends on the plan
+        return
     is_free = plan == Plan.FREE.value
     if persistence is None:
         out["persistenceMode"] = (
@@ -393,3 +398,6 @@ def _resolve_workload(out: dict[str, Any], problems: list[Problem]) -> None:
         problems.append(
             Problem("persistenceMode", f"{reason}; choose plan 'starter' or larger, or 'off'")
         )
+
+
+_WORKLOADS = frozenset(w.value for w in Workload)

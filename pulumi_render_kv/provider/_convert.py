@@ -16,19 +16,31 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from pulumi_render_kv import catalog
+from pulumi_render_kv.catalog import ChangeKind
 from pulumi_render_kv.client import (
     CidrBlockAndDescription,
     KeyValueConnectionInfo,
     KeyValueDetail,
-    KeyValuePATCHInput,
     KeyValuePOSTInput,
 )
 from pulumi_render_kv.spec import UNKNOWN, KeyValueSpec, normalize_inputs
 
 # Inputs that only the provider uses: Render knows nothing of them, so `read` keeps them.
-LOCAL_INPUTS = ("workload", "deletionProtection", "allowDataLoss", "adoptExisting", "waitTimeout")
+LOCAL_INPUTS = tuple(
+    prop for prop, rule in catalog.CHANGE_RULES.items() if rule.kind is ChangeKind.LOCAL
+)
 
 SECRET_OUTPUTS = ("internalConnectionString", "externalConnectionString", "cliCommand")
+# What `outputs` adds to the inputs: Render's answers, not the user's.
+COMPUTED_OUTPUTS = (
+    "ownerId",
+    "status",
+    "version",
+    "dashboardUrl",
+    *SECRET_OUTPUTS,
+    "host",
+    "port",
+)
 
 
 def from_pulumi(value: Any) -> Any:
@@ -77,24 +89,6 @@ def create_body(spec: KeyValueSpec, owner_id: str) -> KeyValuePOSTInput:
         persistence_mode=spec.persistence_mode,
         ip_allow_list=_allow_list(spec),
     )
-
-
-def patch_body(patch: Mapping[str, Any]) -> KeyValuePATCHInput:
-    """A PATCH body from the planner's camelCase field → canonical value mapping."""
-    fields: dict[str, Any] = {}
-    for key, value in patch.items():
-        if key == "ipAllowList":
-            fields["ip_allow_list"] = [
-                CidrBlockAndDescription(cidr_block=e["cidrBlock"], description=e["description"])
-                for e in value
-            ]
-        else:
-            fields[
-                {"maxmemoryPolicy": "maxmemory_policy", "persistenceMode": "persistence_mode"}.get(
-                    key, key
-                )
-            ] = value
-    return KeyValuePATCHInput(**fields)
 
 
 def live_inputs(detail: KeyValueDetail, local: Mapping[str, Any]) -> dict[str, Any]:

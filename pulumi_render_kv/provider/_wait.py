@@ -20,11 +20,6 @@ FIRST_DELAY = 0.5
 MAX_DELAY = 15.0
 BACKOFF = 2.0
 
-# Serving traffic, even if Render has maintenance planned for later.
-_READY = frozenset({catalog.READY_STATUS, "maintenance_scheduled"})
-# Render will not get out of these by itself: waiting longer cannot help.
-_FAILED = frozenset({"suspended", "recovery_failed"})
-
 
 class HasStatus(Protocol):
     @property
@@ -51,10 +46,10 @@ def wait_until_available(
     last_reported = ""
     while True:
         current = fetch()
-        if current.status in _READY:
+        if current.status in catalog.READY_STATUSES:
             return current
         dashboard = catalog.DASHBOARD_URL.format(id=current.id)
-        if current.status in _FAILED:
+        if current.status in catalog.FAILED_STATUSES:
             raise InstanceFailed(
                 f"{what} is {current.status!r} and will not become available by waiting; "
                 f"see {dashboard}"

@@ -27,18 +27,25 @@ from pulumi.dynamic import (
 )
 
 from pulumi_render_kv import catalog
-from pulumi_render_kv.client import KeyValueDetail, NotFoundError, RenderClient, RenderError
+from pulumi_render_kv.client import (
+    KeyValueDetail,
+    KeyValuePATCHInput,
+    NotFoundError,
+    RenderClient,
+    RenderError,
+)
 from pulumi_render_kv.errors import (
+    CreateIncomplete,
     DeletionProtected,
-    InstanceFailed,
     LookupFailed,
     PlanRejected,
     RenderCallFailed,
     WaitTimedOut,
 )
-from pulumi_render_kv.planning import plan_changes
+from pulumi_render_kv.planning import PlannedChanges, plan_changes
 from pulumi_render_kv.provider import _convert
 from pulumi_render_kv.provider._config import ProviderConfig
+from pulumi_render_kv.provider._lookup import find_by_name
 from pulumi_render_kv.provider._wait import log_progress, wait_until_available
 from pulumi_render_kv.spec import KeyValueSpec, normalize_inputs
 
@@ -96,6 +103,11 @@ class KeyValueProvider(ResourceProvider):
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         planned = plan_changes(_convert.user_inputs(_olds), _convert.user_inputs(_news))
+        # check() compares with the old *inputs*; a workspace resolved at create time is only
+        # in the outputs, so a replacement can first show here. Refuse it the same way.
+        refused = [p for p in planned.rejections if p.property in catalog.REPLACING_PROPERTIES]
+        if refused:
+            raise PlanRejected("; ".join(str(p) for p in refused))
         return DiffResult(
             changes=bool(planned.changes),
             replaces=planned.replaces,
@@ -114,23 +126,28 @@ class KeyValueProvider(ResourceProvider):
         adopted = self._find_to_adopt(client, spec, owner_id) if spec.adopt_existing else None
         if adopted is not None:
             log_progress(f"{what}: adopting existing instance {adopted.id}")
-            detail = self._reconcile(client, adopted.id, adopted, inputs)
+            detail = self._reconcile(
+                client,
+                adopted.id,
+                plan_changes(_convert.live_inputs(adopted, inputs), inputs),
+                fallback=adopted,
+            )
         else:
             body = _convert.create_body(spec, owner_id)
             detail = self._call(f"create {what}", lambda: client.create_key_value(body))
             log_progress(f"{what}: created {detail.id}")
         try:
             detail = self._wait(client, detail.id, spec, what)
-        except (WaitTimedOut, InstanceFailed) as err:
-            # A failed create leaves nothing in Pulumi's state, but the instance exists:
-            # say how to take it over instead of creating a second one on the next run.
-            raise type(err)(
+            outs = self._outputs(client, {**inputs, "ownerId": owner_id}, detail)
+        except Exception as err:
+            # A failed create leaves nothing in Pulumi's state, yet the instance exists: say
+            # how to take it over, or the next `pulumi up` would create a second one.
+            raise CreateIncomplete(
                 f"{err}. {detail.id} exists but is not in Pulumi's state: set "
-                "adopt_existing=True to take it over on the next `pulumi up`, or delete it"
-            ) from None
-        return CreateResult(
-            detail.id, self._outputs(client, {**inputs, "ownerId": owner_id}, detail)
-        )
+                "adopt_existing=True to take it over on the next `pulumi up`, or delete it",
+                instance_id=detail.id,
+            ) from err
+        return CreateResult(detail.id, outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         client = self._client()
@@ -147,14 +164,14 @@ class KeyValueProvider(ResourceProvider):
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
         olds, news = _convert.user_inputs(_olds), _convert.user_inputs(_news)
         planned = plan_changes(olds, news)
-        if planned.rejections:  # check refuses these first; this guards direct callers
-            raise PlanRejected("; ".join(str(p) for p in planned.rejections))
-        api_changes = [c for c in planned.changes if c.kind is not catalog.ChangeKind.LOCAL]
-        if not api_changes:  # provider-only settings: nothing to tell Render
-            return UpdateResult({**olds, **news})
+        if all(c.kind is catalog.ChangeKind.LOCAL for c in planned.changes):
+            # Provider-only settings: nothing to tell Render. Outputs are the new inputs plus
+            # what Render computed; an input dropped from the program must not linger.
+            computed = {k: olds[k] for k in _convert.COMPUTED_OUTPUTS if k in olds}
+            return UpdateResult({**news, **computed})
         client = self._client()
         spec = KeyValueSpec.from_inputs(news)
-        detail = self._reconcile(client, _id, None, news, olds)
+        detail = self._reconcile(client, _id, planned)
         if planned.restarts:
             try:
                 detail = self._wait(client, _id, spec, f"Key Value {spec.name!r}")
@@ -185,13 +202,10 @@ class KeyValueProvider(ResourceProvider):
     def _find_to_adopt(
         self, client: RenderClient, spec: KeyValueSpec, owner_id: str
     ) -> KeyValueDetail | None:
-        found = self._call(
+        matches = self._call(
             f"look up Key Value {spec.name!r}",
-            lambda: client.list_key_value(
-                name=[spec.name], owner_id=[owner_id], region=[spec.region]
-            ),
+            lambda: find_by_name(client, spec.name, owner_id=owner_id, region=spec.region),
         )
-        matches = [kv for kv in found if kv.name == spec.name]
         if len(matches) > 1:
             ids = ", ".join(kv.id for kv in matches)
             raise LookupFailed(
@@ -208,25 +222,23 @@ class KeyValueProvider(ResourceProvider):
         self,
         client: RenderClient,
         id_: str,
-        live: KeyValueDetail | None,
-        desired: Mapping[str, Any],
-        prior: Mapping[str, Any] | None = None,
+        planned: PlannedChanges,
+        *,
+        fallback: KeyValueDetail | None = None,
     ) -> KeyValueDetail:
-        """Apply the difference between ``prior`` (or the live instance) and ``desired``."""
-        if prior is None:
-            assert live is not None
-            prior = _convert.live_inputs(live, desired)
-        planned = plan_changes(prior, desired)
-        if planned.rejections:
+        """Apply planned changes: one PATCH, then any environment move; the resulting detail.
+
+        ``fallback`` is the instance as last read, used when nothing needs sending.
+        """
+        if planned.rejections:  # check refuses these first; this guards adoption and callers
             raise PlanRejected("; ".join(str(p) for p in planned.rejections))
-        what = f"Key Value {desired.get('name')!r} ({id_})"
-        detail = live
+        what = f"Key Value {id_}"
+        detail = fallback
         if planned.patch:
-            body = _convert.patch_body(planned.patch)
+            body = KeyValuePATCHInput.model_validate(planned.patch)
             detail = self._call(f"update {what}", lambda: client.update_key_value(id_, body))
-        move = planned.environment_move
-        if move is not None:
-            old_env, new_env = move
+        if planned.environment_move is not None:
+            old_env, new_env = planned.environment_move
             if old_env:
                 self._call(
                     f"move {what} out of {old_env}",
@@ -237,7 +249,7 @@ class KeyValueProvider(ResourceProvider):
                     f"move {what} into {new_env}",
                     lambda: client.add_resources_to_environment(new_env, [id_]),
                 )
-            detail = None
+            detail = None  # the move changed environmentId: read it back
         if detail is None:
             detail = self._call(f"read {what}", lambda: client.retrieve_key_value(id_))
         return detail

@@ -14,9 +14,11 @@ from typing import Any, ClassVar
 import pulumi
 from pulumi.dynamic import Resource
 
+from pulumi_render_kv.catalog import DASHBOARD_URL
 from pulumi_render_kv.client import RenderClient, RenderSettings
 from pulumi_render_kv.errors import LookupFailed, RenderCallFailed, RenderError
 from pulumi_render_kv.provider._convert import SECRET_OUTPUTS
+from pulumi_render_kv.provider._lookup import find_by_name
 from pulumi_render_kv.provider.provider import KeyValueProvider
 from pulumi_render_kv.spec import IpAllowEntry
 
@@ -48,17 +50,6 @@ _PROPERTY_NAMES: dict[str, str] = {
     "port": "port",
 }
 _ATTRIBUTE_NAMES = {prop: attr for attr, prop in _PROPERTY_NAMES.items()}
-_OUTPUT_ONLY = (
-    "status",
-    "version",
-    "dashboard_url",
-    "internal_connection_string",
-    "external_connection_string",
-    "cli_command",
-    "host",
-    "port",
-)
-
 IpAllowEntryInput = IpAllowEntry | Mapping[str, Any] | str
 
 
@@ -197,12 +188,9 @@ def get_key_value(
     client = RenderClient.shared(settings)
     try:
         owner = settings.owner_id or client.resolve_owner_id()
-        found = client.list_key_value(
-            name=[name], owner_id=[owner], region=[region] if region else None
-        )
+        matches = find_by_name(client, name, owner_id=owner, region=region)
     except RenderError as err:
         raise RenderCallFailed(f"look up Key Value {name!r}", err) from err
-    matches = [kv for kv in found if kv.name == name]
     where = f"in workspace {owner}" + (f", region {region}" if region else "")
     if not matches:
         raise LookupFailed(f"no Key Value named {name!r} {where}")
@@ -221,5 +209,5 @@ def get_key_value(
         status=kv.status,
         owner_id=kv.owner.id,
         environment_id=kv.environment_id,
-        dashboard_url=kv.dashboard_url or f"https://dashboard.render.com/r/{kv.id}",
+        dashboard_url=kv.dashboard_url or DASHBOARD_URL.format(id=kv.id),
     )

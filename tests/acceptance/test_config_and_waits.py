@@ -146,3 +146,20 @@ def test_get_key_value_finds_exactly_one(
     assert "no Key Value named 'nobody'" in found["nobody"]  # type: ignore[operator]
     assert "2 Key Value instances are named 'twin'" in found["twin"]  # type: ignore[operator]
     assert "pass region=" in found["twin"]  # type: ignore[operator]
+
+
+def test_workspace_resolved_at_create_is_still_protected(
+    bare_env: None, emu: Emulator, tmp_path: Path
+) -> None:
+    """With the owner found through the API, an owner change is refused at preview too."""
+    env = {"RENDER_API_URL": emu.url, "RENDER_API_KEY": API_KEY, "RENDER_API_CLIENT_LIMITS": "off"}
+    with ProviderServer(cwd=ROOT, project=PROJECT, env=env, stderr_path=tmp_path / "err") as srv:
+        engine = Engine(srv)
+        engine.up(key_value_program(**CACHE))
+        assert "ownerId" not in engine.resource("cache").inputs
+        assert engine.resource("cache").outputs["ownerId"] == emu.owner_id
+        plan = engine.preview(key_value_program(**CACHE, owner_id="tea-someoneelse000000000"))
+        assert plan.error is not None
+        assert "allow_data_loss=True" in str(plan.error)
+        assert engine.preview(key_value_program(**CACHE)).ops == {"cache": "same"}
+        engine.destroy()

@@ -359,3 +359,31 @@ def test_state_uses_camel_case_and_a_stable_type(engine: Engine) -> None:
     )
     assert not any("_" in key.strip("_") for key in state.outputs)
     json.dumps(state.outputs)
+
+
+def test_dropping_a_provider_setting_leaves_no_lingering_diff(
+    engine: Engine, emu: Emulator
+) -> None:
+    """workload → the same explicit policy: one provider-only update, then nothing."""
+    engine.up(key_value_program(**CACHE))
+    emu.clear_requests()
+    explicit = {"plan": "starter", "maxmemory_policy": "allkeys_lru"}
+    assert engine.up(key_value_program(**explicit)).ops == {"cache": "update"}
+    assert writes(emu) == 0
+    assert "workload" not in engine.resource("cache").outputs
+    assert engine.up(key_value_program(**explicit)).ops == {"cache": "same"}
+
+
+def test_create_that_fails_after_the_post_says_how_to_adopt(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """The instance exists though the create failed: the error names it and the way in."""
+    emu.inject_fault("GET", "/v1/key-value/*/connection-info", status=403, count=1)
+    with pytest.raises(EngineError) as caught:
+        engine.up(key_value_program(**CACHE))
+    [orphan] = dashboard.list_key_value()
+    assert f"{orphan.id} exists but is not in Pulumi's state" in str(caught.value)
+    assert "adopt_existing=True" in str(caught.value)
+    engine.up(key_value_program(**CACHE, adopt_existing=True))
+    assert engine.resource("cache").id == orphan.id
+    assert len(dashboard.list_key_value()) == 1

@@ -129,6 +129,9 @@ def test_unknown_value_counts_as_a_possible_change() -> None:
     planned = plan_changes(PRIOR, {**canonical(), "name": UNKNOWN, "region": UNKNOWN})
     assert set(planned.changed) == {"name", "region"}
     assert planned.replaces == ["region"]
+    # Not refused at preview: the value may turn out equal; check judges it during up.
+    assert planned.rejections == []
+    assert "may replace the instance" in planned.warnings[0]
 
 
 def test_old_state_without_defaults_does_not_diff() -> None:
@@ -141,3 +144,12 @@ def test_environment_move_is_reported() -> None:
     """Leaving an environment is a move from it to none."""
     planned = plan_changes(canonical(environmentId="evm-a"), canonical())
     assert planned.environment_move == ("evm-a", None)
+
+
+def test_replacement_may_pick_a_smaller_plan() -> None:
+    """A replacement is a new instance: upgrade-only does not apply to it."""
+    planned = plan_changes(
+        canonical(plan="pro"), canonical(plan="starter", region="ohio", allowDataLoss=True)
+    )
+    assert planned.rejections == []
+    assert planned.replaces == ["region"]

@@ -5,8 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from pulumi_render_kv.spec import UNKNOWN, InputError, KeyValueSpec, normalize_inputs
+from pulumi_render_kv.spec import (
+    KNOWN_INPUTS,
+    UNKNOWN,
+    InputError,
+    KeyValueSpec,
+    normalize_inputs,
+)
 
 BASE: dict[str, Any] = {"name": "cache", "plan": "starter", "workload": "cache"}
 
@@ -236,3 +244,31 @@ def test_spec_from_inputs_round_trips() -> None:
     spec = KeyValueSpec.from_inputs(out)
     assert spec.ip_allow_list[0].cidr_block == "1.2.3.4/32"
     assert spec.maxmemory_policy == "allkeys_lru"
+
+
+def test_misspelt_workload_is_a_problem_not_a_crash() -> None:
+    """A bad workload fails on its property with a suggestion."""
+    assert "did you mean 'cache'?" in problems_of({**BASE, "workload": "cach"})["workload"]
+
+
+def test_unknown_plan_still_resolves_the_policy() -> None:
+    """With the plan unknown, the workload still gives the policy; persistence waits."""
+    out, problems = normalize_inputs({**BASE, "plan": UNKNOWN})
+    assert problems == []
+    assert out["maxmemoryPolicy"] == "allkeys_lru"
+    assert out["persistenceMode"] is UNKNOWN
+
+
+# Generation time is not what this test is about; on a loaded CI core it can trip too_slow.
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(
+        st.sampled_from(sorted(KNOWN_INPUTS)),
+        st.one_of(st.none(), st.text(max_size=12), st.integers(), st.booleans(), st.floats()),
+    )
+)
+def test_check_never_raises(raw: dict[str, Any]) -> None:
+    """Whatever the values, normalisation reports problems instead of raising."""
+    out, problems = normalize_inputs(raw)
+    assert isinstance(out, dict)
+    assert all(p.property and p.reason for p in problems)
