@@ -32,15 +32,8 @@ Run it with ``make bench`` (after ``benchmarks/bench_planning.py``), or alone wi
 
 from __future__ import annotations
 
-import os
-
-# gRPC's C core logs "Other threads are currently calling into gRPC, skipping fork() handlers"
-# at INFO each time the emulator starts a server process while the harness's channel is open.
-# It is harmless; hide it so the table stays readable (errors are still logged). This must run
-# before anything imports grpc.
-os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
-
 import contextlib
+import os
 import platform
 import re
 import signal

@@ -118,19 +118,24 @@ def run_with_harness(url: str, owner_id: str, ca_cert: Path | None) -> None:
 
 
 def run_with_cli(pulumi: str, url: str, owner_id: str, ca_cert: Path | None) -> None:
-    with tempfile.TemporaryDirectory() as backend:
+    # A throw-away backend, stack and config file: nothing of the user's own stacks (or
+    # Pulumi.<stack>.yaml files in the checkout) is touched.
+    with tempfile.TemporaryDirectory() as scratch:
+        stack = f"render-kv-demo-{os.getpid()}"
+        config_file = str(Path(scratch) / "Pulumi.demo.yaml")
         env = {
             **os.environ,
             **_env(url, owner_id),
-            "PULUMI_BACKEND_URL": Path(backend).as_uri(),
+            "PULUMI_BACKEND_URL": (Path(scratch) / "backend").as_uri(),
             "PULUMI_CONFIG_PASSPHRASE": "local-emulator-demo",
             "PULUMI_SKIP_UPDATE_CHECK": "true",
         }
+        (Path(scratch) / "backend").mkdir()
 
         def cli(*args: str, capture: bool = False) -> str:
             _say("pulumi " + " ".join(args))
             done = subprocess.run(  # noqa: S603 -- the user's own pulumi binary
-                [pulumi, *args, "--non-interactive"],
+                [pulumi, *args, "--stack", stack, "--non-interactive"],
                 cwd=ROOT,
                 env=env,
                 check=True,
@@ -139,19 +144,26 @@ def run_with_cli(pulumi: str, url: str, owner_id: str, ca_cert: Path | None) -> 
             )
             return done.stdout or ""
 
-        cli("stack", "init", "dev")
-        for key, value in DEMO_CONFIG.items():
-            cli("config", "set", key, value)
+        def with_config(*args: str) -> tuple[str, ...]:
+            return (*args, "--config-file", config_file)
+
+        cli("stack", "init")
         try:
-            cli("preview", "--diff")
-            cli("up", "--yes", "--diff")
-            outputs = json.loads(cli("stack", "output", "--json", "--show-secrets", capture=True))
-            _say("connect with the exported (secret) URLs")
-            _connect(outputs, ca_cert)
-            cli("preview", "--expect-no-changes")
+            for key, value in DEMO_CONFIG.items():
+                cli(*with_config("config", "set", key, value))
+            try:
+                cli(*with_config("preview", "--diff"))
+                cli(*with_config("up", "--yes", "--diff"))
+                outputs = json.loads(
+                    cli("stack", "output", "--json", "--show-secrets", capture=True)
+                )
+                _say("connect with the exported (secret) URLs")
+                _connect(outputs, ca_cert)
+                cli(*with_config("preview", "--expect-no-changes"))
+            finally:
+                cli(*with_config("destroy", "--yes"))
         finally:
-            cli("destroy", "--yes")
-            cli("stack", "rm", "--yes", "dev")
+            cli("stack", "rm", "--yes", "--force", "--preserve-config")
 
 
 def main() -> int:
