@@ -42,7 +42,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="A local emulator of Render's REST API for Key Value (Valkey) instances.",
     )
     parser.add_argument(
-        "--host", default="127.0.0.1", help="address to bind (default: %(default)s)"
+        "--host",
+        default="127.0.0.1",
+        help="address the HTTP API binds (default: %(default)s); servers stay on 127.0.0.1",
     )
     parser.add_argument(
         "--port", type=int, default=0, help="port to bind; 0 = a free port (default)"

@@ -34,6 +34,7 @@ class EmulatorSettings:
     time-based behaviour move together. ``api_key=None`` accepts any non-empty bearer token.
     ``data_plane=False`` runs no server processes (connection info then points at placeholder
     hosts). ``null_empty_allow_list`` reproduces Render's ``"ipAllowList": null`` for empty lists.
+    ``host`` is where the HTTP API listens; the data plane's servers always listen on 127.0.0.1.
     """
 
     host: str = "127.0.0.1"
@@ -103,7 +104,9 @@ class Emulator:
         data_dir = settings.data_dir
         if data_dir is None:
             self._temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="render-kv-emulator-"))
-        return RealDataPlane(data_dir, host=settings.host, server_binary=settings.server_binary)
+        # Not settings.host: the data plane stays on loopback even when the API is served on
+        # 0.0.0.0 (a password-less Redis must not face the network).
+        return RealDataPlane(data_dir, server_binary=settings.server_binary)
 
     # -- serving --
 

@@ -195,6 +195,11 @@ class ConnectionInfo:
     cli_command: str
 
 
+def _url_host(host: str) -> str:
+    """``host`` as a URL authority needs it: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
+
+
 # --- validation helpers -----------------------------------------------------------------------
 
 
@@ -613,7 +618,7 @@ class Backend:
             instance = self._instance(instance_id)
             if instance.endpoints is not None:
                 host = instance.endpoints.host
-                internal = f"redis://{host}:{instance.endpoints.internal_port}"
+                internal = f"redis://{_url_host(host)}:{instance.endpoints.internal_port}"
                 port = instance.endpoints.external_port
             else:
                 host = PLACEHOLDER_HOST.format(region=instance.region)
@@ -621,7 +626,7 @@ class Backend:
                 port = PLACEHOLDER_PORT
             return ConnectionInfo(
                 internal=internal,
-                external=f"rediss://{instance.id}:{instance.password}@{host}:{port}",
+                external=f"rediss://{instance.id}:{instance.password}@{_url_host(host)}:{port}",
                 cli_command=(
                     f" REDISCLI_AUTH={instance.password} valkey-cli --user {instance.id}"
                     f" -h {host} -p {port} --tls"

@@ -4,9 +4,9 @@ Every instance gets its own ``valkey-server`` (or ``redis-server``) process on a
 port, with its own directory under ``data_dir/<instance_id>`` and the instance's memory limit,
 eviction policy and persistence mode. It is reachable two ways, as on Render:
 
-- *internal*: ``redis://<host>:<internal_port>``, the server's own plain port with the
+- *internal*: ``redis://127.0.0.1:<internal_port>``, the server's own plain port with the
   password-less ``default`` user, like Render's private-network URL ``redis://red-xxx:6379``;
-- *external*: ``rediss://<instance_id>:<password>@<host>:<external_port>``, a TLS gate
+- *external*: ``rediss://<instance_id>:<password>@127.0.0.1:<external_port>``, a TLS gate
   (:mod:`._proxy`) that admits only addresses in the instance's IP allow list and only clients
   that log in as the ACL user ``<instance_id>`` that this module creates on the server.
 
@@ -15,6 +15,10 @@ before launch, ports are free ones, readiness is a PING with a deadline, failure
 server's log tail and the fix, and nothing outlives its owner -- ``close()``, an ``atexit`` hook,
 and, against an abrupt death of Python, a parent-death signal (see :class:`_Spawner`).
 
+Everything listens on loopback only, whatever address the emulator's HTTP API is served on: the
+internal port has no password (``--protected-mode no``), so it must never face a network. A
+non-loopback ``host`` is refused rather than bound.
+
 This module knows nothing about HTTP or pytest, and imports nothing else from the package.
 """
 
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import ipaddress
 import re
 import shutil
 import signal
@@ -88,7 +93,7 @@ class InstanceConfig:
 class Endpoints:
     """Where an instance listens."""
 
-    host: str  # "127.0.0.1"
+    host: str  # a loopback address, "127.0.0.1" unless told ("::1"): bracket it in URLs
     internal_port: int  # plain RESP, no password (as Render's private network)
     external_port: int  # TLS + password, gated by allow_list
 
@@ -121,6 +126,9 @@ class _Instance:
 class DataPlane:
     """Runs and supervises the server processes of emulated Key Value instances.
 
+    ``host`` is the loopback address every server and TLS gate binds (``127.0.0.1`` or ``::1``);
+    anything else raises :class:`DataPlaneError`, since the internal endpoint has no password.
+
     Thread-safe: the emulator's HTTP threads may call it concurrently; calls for one instance are
     serialised, calls for different instances run in parallel.
     """
@@ -129,7 +137,7 @@ class DataPlane:
         self, data_dir: Path, *, host: str = "127.0.0.1", server_binary: str | None = None
     ) -> None:
         self._data_dir = Path(data_dir).resolve()
-        self._host = host
+        self._host = _loopback(host)
         self._binary = _resolve_binary(server_binary)
         self._flavour, self._version = _check_version(self._binary)
         self._data_dir.mkdir(parents=True, exist_ok=True)
@@ -365,7 +373,8 @@ class DataPlane:
             self._binary,
             "--port", str(port),
             "--bind", self._host,
-            # The internal endpoint is password-less by design; bound to loopback only.
+            # The internal endpoint is password-less by design: safe only because self._host
+            # is a loopback address (checked in __init__), never a network-facing one.
             "--protected-mode", "no",
             "--daemonize", "no",
             "--dir", str(instance.directory),
@@ -550,6 +559,20 @@ def _death_signal_prefix() -> list[str]:
     """
     setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
     return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
+
+
+def _loopback(host: str) -> str:
+    """``host`` if it is a loopback IP address; the data plane never listens anywhere else."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is None or not address.is_loopback:
+        raise DataPlaneError(
+            f"The data plane binds loopback only (its internal endpoint has no password), not "
+            f"{host!r}: pass host='127.0.0.1' or '::1'. The HTTP API's address is separate."
+        )
+    return str(address)
 
 
 def _resolve_binary(server_binary: str | None) -> str:

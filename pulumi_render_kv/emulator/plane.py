@@ -52,12 +52,14 @@ class DataPlaneLike(Protocol):
 class RealDataPlane:
     """Adapter to ``dataplane.DataPlane``: converts :class:`PlaneConfig` to its config type."""
 
-    def __init__(self, data_dir: Path, *, host: str, server_binary: str | None = None) -> None:
+    def __init__(self, data_dir: Path, *, server_binary: str | None = None) -> None:
         # Imported here, not at module level: the data plane needs redis-server and friends,
         # and the emulator must work (and import) without them when data_plane=False.
         module: Any = importlib.import_module("pulumi_render_kv.emulator.dataplane")
         self._config_type: Any = module.InstanceConfig
-        self._plane: Any = module.DataPlane(data_dir, host=host, server_binary=server_binary)
+        # No host: the servers listen on 127.0.0.1 whatever address the HTTP API is served on,
+        # since their internal endpoint has no password.
+        self._plane: Any = module.DataPlane(data_dir, server_binary=server_binary)
 
     @property
     def ca_cert_path(self) -> Path:

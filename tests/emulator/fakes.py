@@ -37,11 +37,12 @@ class FakeDataPlane:
     running: set[str] = field(default_factory=set)
     closed: bool = False
     fail_start: bool = False
+    host: str = "127.0.0.1"
     _ports: itertools.count[int] = field(default_factory=lambda: itertools.count(20000, 2))
 
     def _endpoints(self) -> FakeEndpoints:
         port = next(self._ports)
-        return FakeEndpoints("127.0.0.1", port, port + 1)
+        return FakeEndpoints(self.host, port, port + 1)
 
     def start(self, config: PlaneConfig) -> FakeEndpoints:
         if self.fail_start:

@@ -387,6 +387,18 @@ def test_connection_info_points_at_the_data_plane(backend: Backend, plane: FakeD
     )
 
 
+def test_connection_info_brackets_an_ipv6_loopback_host(
+    backend: Backend, plane: FakeDataPlane
+) -> None:
+    """A data plane on ::1 yields URLs with ``[::1]``; valkey-cli's -h takes it bare."""
+    plane.host = "::1"
+    instance_id = _create(backend)
+    info = backend.retrieve_key_value_connection_info(instance_id)
+    assert info.internal == "redis://[::1]:20000"
+    assert info.external.endswith("@[::1]:20001")
+    assert " -h ::1 -p 20001 " in info.cli_command
+
+
 def test_connection_info_without_data_plane_has_renders_shape(clock: FakeClock) -> None:
     """No data plane: internal redis://red-…:6379 like Render's, external host never resolves."""
     backend = Backend(

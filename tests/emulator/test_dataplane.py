@@ -743,3 +743,15 @@ def test_missing_server_binary_error_says_how_to_install_one(
         DataPlane(tmp_path, server_binary=str(tmp_path / "valkey-server"))
     with pytest.raises(DataPlaneError, match="apt-get install redis-server"):
         DataPlane(tmp_path)
+
+
+# -- listening address --------------------------------------------------------------------------
+
+
+@pytest.mark.dataplane
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.0.2.7", "localhost", ""])
+def test_a_non_loopback_host_is_refused_before_anything_runs(tmp_path: Path, host: str) -> None:
+    """The internal endpoint has no password: the data plane never binds a network address."""
+    with pytest.raises(DataPlaneError, match="loopback only"):
+        DataPlane(tmp_path / "data", host=host)
+    assert not (tmp_path / "data").exists()

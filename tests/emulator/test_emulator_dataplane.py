@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +14,27 @@ import redis
 from pulumi_render_kv.emulator import Emulator, EmulatorSettings, RateLimitSettings
 
 pytestmark = pytest.mark.dataplane
+
+
+def _listening_addresses(port: int) -> set[str]:
+    """The local addresses of the TCP sockets listening on ``port`` (from /proc/net/tcp{,6})."""
+    found: set[str] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address, _, port_hex = fields[1].partition(":")
+            if fields[3] != "0A" or int(port_hex, 16) != port:  # 0A = LISTEN
+                continue
+            # Each 32-bit word of the address is in host (little-endian) byte order.
+            raw = b"".join(
+                bytes.fromhex(address[i : i + 8])[::-1] for i in range(0, len(address), 8)
+            )
+            found.add(str(ipaddress.ip_address(raw)))
+    return found
 
 
 @pytest.fixture
@@ -107,3 +130,50 @@ def test_external_endpoint_needs_tls_password_and_allow_list(live: Emulator) -> 
         assert external.ping() is True
     finally:
         external.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/net/tcp")
+def test_data_plane_stays_on_loopback_when_the_api_listens_on_all_interfaces(
+    tmp_path: Path,
+) -> None:
+    """host="0.0.0.0" is the API's address only: servers, gates and URLs stay on 127.0.0.1."""
+    settings = EmulatorSettings(
+        host="0.0.0.0",  # the point of the test; the API itself is never started here
+        data_dir=tmp_path,
+        rate_limits=RateLimitSettings.unlimited(),
+    )
+    emu = Emulator(settings)
+    try:
+        transport = httpx.WSGITransport(app=emu.wsgi_app)
+        with httpx.Client(
+            transport=transport,
+            base_url="http://emulator.test/v1",
+            headers={"Authorization": "Bearer any"},
+        ) as api:
+            created = api.post(
+                "/key-value",
+                json={
+                    "name": "cache",
+                    "ownerId": emu.owner_id,
+                    "plan": "starter",
+                    "ipAllowList": [{"cidrBlock": "0.0.0.0/0", "description": "everywhere"}],
+                },
+            )
+            assert created.status_code == 201, created.text
+            info = api.get(f"/key-value/{created.json()['id']}/connection-info").json()
+        internal = httpx.URL(info["internalConnectionString"])
+        external = httpx.URL(info["externalConnectionString"])
+        assert (internal.host, external.host) == ("127.0.0.1", "127.0.0.1")
+        assert " -h 127.0.0.1 " in info["cliCommand"]
+        assert internal.port is not None
+        assert external.port is not None
+        server = redis.Redis.from_url(str(internal), socket_timeout=5)
+        try:
+            assert server.config_get("bind") == {"bind": "127.0.0.1"}
+            assert server.config_get("protected-mode") == {"protected-mode": "no"}
+        finally:
+            server.close()
+        assert _listening_addresses(internal.port) == {"127.0.0.1"}
+        assert _listening_addresses(external.port) == {"127.0.0.1"}
+    finally:
+        emu.stop()
