@@ -156,14 +156,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
     try:
-        emulator = Emulator(settings_from_args(args))
+        # Both clean up after themselves when they fail (temp dir, server processes).
+        emulator = Emulator(settings_from_args(args)).start()
     except Exception as exc:  # any start-up failure: one line on stderr, exit status 1
-        logger.error(
-            "cannot start the emulator: %s (use --no-data-plane to run without servers)", exc
-        )
+        hint = "" if isinstance(exc, OSError) else " (use --no-data-plane to run without servers)"
+        logger.error("cannot start the emulator: %s%s", exc, hint)
         return 1
     try:
-        emulator.start()
         print(f"RENDER_API_URL={emulator.url}", flush=True)
         logger.info("workspace %s; Ctrl-C or SIGTERM stops", emulator.owner_id)
         while not stop.wait(0.5):

@@ -61,48 +61,59 @@ class Emulator:
     def __init__(
         self, settings: EmulatorSettings | None = None, *, data_plane: DataPlaneLike | None = None
     ) -> None:
-        """``data_plane`` overrides the real one (tests pass a fake)."""
+        """``data_plane`` overrides the real one (tests pass a fake).
+
+        On any failure everything made so far (server processes, the temporary data directory
+        with its CA key) is cleaned up before the exception propagates.
+        """
         self.settings = settings = settings or EmulatorSettings()
         clock = settings.clock or time.monotonic
         epoch_offset = time.time() - clock()
         self._wall_clock: Callable[[], float] = lambda: epoch_offset + clock()
         self._temp_dir: Path | None = None
         self._plane: DataPlaneLike | None = data_plane
-        if self._plane is None and settings.data_plane:
-            self._plane = self._real_data_plane(settings)
-        self.backend = Backend(
-            owner=Owner(id=settings.owner_id, name=settings.owner_name, email=settings.owner_email),
-            lifecycle=LifecycleSettings(
-                create_delay=settings.create_delay,
-                restart_delay=settings.restart_delay,
-                status_on_create=settings.status_on_create,
-            ),
-            clock=clock,
-            wall_clock_ns=lambda: int(self._wall_clock() * 1_000_000_000),
-            data_plane=self._plane,
-        )
-        self.rate_limiter = RateLimiter(settings.rate_limits, self._wall_clock)
-        self.faults = FaultInjector()
-        self.request_log = RequestLog()
-        control = ControlPlane(
-            backend=self.backend, faults=self.faults, log=self.request_log, reset=self.reset
-        )
-        self.wsgi_app = Api(
-            backend=self.backend,
-            limiter=self.rate_limiter,
-            faults=self.faults,
-            log=self.request_log,
-            control=control,
-            api_key=settings.api_key,
-            null_empty_allow_list=settings.null_empty_allow_list,
-            sleep=settings.sleep,
-        )
         self._server: ServerThread | None = None
         self._stopped = False
+        try:
+            if self._plane is None and settings.data_plane:
+                self._plane = self._real_data_plane(settings)
+            self.backend = Backend(
+                owner=Owner(
+                    id=settings.owner_id, name=settings.owner_name, email=settings.owner_email
+                ),
+                lifecycle=LifecycleSettings(
+                    create_delay=settings.create_delay,
+                    restart_delay=settings.restart_delay,
+                    status_on_create=settings.status_on_create,
+                ),
+                clock=clock,
+                wall_clock_ns=lambda: int(self._wall_clock() * 1_000_000_000),
+                data_plane=self._plane,
+            )
+            self.rate_limiter = RateLimiter(settings.rate_limits, self._wall_clock)
+            self.faults = FaultInjector()
+            self.request_log = RequestLog()
+            control = ControlPlane(
+                backend=self.backend, faults=self.faults, log=self.request_log, reset=self.reset
+            )
+            self.wsgi_app = Api(
+                backend=self.backend,
+                limiter=self.rate_limiter,
+                faults=self.faults,
+                log=self.request_log,
+                control=control,
+                api_key=settings.api_key,
+                null_empty_allow_list=settings.null_empty_allow_list,
+                sleep=settings.sleep,
+            )
+        except BaseException:
+            self.stop()
+            raise
 
     def _real_data_plane(self, settings: EmulatorSettings) -> DataPlaneLike:
         data_dir = settings.data_dir
         if data_dir is None:
+            # Recorded before the data plane checks its binary: stop() removes it if that fails.
             self._temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="render-kv-emulator-"))
         # Not settings.host: the data plane stays on loopback even when the API is served on
         # 0.0.0.0 (a password-less Redis must not face the network).
@@ -111,13 +122,22 @@ class Emulator:
     # -- serving --
 
     def start(self) -> Self:
-        """Serve on ``settings.host``/``settings.port`` (0 = a free port) in a background thread."""
+        """Serve on ``settings.host``/``settings.port`` (0 = a free port) in a background thread.
+
+        If serving cannot start (``OSError`` for a port in use), the emulator is stopped --
+        server processes and the temporary data directory go -- before the error propagates,
+        since ``with Emulator(...)`` never reaches ``__exit__`` when ``__enter__`` raises.
+        """
         if self._server is not None:
             raise RuntimeError("emulator already started")
         if self._stopped:
             raise RuntimeError("a stopped emulator cannot be started again")
-        self._server = ServerThread(self.wsgi_app, self.settings.host, self.settings.port)
-        self._server.start()
+        try:
+            self._server = ServerThread(self.wsgi_app, self.settings.host, self.settings.port)
+            self._server.start()
+        except BaseException:
+            self.stop()
+            raise
         logger.info("Render emulator listening on %s", self.url)
         return self
 

@@ -1,7 +1,8 @@
 """HTTP plumbing only: serve a WSGI app with werkzeug's threaded server.
 
 :class:`ServerThread` binds ``host``/``port`` (port 0 = a free port chosen by the OS) when it
-is created, so the URL is known before serving starts, and serves in a background thread until
+is created, so the URL is known before serving starts (a port in use raises ``OSError``, not
+werkzeug's ``SystemExit``), and serves in a background thread until
 :meth:`ServerThread.stop`. The CLI uses the same class and keeps its main thread free to handle
 signals. ``stop`` also closes idle keep-alive connections and joins every request thread, so
 nothing keeps running after it returns.
@@ -20,6 +21,14 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 logger = logging.getLogger("pulumi_render_kv.emulator.server")
 
 
+class _BindFailed(Exception):
+    """Carries a bind/listen ``OSError`` past werkzeug, which would turn it into ``sys.exit(1)``."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(error)
+        self.error = error
+
+
 class _Server(ThreadedWSGIServer):
     """werkzeug's threaded server plus a registry of open client connections."""
 
@@ -30,7 +39,30 @@ class _Server(ThreadedWSGIServer):
     def __init__(self, host: str, port: int, app: Any) -> None:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
-        super().__init__(host, port, app, handler=_RequestHandler)
+        try:
+            super().__init__(host, port, app, handler=_RequestHandler)
+        except _BindFailed as failed:
+            # werkzeug has closed the socket (its `except BaseException` path) by now.
+            error = failed.error
+            raise OSError(
+                error.errno,
+                f"The emulator cannot listen on {host}:{port}: {error.strerror or error}. "
+                "Pass another port (0 picks a free one) or stop the program that holds it.",
+            ) from error
+
+    # werkzeug's BaseWSGIServer catches an OSError from these two, prints it and calls
+    # sys.exit(1): a SystemExit that skips callers' cleanup. Smuggle it past as _BindFailed.
+    def server_bind(self) -> None:
+        try:
+            super().server_bind()
+        except OSError as error:
+            raise _BindFailed(error) from error
+
+    def server_activate(self) -> None:
+        try:
+            super().server_activate()
+        except OSError as error:
+            raise _BindFailed(error) from error
 
     def track(self, connection: socket.socket) -> None:
         """Remember an open client connection."""
@@ -101,8 +133,10 @@ class ServerThread:
         """Start serving in the background."""
         if self._started:
             raise RuntimeError("server already started")
-        self._started = True
         self._thread.start()
+        # Only now: stop() waits for serve_forever to finish, which a thread never started
+        # would never do.
+        self._started = True
 
     def stop(self) -> None:
         """Stop serving, close connections and the socket, join every thread; idempotent."""

@@ -192,3 +192,47 @@ def test_cli_start_failure_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
     assert result.stdout == ""
     assert "cannot start the emulator" in result.stderr
     assert "--no-data-plane" in result.stderr
+
+
+def _busy_port() -> socket.socket:
+    """A socket listening on a free loopback port, so that nobody else can bind it."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    return sock
+
+
+def test_cli_bad_server_binary_leaves_no_temp_dir(tmp_path: Path) -> None:
+    """The default data dir is made before the binary is checked; the failure removes it."""
+    missing = str(tmp_path / "no-such-server")
+    result = subprocess.run(
+        [sys.executable, "-m", "pulumi_render_kv.emulator", "--server-binary", missing],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )
+    assert result.returncode == 1
+    assert "cannot start the emulator" in result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_cli_busy_port_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
+    """A port in use: the usual start-up error line, no werkzeug SystemExit, no temp dir left."""
+    with _busy_port() as busy:
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "pulumi_render_kv.emulator", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+            env={**os.environ, "TMPDIR": str(tmp_path)},
+        )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    errors = [line for line in result.stderr.splitlines() if "cannot start the emulator" in line]
+    assert len(errors) == 1, result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in errors[0]
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

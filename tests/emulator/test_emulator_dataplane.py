@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import sys
+import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -177,3 +180,24 @@ def test_data_plane_stays_on_loopback_when_the_api_listens_on_all_interfaces(
         assert _listening_addresses(external.port) == {"127.0.0.1"}
     finally:
         emu.stop()
+
+
+def _spawners() -> int:
+    return sum(thread.name == "dataplane-spawner" for thread in threading.enumerate())
+
+
+def test_a_busy_port_leaves_no_temp_dir_and_no_spawner_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`with Emulator(...)` on a port in use: OSError, and the data plane made first is gone."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spawners = _spawners()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        settings = EmulatorSettings(port=busy.getsockname()[1])
+        with pytest.raises(OSError, match="cannot listen"):  # noqa: SIM117
+            with Emulator(settings):
+                pytest.fail("__enter__ should have raised")
+    assert list(tmp_path.iterdir()) == []  # the data dir held the CA's private key
+    assert _spawners() == spawners

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+import socket
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -13,6 +16,7 @@ import pytest
 from pulumi_render_kv.emulator import Emulator, EmulatorSettings, RateLimitSettings
 
 from .conftest import API_KEY
+from .fakes import FakeDataPlane
 
 
 def _emulator_threads() -> list[threading.Thread]:
@@ -117,3 +121,32 @@ def test_url_before_start_and_restart_are_refused() -> None:
         emu.start()
     emu.stop()
     assert _emulator_threads() == []
+
+
+def test_a_busy_port_raises_oserror_and_stops_the_emulator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """werkzeug's sys.exit(1) on a failed bind becomes OSError; `with` still cleans up."""
+    plane = FakeDataPlane()
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        settings = EmulatorSettings(port=port, data_plane=False)
+        with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port}"):  # noqa: SIM117
+            with Emulator(settings, data_plane=plane):
+                pytest.fail("__enter__ should have raised")
+    assert plane.closed  # stop() ran although __exit__ never did
+    assert _emulator_threads() == []
+    assert capsys.readouterr().err == ""  # werkzeug's own message is not printed
+
+
+def test_a_failing_data_plane_leaves_no_temp_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The default data dir (it will hold a CA key) goes when the data plane cannot start."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    settings = EmulatorSettings(server_binary=str(tmp_path / "no-such-server"))
+    with pytest.raises(Exception, match="not found or is not executable"):
+        Emulator(settings)
+    assert list(tmp_path.iterdir()) == []
