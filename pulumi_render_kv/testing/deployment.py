@@ -7,6 +7,7 @@ RPC helpers of its :class:`~.engine.Engine`, which owns the state.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,8 @@ class Deployment:
     unknowns for what the provider would compute). :meth:`finish` deletes what was not
     registered (``up``) or plans it (``preview``) and returns the :class:`Plan`.
     Registrations may come from several threads; they are handled one at a time.
+    Whoever creates a deployment runs it inside :meth:`scope`, so that an exception of any kind
+    ends the engine's operation.
     """
 
     def __init__(self, engine: Engine, *, preview: bool, prune: bool = True) -> None:
@@ -396,9 +399,13 @@ class Deployment:
         )
         return response.id, outputs
 
+    def scope(self) -> contextlib.AbstractContextManager[object]:
+        """Wraps everything done with this deployment: any exception escaping it aborts it."""
+        return self.engine._operation_scope(self._op)
+
     def abort(self) -> None:
         """End the operation after a failure without the final deletes (state stays as is)."""
-        self.engine._op = None
+        self.engine._abort(self._op)
 
     def finish(self) -> Plan:
         """Delete (or plan deleting) what the program no longer registers; return the plan."""

@@ -8,13 +8,14 @@ step generator and step executor do (``pkg/resource/deploy/step_generator.go``, 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 import json
 import os
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -255,6 +256,25 @@ class Engine:
 
     # -- operations ------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _operation_scope(self, op: _Operation) -> Iterator[_Operation]:
+        """The body of operation ``op``: whatever escapes it ends ``op``.
+
+        An :class:`EngineError`, a harness ``ValueError``, a provider bug or Ctrl-C: the
+        operation is over either way (state stays as the steps done so far left it), so the
+        next one may begin instead of finding "operation ... is still running".
+        """
+        try:
+            yield op
+        except BaseException:
+            self._abort(op)
+            raise
+
+    def _abort(self, op: _Operation) -> None:
+        """End ``op`` without a plan, if it is still the current operation."""
+        if self._op is op:
+            self._op = None
+
     def _begin(self, name: str) -> _Operation:
         if self._op is not None:
             raise RuntimeError(f"operation {self._op.name!r} is still running on this engine")
@@ -287,12 +307,13 @@ class Engine:
         if callable(goals_or_program):
             return self._run(goals_or_program, preview=True)
         deployment = Deployment(self, preview=True)
-        for goal in goals_or_program:
-            try:
-                deployment.apply(goal)
-            except EngineError:
-                break
-        return deployment.finish()
+        with deployment.scope():
+            for goal in goals_or_program:
+                try:
+                    deployment.apply(goal)
+                except EngineError:
+                    break
+            return deployment.finish()
 
     def up(self, goals_or_program: GoalsOrProgram) -> Plan:
         """``pulumi up``: create, update, replace or leave each goal; delete what is gone.
@@ -303,13 +324,10 @@ class Engine:
         if callable(goals_or_program):
             return self._run(goals_or_program, preview=False)
         deployment = Deployment(self, preview=False)
-        try:
+        with deployment.scope():
             for goal in goals_or_program:
                 deployment.apply(goal)
-        except EngineError:
-            deployment.abort()
-            raise
-        return deployment.finish()
+            return deployment.finish()
 
     def _run(self, program: Program, *, preview: bool) -> Plan:
         from .program import run_program  # noqa: PLC0415 -- program imports engine
@@ -323,17 +341,13 @@ class Engine:
         inputs/outputs as olds, old inputs as news) and the result inverted, as the engine
         does for non-external resources; external ones compare outputs only.
         """
-        op = self._begin("refresh")
-        steps: list[StepResult] = []
-        try:
+        with self._operation_scope(self._begin("refresh")) as op:
+            steps: list[StepResult] = []
             for old in list(self._state):
                 if old.delete:
                     continue
                 steps.append(self._refresh_one(old, preview=preview))
-        except EngineError:
-            self._op = None
-            raise
-        return self._end(op, steps)
+            return self._end(op, steps)
 
     def _refresh_one(self, old: ResourceState, *, preview: bool) -> StepResult:
         self._configure()
@@ -392,16 +406,12 @@ class Engine:
 
     def destroy(self) -> Plan:
         """``pulumi destroy``: Delete each resource in reverse order; external ones are dropped."""
-        op = self._begin("destroy")
-        steps: list[StepResult] = []
-        try:
+        with self._operation_scope(self._begin("destroy")) as op:
+            steps: list[StepResult] = []
             for old in reversed(list(self._state)):
                 steps.append(self._delete(old, op_name=DISCARD if old.external else DELETE))
-        except EngineError:
-            self._op = None
-            raise
-        self._stack_outputs = {}
-        return self._end(op, steps)
+            self._stack_outputs = {}
+            return self._end(op, steps)
 
     def read_existing(
         self,
@@ -418,14 +428,11 @@ class Engine:
         Read gets them as both ``inputs`` and ``properties``. The resource is marked external.
         """
         deployment = Deployment(self, preview=False, prune=False)
-        try:
+        with deployment.scope():
             deployment.apply(
                 ReadGoal(type_, name, id_, props, tuple(additional_secret_outputs)),
             )
-        except EngineError:
-            deployment.abort()
-            raise
-        return deployment.finish()
+            return deployment.finish()
 
     def import_(self, name: str, type_: str, id_: str) -> Plan:
         """The ImportStep of ``pulumi import``: Read with the id only (no inputs, no state).
@@ -434,9 +441,8 @@ class Engine:
         ``KeyError: '__provider'`` for every dynamic provider, exactly as with the CLI
         (pulumi/pulumi#16175).
         """
-        op = self._begin("import")
-        urn = self.urn(type_, name)
-        try:
+        with self._operation_scope(self._begin("import")) as op:
+            urn = self.urn(type_, name)
             self._configure()
             response = self._read("import", type_=type_, name=name, urn=urn, id_=id_)
             if not response.id:
@@ -463,20 +469,17 @@ class Engine:
             )
             state = ResourceState(urn, type_, name, response.id, checked, outputs)
             self._put(state)
-        except EngineError:
-            self._op = None
-            raise
-        step = StepResult(
-            op=IMPORT,
-            type=type_,
-            name=name,
-            urn=urn,
-            id=response.id,
-            new_inputs=checked,
-            new_outputs=outputs,
-            warnings=tuple(f.message for f in failures),
-        )
-        return self._end(op, [step])
+            step = StepResult(
+                op=IMPORT,
+                type=type_,
+                name=name,
+                urn=urn,
+                id=response.id,
+                new_inputs=checked,
+                new_outputs=outputs,
+                warnings=tuple(f.message for f in failures),
+            )
+            return self._end(op, [step])
 
     # -- RPCs ------------------------------------------------------------------------------
 

@@ -347,55 +347,57 @@ def run_program(
         for name, value in (stack_references or {}).items()
     }
     deployment = Deployment(engine, preview=preview)
-    mocks = _EngineMocks(deployment, references)
-    monitor = _Monitor(mocks, engine.stack_urn)
-    mocks.monitor = monitor
-    config_values, secret_keys = _program_config(engine.config)
+    with deployment.scope():
+        mocks = _EngineMocks(deployment, references)
+        monitor = _Monitor(mocks, engine.stack_urn)
+        mocks.monitor = monitor
+        config_values, secret_keys = _program_config(engine.config)
 
-    def body(loop: asyncio.AbstractEventLoop) -> None:
-        # Fresh runtime values (rpc manager, outputs, lock) in this thread's context.
-        _settings.reset_options(
-            project=engine.project, stack=engine.stack, preview=preview, organization=organization
-        )
-        # set_mocks creates a root Stack only when there is none. The real entrypoint creates
-        # it in run_in_stack (and registers the exports on it), so keep set_mocks from doing so.
-        _settings.ROOT.set(cast(Any, object()))
-        set_mocks(
-            mocks,
-            project=engine.project,
-            stack=engine.stack,
-            preview=preview,
-            monitor=monitor,
-            organization=organization,
-        )
-        _settings.ROOT.set(None)
-        set_all_config(config_values, secret_keys)
-        loop.run_until_complete(run_in_stack(program))
+        def body(loop: asyncio.AbstractEventLoop) -> None:
+            # Fresh runtime values (rpc manager, outputs, lock) in this thread's context.
+            _settings.reset_options(
+                project=engine.project,
+                stack=engine.stack,
+                preview=preview,
+                organization=organization,
+            )
+            # set_mocks creates a root Stack only when there is none. The real entrypoint creates
+            # it in run_in_stack (and registers the exports on it), so keep set_mocks from doing so.
+            _settings.ROOT.set(cast(Any, object()))
+            set_mocks(
+                mocks,
+                project=engine.project,
+                stack=engine.stack,
+                preview=preview,
+                monitor=monitor,
+                organization=organization,
+            )
+            _settings.ROOT.set(None)
+            set_all_config(config_values, secret_keys)
+            loop.run_until_complete(run_in_stack(program))
 
-    program_error: BaseException | None = None
-    try:
-        _run_isolated(body)
-    except BaseException as exc:
-        program_error = exc
-    finally:
-        monitor.close_loops()
+        program_error: BaseException | None = None
+        try:
+            _run_isolated(body)
+        except BaseException as exc:
+            program_error = exc
+        finally:
+            monitor.close_loops()
 
-    error = deployment.error or mocks.first_error
-    if error is not None:
-        # The error travelled through the SDK's coroutines; its traceback keeps them (and the
-        # coroutines they never awaited) alive. Drop it and collect them quietly now.
-        with _quiet_abandoned_coroutines():
-            error.__traceback__ = None
-            program_error = None
-        if preview and deployment.error is not None:
-            return ProgramResult(deployment.finish(), monitor.stack_outputs or {})
-        deployment.abort()
-        raise error
-    if program_error is not None:
-        deployment.abort()
-        raise program_error
-    outputs = monitor.stack_outputs or {}
-    plan = deployment.finish()
-    if not preview:
-        engine.set_stack_outputs(outputs)
-    return ProgramResult(plan, outputs)
+        error = deployment.error or mocks.first_error
+        if error is not None:
+            # The error travelled through the SDK's coroutines; its traceback keeps them (and the
+            # coroutines they never awaited) alive. Drop it and collect them quietly now.
+            with _quiet_abandoned_coroutines():
+                error.__traceback__ = None
+                program_error = None
+            if preview and deployment.error is not None:
+                return ProgramResult(deployment.finish(), monitor.stack_outputs or {})
+            raise error  # deployment.scope() aborts the deployment
+        if program_error is not None:
+            raise program_error
+        outputs = monitor.stack_outputs or {}
+        plan = deployment.finish()
+        if not preview:
+            engine.set_stack_outputs(outputs)
+        return ProgramResult(plan, outputs)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -408,3 +408,59 @@ def test_goals_for_dynamic_resources_match_the_sdk(store: Store) -> None:
     )
     with pytest.raises(ValueError, match="__provider"):
         dynamic_goal(MemProvider(str(store.path)), "a", {"__provider": "x"})
+
+
+# -- an operation always ends -------------------------------------------------------------------
+
+
+def test_a_non_engine_error_ends_the_up_and_the_next_up_works(
+    engine: Engine, make_goal: MakeGoal
+) -> None:
+    """The harness's own ValueError (an unknown outside a preview) does not leave 'up' running."""
+    with pytest.raises(ValueError, match="unknown input values"):
+        engine.up([make_goal("a", {"name": "alpha", "size": UNKNOWN})])
+    plan = engine.up([make_goal("a", {"name": "alpha", "size": 1})])
+    assert plan.ops == {"a": "create"}
+
+
+Operation = Callable[[Engine, Goal], object]
+OPERATIONS: dict[str, Operation] = {
+    "preview": lambda engine, goal: engine.preview([goal]),
+    "up": lambda engine, goal: engine.up([goal]),
+    "refresh": lambda engine, goal: engine.refresh(),
+    "destroy": lambda engine, goal: engine.destroy(),
+    "read_existing": lambda engine, goal: engine.read_existing(
+        "ext", MEM_TYPE, "obj-1", goal.inputs
+    ),
+    "import": lambda engine, goal: engine.import_("imported", MEM_TYPE, "obj-1"),
+}
+
+
+@pytest.mark.parametrize("operation", OPERATIONS.values(), ids=OPERATIONS.keys())
+def test_any_exception_inside_an_operation_ends_it(
+    engine: Engine, make_goal: MakeGoal, monkeypatch: pytest.MonkeyPatch, operation: Operation
+) -> None:
+    """Whatever escapes preview/up/refresh/destroy/read_existing/import_, the engine is free."""
+    goal = make_goal("a", {"name": "alpha", "size": 1})
+    engine.up([goal])
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("a bug inside the harness")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine, "_configure", broken)
+        with pytest.raises(ValueError, match="a bug inside the harness"):
+            operation(engine, goal)
+    assert engine.up([goal]).ops == {"a": "same"}
+
+
+def test_goals_that_fail_to_iterate_end_the_preview(engine: Engine, make_goal: MakeGoal) -> None:
+    """An exception raised by the goals iterable itself ends the operation too."""
+
+    def goals() -> Iterator[Goal]:
+        yield make_goal("a", {"name": "alpha", "size": 1})
+        raise KeyError("no more goals")
+
+    with pytest.raises(KeyError, match="no more goals"):
+        engine.preview(goals())
+    assert engine.preview([make_goal("a", {"name": "alpha", "size": 1})]).ok
