@@ -139,23 +139,29 @@ def from_struct(struct: struct_pb2.Struct) -> dict[str, Any]:
 
 
 def annotate_secrets(outs: Mapping[str, Any], ins: Mapping[str, Any]) -> dict[str, Any]:
-    """Make an output secret when the input of the same name is secret, recursing into objects.
+    """Make an output secret when the input of the same name contains a secret.
 
-    This mirrors the engine's ``annotateSecrets`` (``provider_plugin.go``), which it applies to
-    what Check, Create, Update and Read return because the provider cannot send secrets back.
+    This is the engine's ``annotateSecrets`` (``provider_plugin.go``), which it applies to what
+    Check, Create, Update and Read return because the provider cannot send secrets back: when
+    both values are objects it recurses into them; otherwise an output that is not yet secret
+    becomes secret as a whole if the input *contains* a secret at any depth -- so a list with
+    one secret element makes the whole output list secret (elements may have moved).
     """
     result = dict(outs)
     for key, in_value in ins.items():
         if key not in result:
             continue
         out_value = result[key]
-        if is_secret(in_value):
-            result[key] = secret(out_value)
-        elif isinstance(in_value, Mapping) and isinstance(out_value, Mapping):
-            if is_secret(out_value):
-                continue
+        if _is_object(out_value) and _is_object(in_value):
             result[key] = annotate_secrets(out_value, in_value)
+        elif not is_secret(out_value) and contains_secret(in_value):
+            result[key] = secret(out_value)
     return result
+
+
+def _is_object(value: Any) -> bool:
+    """A plain object: a mapping that is no special value (a secret, an asset, ...)."""
+    return isinstance(value, Mapping) and SECRET_SIG_KEY not in value
 
 
 def mark_secret(outs: Mapping[str, Any], keys: Iterable[str]) -> dict[str, Any]:

@@ -37,6 +37,32 @@ def test_annotate_secrets_follows_input_names_recursively() -> None:
     assert reveal(annotated) == outs
 
 
+def test_annotate_secrets_makes_an_output_secret_when_its_input_contains_one() -> None:
+    """As the engine does: a list holding a secret, at any depth, makes the whole output secret."""
+    ins = {
+        "hosts": ["a", secret("b")],
+        "users": [{"name": "x", "pw": secret("p")}],
+        "nested": {"tags": ["t", secret("s")], "n": 1},
+        "object_in_secret": secret({"k": "v"}),
+        "plain": ["a", "b"],
+    }
+    outs = {
+        "hosts": ["b", "a"],  # reordered by the provider: the secret moved
+        "users": [{"name": "x", "pw": "p"}],
+        "nested": {"tags": ["t", "s"], "n": 1},
+        "object_in_secret": {"k": "v"},
+        "plain": ["a", "b"],
+    }
+    annotated = _wire.annotate_secrets(outs, ins)
+    assert annotated["hosts"] == secret(["b", "a"])
+    assert annotated["users"] == secret([{"name": "x", "pw": "p"}])
+    assert annotated["nested"] == {"tags": secret(["t", "s"]), "n": 1}
+    assert annotated["object_in_secret"] == secret({"k": "v"})
+    assert annotated["plain"] == ["a", "b"]
+    already = _wire.annotate_secrets({"hosts": secret(["a"])}, {"hosts": [secret("a")]})
+    assert already == {"hosts": secret(["a"])}  # not wrapped twice
+
+
 def test_changed_keys_compare_secrets_by_content_and_unknowns_as_changes() -> None:
     """The engine's input diff: add/delete/update per key; a secret wrapper alone is no change."""
     old = {"a": 1.0, "b": secret("x"), "c": "gone", "u": 1.0}
