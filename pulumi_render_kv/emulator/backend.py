@@ -605,7 +605,12 @@ class Backend:
         with self._lock:
             instance = self._instance(instance_id)
             if self._plane is not None:
-                self._plane.stop(instance.id)
+                try:
+                    self._plane.stop(instance.id)
+                except Exception as exc:  # the instance stays: its deletion did not happen
+                    raise errors.InternalError(
+                        f"could not stop the Key Value server for {instance.id}: {exc}"
+                    ) from exc
             del self._instances[instance.id]
 
     def retrieve_key_value_connection_info(self, instance_id: str) -> ConnectionInfo:
@@ -640,7 +645,12 @@ class Backend:
             if instance.lifecycle.suspended:
                 return
             if self._plane is not None:
-                self._plane.suspend(instance.id)
+                try:
+                    self._plane.suspend(instance.id)
+                except Exception as exc:
+                    raise errors.InternalError(
+                        f"could not suspend the Key Value server for {instance.id}: {exc}"
+                    ) from exc
             instance.lifecycle.suspend()
 
     def resume_key_value(self, instance_id: str) -> None:

@@ -6,7 +6,10 @@ fault injection → rate limit → auth (401) → Accept (406) → route (404/40
 
 Every ``/v1`` response carries the headers Render sends (§1): ``Content-Type: application/json;
 charset=utf-8`` (when there is a body), ``Render-Request-Id``, ``Ratelimit-Limit/Remaining/
-Reset`` and the security headers; a 429 also carries ``Retry-After``.
+Reset`` and the security headers; a 429 also carries ``Retry-After``. That includes a 500 for an
+unexpected exception (a bug, or a data-plane failure the backend did not translate): it is
+answered as ``{"message": ...}`` like any Render error, logged with its traceback, and recorded
+in the request log, instead of becoming werkzeug's bare HTML page.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import hmac
 import json
+import logging
 import re
 import socket
 import threading
@@ -29,6 +33,8 @@ from .backend import Backend
 from .control import ControlPlane, FaultInjector, RequestLog, RequestRecord
 from .ratelimit import Decision, RateLimiter
 from .wire import Flavor
+
+logger = logging.getLogger("pulumi_render_kv.emulator.routes")
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
 STATIC_HEADERS = {
@@ -174,6 +180,15 @@ class Api:
             reply = route.handler(self, Call(request, params, route.flavor))
         except errors.RenderError as error:
             return self._error_response(error)
+        except Exception as exc:
+            # Logged at ERROR with the traceback: the CLI logs to stderr, and without any
+            # logging configuration Python's last-resort handler writes it to stderr too.
+            logger.exception(
+                "%s %s failed with an unexpected exception", request.method, request.path
+            )
+            return self._error_response(
+                errors.InternalError(f"an unexpected server error has occurred: {exc!r}")
+            )
         return self._reply_response(reply)
 
     # -- cross-cutting checks --

@@ -21,6 +21,10 @@ class FakeClock:
         self.now += seconds
 
 
+class FakeDataPlaneError(Exception):
+    """Stands for ``dataplane.DataPlaneError``: not one of the emulator's Render errors."""
+
+
 @dataclass(frozen=True)
 class FakeEndpoints:
     host: str
@@ -37,6 +41,8 @@ class FakeDataPlane:
     running: set[str] = field(default_factory=set)
     closed: bool = False
     fail_start: bool = False
+    fail_stop: bool = False
+    fail_suspend: bool = False
     host: str = "127.0.0.1"
     _ports: itertools.count[int] = field(default_factory=lambda: itertools.count(20000, 2))
 
@@ -57,6 +63,8 @@ class FakeDataPlane:
         self.configs[config.instance_id] = config
 
     def suspend(self, instance_id: str) -> None:
+        if self.fail_suspend:
+            raise FakeDataPlaneError(f"the server of {instance_id} did not stop")
         self.calls.append(("suspend", instance_id))
         self.running.discard(instance_id)
 
@@ -66,6 +74,8 @@ class FakeDataPlane:
         return self._endpoints()
 
     def stop(self, instance_id: str) -> None:
+        if self.fail_stop:
+            raise FakeDataPlaneError(f"Could not delete the directory of {instance_id}")
         self.calls.append(("stop", instance_id))
         self.running.discard(instance_id)
         del self.configs[instance_id]

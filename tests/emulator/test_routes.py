@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -606,3 +607,71 @@ def test_api_key_is_never_logged(client: httpx.Client, emulator: Emulator) -> No
     assert entry["query"] == "limit=5"
     assert entry["status"] == 200
     assert API_KEY not in repr(emulator.requests())
+
+
+# --- unexpected failures -----------------------------------------------------------------------
+
+
+def _assert_render_500(response: httpx.Response, emulator: Emulator, *, method: str) -> None:
+    """A JSON 500 with Render's headers, recorded in the request log like every answer."""
+    assert response.status_code == 500
+    assert response.headers["Content-Type"] == "application/json; charset=utf-8"
+    for header in (
+        "Render-Request-Id",
+        "Ratelimit-Limit",
+        "Ratelimit-Remaining",
+        "X-Frame-Options",
+    ):
+        assert header in response.headers
+    assert set(response.json()) == {"message"}
+    last = emulator.requests()[-1]
+    assert (last["method"], last["status"]) == (method, 500)
+    assert last["requestId"] == response.headers["Render-Request-Id"]
+
+
+def test_a_data_plane_failure_on_delete_is_a_json_500_and_keeps_the_instance(
+    client: httpx.Client, emulator: Emulator, plane: FakeDataPlane
+) -> None:
+    """plane.stop raising (e.g. DataPlaneError: cannot delete the dir) → Render-shaped 500."""
+    instance_id = create(client, emulator.owner_id)["id"]
+    plane.fail_stop = True
+    response = client.delete(f"/key-value/{instance_id}")
+    _assert_render_500(response, emulator, method="DELETE")
+    assert f"could not stop the Key Value server for {instance_id}" in response.json()["message"]
+    assert client.get(f"/key-value/{instance_id}").status_code == 200
+    plane.fail_stop = False
+    assert client.delete(f"/key-value/{instance_id}").status_code == 204
+
+
+def test_a_data_plane_failure_on_suspend_is_a_json_500_and_nothing_is_suspended(
+    client: httpx.Client, emulator: Emulator, plane: FakeDataPlane
+) -> None:
+    """plane.suspend raising → Render-shaped 500; the instance is not reported suspended."""
+    instance_id = create(client, emulator.owner_id)["id"]
+    plane.fail_suspend = True
+    response = client.post(f"/key-value/{instance_id}/suspend")
+    _assert_render_500(response, emulator, method="POST")
+    assert "could not suspend the Key Value server" in response.json()["message"]
+    assert client.get(f"/key-value/{instance_id}").json()["status"] != "suspended"
+
+
+def test_any_unexpected_exception_is_a_json_500_and_its_traceback_is_logged(
+    client: httpx.Client,
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug in a handler: not werkzeug's HTML page but {"message": ...}, headers, log entry."""
+
+    def broken(*args: object) -> None:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(emulator.backend, "list_key_value", broken)
+    with caplog.at_level(logging.ERROR, logger="pulumi_render_kv.emulator"):
+        response = client.get("/key-value")
+    _assert_render_500(response, emulator, method="GET")
+    assert "ZeroDivisionError" in response.json()["message"]
+    [record] = [r for r in caplog.records if r.name.startswith("pulumi_render_kv.emulator")]
+    assert record.exc_info is not None
+    assert record.exc_info[0] is ZeroDivisionError
+    assert "GET /v1/key-value" in record.getMessage()
