@@ -5,6 +5,9 @@ This is the process the Pulumi CLI starts for every ``pulumi-python:*`` resource
 SDK's ``__main__`` ignores its arguments: it listens on ``127.0.0.1:0`` and prints the port on
 stdout. The provider's logs (``print(file=sys.stderr)``, ``pulumi.log.*``) go to stderr, which
 is captured to a file here.
+
+Nothing outlives the test process: ``close()``, an ``atexit`` hook, and on Linux a parent-death
+signal for the case where Python dies without running either (SIGKILL, a crash, a CI timeout).
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ import atexit
 import json
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -42,6 +47,62 @@ def _kill_leftovers() -> None:
 
 
 atexit.register(_kill_leftovers)
+
+
+def _death_signal_prefix() -> list[str]:
+    """``setpriv --pdeathsig TERM --``: the kernel SIGTERMs the child when its parent thread dies.
+
+    Linux only (util-linux's ``setpriv``); empty elsewhere, where ``close()`` and ``atexit``
+    remain. Exec'ing through setpriv rather than a ``preexec_fn``: Python code between fork and
+    exec in a process running gRPC's threads can crash the child. A deliberate duplicate of
+    ``emulator.dataplane._death_signal_prefix``: the harness and the emulator import nothing
+    from each other, and sharing four lines is not worth a common module.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
+
+
+class _Spawner:
+    """Runs every fork/exec of a provider server on one thread that lives as long as Python.
+
+    The parent-death signal fires when the *thread* that forked the child ends, not the
+    process; a ProviderServer may be created or restarted from a short-lived thread (a worker,
+    a program's thread, a timeout watchdog), which would SIGTERM the server in mid-use. Forking
+    from this daemon thread ties the child's lifetime to the Python process instead. Started
+    lazily (again after a ``fork()`` of the test process, which keeps no threads).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._jobs: queue.SimpleQueue[
+            tuple[Callable[[], subprocess.Popen[bytes]], Future[subprocess.Popen[bytes]]]
+        ] = queue.SimpleQueue()
+
+    def spawn(self, launch: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                # A daemon: it must not keep the interpreter from exiting; atexit closes the
+                # servers, and at exit the process (all its threads) is gone anyway.
+                self._thread = threading.Thread(
+                    target=self._serve, name="provider-server-spawner", daemon=True
+                )
+                self._thread.start()
+        future: Future[subprocess.Popen[bytes]] = Future()
+        self._jobs.put((launch, future))
+        return future.result()
+
+    def _serve(self) -> None:
+        while True:
+            launch, future = self._jobs.get()
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(launch())
+                except BaseException as error:  # handed to the caller, re-raised there
+                    future.set_exception(error)
+
+
+_SPAWNER = _Spawner()
 
 
 def namespaced_config(config: Mapping[str, Any], project: str) -> dict[str, Any]:
@@ -113,14 +174,17 @@ class ProviderServer:
 
     def _start(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
-        self._stderr_file = self.stderr_path.open("ab")
-        self._proc = subprocess.Popen(  # noqa: S603 -- fixed argv: this interpreter and a module
-            [self.python, "-u", "-m", "pulumi.dynamic"],
-            cwd=self.cwd,
-            env=self._env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr_file,
+        self._stderr_file = stderr_file = self.stderr_path.open("ab")
+        argv = [*_death_signal_prefix(), self.python, "-u", "-m", "pulumi.dynamic"]
+        self._proc = _SPAWNER.spawn(
+            lambda: subprocess.Popen(  # noqa: S603 -- fixed argv: this interpreter and a module
+                argv,
+                cwd=self.cwd,
+                env=self._env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=stderr_file,
+            )
         )
         _LIVE.add(self)
         self.starts += 1

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -16,7 +21,7 @@ from pulumi_render_kv.testing import (
     secret,
 )
 
-from .conftest import start_server
+from .conftest import PROJECT_ROOT, start_server
 from .memprovider import MemProvider, Store
 
 pytestmark = pytest.mark.grpc
@@ -110,3 +115,66 @@ def test_startup_failure_reports_the_servers_stderr(tmp_path: Path) -> None:
         ProviderServer(cwd=tmp_path, project="p", pythonpath=[broken], python=sys.executable)
     assert "exit code 3" in str(info.value)
     assert set(ProviderServer.open_servers()) == before
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (orphans may be reaped late in containers)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or shutil.which("setpriv") is None,
+    reason="the parent-death signal needs Linux and util-linux's setpriv",
+)
+def test_server_dies_with_its_killed_parent_but_not_with_the_thread_that_started_it() -> None:
+    """SIGKILL on the test process (no close, no atexit) still ends the provider server.
+
+    The server is started from a thread that ends right away: the parent-death signal must be
+    tied to the process's lifetime, not to that thread's.
+    """
+    script = (
+        "import sys, threading, time\n"
+        "from pulumi_render_kv.testing import ProviderServer\n"
+        "box = []\n"
+        "worker = threading.Thread(\n"
+        "    target=lambda: box.append(ProviderServer(cwd=sys.argv[1], project='p'))\n"
+        ")\n"
+        "worker.start()\n"
+        "worker.join()\n"
+        "time.sleep(0.5)  # a signal tied to the worker thread would have arrived by now\n"
+        "server = box[0]\n"
+        "server.configure({})\n"
+        "print(server.pid, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    pid = 0
+    try:
+        with subprocess.Popen(
+            [sys.executable, "-c", script, str(PROJECT_ROOT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            cwd=PROJECT_ROOT,
+        ) as owner:
+            try:
+                assert owner.stdout is not None
+                line = owner.stdout.readline()
+                assert line.strip().isdigit(), f"the owner printed {line!r}"
+                pid = int(line)
+                assert _alive(pid)
+            finally:
+                owner.send_signal(signal.SIGKILL)
+                owner.wait()
+        deadline = time.monotonic() + 10
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid), "the provider server outlived its killed parent"
+    finally:
+        if pid and _alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
