@@ -184,7 +184,9 @@ def _config_get(endpoints: Endpoints, name: str) -> str:
 @pytest.fixture(scope="module", autouse=True)
 def _no_server_outlives_the_tests() -> Iterator[None]:
     yield
-    assert _STARTED, "no test recorded a server pid: the check below would prove nothing"
+    if not _STARTED:
+        # Nothing ran a server: a subset (-k, --lf) or no redis-server (requires_server skips).
+        return
     _eventually(lambda: not any(_alive(pid) for pid in _STARTED), 5)
     leftovers = sorted(pid for pid in _STARTED if _alive(pid))
     assert not leftovers, f"server processes still running after the tests: {leftovers}"
