@@ -13,6 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from pulumi_render_kv.emulator import Emulator, EmulatorSettings, RateLimitSettings
 
@@ -111,7 +113,11 @@ def test_free_to_paid_upgrade_loses_the_data(live: Emulator) -> None:
 
 
 def test_external_endpoint_needs_tls_password_and_allow_list(live: Emulator) -> None:
-    """rediss:// with the instance's id and password works from an allowed address."""
+    """rediss:// with the id and password works from an allowed address, and only then.
+
+    Each missing piece is refused: plain text on the TLS port, a wrong password, and an allow
+    list (changed through the API) that no longer admits 127.0.0.1.
+    """
     headers = {"Authorization": "Bearer any"}
     with httpx.Client(base_url=live.url, headers=headers, timeout=30) as api:
         created = api.post(
@@ -124,15 +130,44 @@ def test_external_endpoint_needs_tls_password_and_allow_list(live: Emulator) -> 
             },
         )
         assert created.status_code == 201, created.text
-        info = api.get(f"/key-value/{created.json()['id']}/connection-info").json()
-    assert live.ca_cert_path is not None
-    external = redis.Redis.from_url(
-        info["externalConnectionString"], ssl_ca_certs=str(live.ca_cert_path), socket_timeout=5
-    )
-    try:
-        assert external.ping() is True
-    finally:
-        external.close()
+        instance_id = created.json()["id"]
+        info = api.get(f"/key-value/{instance_id}/connection-info").json()
+        assert live.ca_cert_path is not None
+        ca = str(live.ca_cert_path)
+        url = httpx.URL(info["externalConnectionString"])
+        assert url.scheme == "rediss"
+
+        def external(target: httpx.URL, **options: object) -> redis.Redis:
+            return redis.Redis.from_url(
+                str(target), socket_timeout=5, retry=Retry(NoBackoff(), 0), **options
+            )
+
+        with external(url, ssl_ca_certs=ca) as client:
+            assert client.ping() is True
+
+        # No TLS: the same URL as plain redis:// gets only a closed connection.
+        with external(url.copy_with(scheme="redis")) as plain, pytest.raises(redis.ConnectionError):
+            plain.ping()
+
+        # The right user with a wrong password.
+        wrong = url.copy_with(password="not-the-password")
+        with (
+            external(wrong, ssl_ca_certs=ca) as client,
+            pytest.raises(redis.AuthenticationError, match="invalid username-password pair"),
+        ):
+            client.ping()
+
+        # An allow list that does not admit 127.0.0.1 (applies to new connections).
+        patched = api.patch(
+            f"/key-value/{instance_id}",
+            json={"ipAllowList": [{"cidrBlock": "203.0.113.0/24", "description": "elsewhere"}]},
+        )
+        assert patched.status_code == 200, patched.text
+        with (
+            external(url, ssl_ca_certs=ca) as client,
+            pytest.raises(redis.ResponseError, match="Client IP address is not in the allowlist"),
+        ):
+            client.ping()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/net/tcp")
