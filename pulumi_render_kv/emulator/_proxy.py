@@ -424,7 +424,7 @@ class _Connection:
     def _authenticate(self, args: list[bytes]) -> None:
         """Open a backend connection and let the server check the credentials."""
         host = self.gate.host
-        backend = socket.socket(_family(host), socket.SOCK_STREAM)
+        backend = socket.socket(socket_family(host), socket.SOCK_STREAM)
         backend.setblocking(False)
         backend.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         code = backend.connect_ex((host, self.gate.backend_port))
@@ -636,7 +636,7 @@ class TlsGateProxy:
 
     def start(self, preferred_port: int = 0) -> int:
         """Listen and serve; returns the port."""
-        listener = socket.socket(_family(self.host), socket.SOCK_STREAM)
+        listener = socket.socket(socket_family(self.host), socket.SOCK_STREAM)
         try:
             # Lets a resumed instance take back its old port while connections the gate closed
             # are still in TIME_WAIT; it does not allow two listeners on one port.
@@ -800,5 +800,6 @@ class TlsGateProxy:
         self._wake_writer.close()
 
 
-def _family(host: str) -> socket.AddressFamily:
+def socket_family(host: str) -> socket.AddressFamily:
+    """The address family of a numeric host: IPv6 when it has a colon, else IPv4."""
     return socket.AF_INET6 if ":" in host else socket.AF_INET

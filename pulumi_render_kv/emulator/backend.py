@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from . import errors, ids
 from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
-from .plane import DataPlaneLike, PlaneConfig, PlaneEndpoints
+from .plane import PERSISTENCE_MODES, DataPlaneLike, PlaneConfig, PlaneEndpoints
 
 # --- facts about Render (§2.10, §9) ---------------------------------------------------------
 
@@ -46,7 +46,6 @@ MAXMEMORY_POLICIES = (
     "volatile_ttl",
 )
 DEFAULT_MAXMEMORY_POLICY = "allkeys_lru"  # inferred: Dashboard/Blueprint/CLI default (§2.1)
-PERSISTENCE_MODES = ("journal_snapshot", "snapshot", "off")
 VERSION = "8.1.4"
 DASHBOARD_URL = "https://dashboard.render.com/r/{id}"
 # Without a data plane, connection strings point at a host that never resolves (RFC 2606).

@@ -19,7 +19,9 @@ Everything listens on loopback only, whatever address the emulator's HTTP API is
 internal port has no password (``--protected-mode no``), so it must never face a network. A
 non-loopback ``host`` is refused rather than bound.
 
-This module knows nothing about HTTP or pytest, and imports nothing else from the package.
+This module knows nothing about HTTP or pytest, and imports nothing else from the package but
+its helpers (``_proxy``, ``_tls``) and the list of persistence modes in the dependency-free
+``plane`` interface.
 """
 
 from __future__ import annotations
@@ -45,8 +47,9 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ._proxy import Network, TlsGateProxy, parse_allow_list
+from ._proxy import Network, TlsGateProxy, parse_allow_list, socket_family
 from ._tls import TlsFiles, ensure_certificates, server_context
+from .plane import PERSISTENCE_MODES
 
 __all__ = [
     "DataPlane",
@@ -56,7 +59,6 @@ __all__ = [
     "find_server_binary",
 ]
 
-PERSISTENCE_MODES = ("off", "snapshot", "journal_snapshot")
 # ACL channel patterns (``&*``) and ``HELLO ... AUTH`` need Redis 6.2 (every Valkey has them).
 _MIN_VERSION = (6, 2)
 _READY_TIMEOUT = 10.0
@@ -85,7 +87,7 @@ class InstanceConfig:
     password: str  # 32 chars [A-Za-z0-9]; the external endpoint's ACL user <instance_id>
     maxmemory_bytes: int
     maxmemory_policy: str  # Valkey spelling, e.g. "allkeys-lru", "noeviction"
-    persistence: str  # "off" | "snapshot" | "journal_snapshot"
+    persistence: str  # one of plane.PERSISTENCE_MODES: "journal_snapshot" | "snapshot" | "off"
     allow_list: tuple[str, ...]  # CIDR blocks that may use the external endpoint; () = none
 
 
@@ -683,14 +685,14 @@ def _answering_pid(host: str, port: int) -> int | None:
 
 def _free_port(host: str) -> int:
     """A port the kernel considers free right now (the server may still lose a race for it)."""
-    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+    with socket.socket(socket_family(host), socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
         return port
 
 
 def _port_is_free(host: str, port: int) -> bool:
-    with socket.socket(_family(host), socket.SOCK_STREAM) as sock:
+    with socket.socket(socket_family(host), socket.SOCK_STREAM) as sock:
         # As the server binds: TIME_WAIT leftovers of the previous run do not block the port.
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
@@ -698,10 +700,6 @@ def _port_is_free(host: str, port: int) -> bool:
         except OSError:
             return False
         return True
-
-
-def _family(host: str) -> socket.AddressFamily:
-    return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
 def _reap(process: subprocess.Popen[bytes], *, graceful: bool) -> None:

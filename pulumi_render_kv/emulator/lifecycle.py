@@ -24,20 +24,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-# Every value of the spec's `databaseStatus` enum; the ones the emulator produces are used below.
-DATABASE_STATUSES = (
-    "creating",
-    "available",
-    "unavailable",
-    "config_restart",
-    "suspended",
-    "maintenance_scheduled",
-    "maintenance_in_progress",
-    "recovery_failed",
-    "recovery_in_progress",
-    "unknown",
-    "updating_instance",
-)
 CREATE_RESPONSE_STATUSES = ("unknown", "creating")
 
 

@@ -14,6 +14,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+# Render's persistence modes (§2.1), the spec's enum order. One list for the API's validation
+# (backend) and the data plane's; this module has no dependencies, so both may import it.
+PERSISTENCE_MODES = ("journal_snapshot", "snapshot", "off")
+
 
 @dataclass(frozen=True)
 class PlaneConfig:
@@ -23,7 +27,7 @@ class PlaneConfig:
     password: str  # 32 chars, for the external (TLS) endpoint
     maxmemory_bytes: int
     maxmemory_policy: str  # Valkey spelling, e.g. "allkeys-lru"
-    persistence: str  # "off" | "snapshot" | "journal_snapshot"
+    persistence: str  # one of PERSISTENCE_MODES
     allow_list: tuple[str, ...]  # CIDR blocks that may use the external endpoint
 
 

@@ -757,3 +757,19 @@ def test_a_non_loopback_host_is_refused_before_anything_runs(tmp_path: Path, hos
     with pytest.raises(DataPlaneError, match="loopback only"):
         DataPlane(tmp_path / "data", host=host)
     assert not (tmp_path / "data").exists()
+
+
+# -- one definition each ------------------------------------------------------------------------
+
+
+@pytest.mark.dataplane
+def test_the_api_and_the_data_plane_share_one_list_of_persistence_modes(tmp_path: Path) -> None:
+    """The modes the API accepts are, by definition, the ones the data plane can run."""
+    from pulumi_render_kv.emulator import _proxy, backend, plane  # noqa: PLC0415
+
+    assert backend.PERSISTENCE_MODES is plane.PERSISTENCE_MODES
+    assert dataplane.PERSISTENCE_MODES is plane.PERSISTENCE_MODES
+    # And one socket-family helper, in the gate's module.
+    assert dataplane.socket_family is _proxy.socket_family
+    assert not hasattr(dataplane, "_family")
+    assert not hasattr(_proxy, "_family")
