@@ -198,6 +198,16 @@ def changed_keys(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[tuple[s
     return changes
 
 
+def format_number(value: float) -> str:
+    """A property number as the engine's messages and the CLI's display show it.
+
+    Numbers travel as doubles: integral values print without a fraction (``3``, not ``3.0``),
+    others in their shortest form (``2.5``). The one number formatter of the harness, used by
+    :func:`go_format` and ``render.format_value``.
+    """
+    return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
+
+
 def go_format(value: Any) -> str:  # noqa: PLR0911 -- one return per value kind
     """Format a value like Go's ``%v`` of the engine's property value (used in check messages)."""
     if is_secret(value):
@@ -209,7 +219,7 @@ def go_format(value: Any) -> str:  # noqa: PLR0911 -- one return per value kind
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
+        return format_number(value)
     if isinstance(value, Mapping):
         items = " ".join(f"{k}:{{{go_format(value[k])}}}" for k in sorted(value))
         return f"map[{items}]"

@@ -13,7 +13,6 @@ import datetime
 import json
 import os
 import secrets
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -178,7 +177,6 @@ class Engine:
         self._stack_outputs: dict[str, Any] = {}
         self._provider_id = str(uuid.uuid4())
         self._op: _Operation | None = None
-        self._lock = threading.RLock()
 
     # -- state -----------------------------------------------------------------------------
 

@@ -66,7 +66,7 @@ def format_value(value: Any) -> str:  # noqa: PLR0911 -- one return per value ki
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e21 else repr(value)
+        return _wire.format_number(value)
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, Mapping):

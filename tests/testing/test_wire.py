@@ -83,3 +83,14 @@ def test_go_format_matches_the_engines_check_failure_values() -> None:
     assert _wire.go_format(True) == "true"
     assert _wire.go_format(["a", 1.0]) == "[{a} {1}]"
     assert _wire.go_format({"k": "v"}) == "map[k:{v}]"
+
+
+@pytest.mark.parametrize("number", [0.0, -1.0, 3.0, 2.5, 0.1, 1e20, 1e21, -7.25, 268435456.0])
+def test_numbers_have_one_formatter_for_messages_and_display(number: float) -> None:
+    """Check-failure messages and the diff display print numbers through one function."""
+    from pulumi_render_kv.testing.render import format_value  # noqa: PLC0415
+
+    shown = _wire.format_number(number)
+    assert _wire.go_format(number) == shown
+    assert format_value(number) == shown
+    assert float(shown) == number
