@@ -432,16 +432,7 @@ class Deployment:
                 if old.urn in self._seen:
                     continue
                 self.steps.append(
-                    StepResult(
-                        op=DISCARD if old.external else DELETE,
-                        type=old.type,
-                        name=old.name,
-                        urn=old.urn,
-                        id=old.id,
-                        old_inputs=old.wire_inputs,
-                        old_outputs=old.wire_outputs,
-                        changes=display_changes(old.wire_inputs, None),
-                    )
+                    StepResult.removal(DISCARD if old.external else DELETE, old, show_changes=True)
                 )
             return
         # Old halves of create-before-delete replacements (this run's, then any left pending

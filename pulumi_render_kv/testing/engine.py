@@ -361,15 +361,7 @@ class Engine:
         if not response.id:
             if not preview:
                 self._remove(old)
-            return StepResult(
-                op=DELETE,
-                type=old.type,
-                name=old.name,
-                urn=old.urn,
-                id=old.id,
-                old_inputs=old.wire_inputs,
-                old_outputs=old.wire_outputs,
-            )
+            return StepResult.removal(DELETE, old)
         outputs = _wire.annotate_secrets(_wire.from_struct(response.properties), old.wire_outputs)
         outputs = _wire.mark_secret(outputs, old.additional_secret_outputs)
         inputs = old.wire_inputs
@@ -727,16 +719,7 @@ class Engine:
                 },
             )
         self._remove(old)
-        return StepResult(
-            op=op_name,
-            type=old.type,
-            name=old.name,
-            urn=old.urn,
-            id=old.id,
-            old_inputs=old.wire_inputs,
-            old_outputs=old.wire_outputs,
-            changes=display_changes(old.wire_inputs, None),
-        )
+        return StepResult.removal(op_name, old, show_changes=True)
 
     # -- checkpoint ------------------------------------------------------------------------
 

@@ -207,6 +207,20 @@ class StepResult:
         """The property names ``--diff`` shows as changed."""
         return tuple(c.key for c in self.changes)
 
+    @classmethod
+    def removal(cls, op: str, old: ResourceState, *, show_changes: bool = False) -> StepResult:
+        """The step that takes ``old`` out of the state (delete, discard, gone on refresh)."""
+        return cls(
+            op=op,
+            type=old.type,
+            name=old.name,
+            urn=old.urn,
+            id=old.id,
+            old_inputs=old.wire_inputs,
+            old_outputs=old.wire_outputs,
+            changes=display_changes(old.wire_inputs, None) if show_changes else (),
+        )
+
 
 @dataclass(frozen=True)
 class Plan:
