@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -147,15 +148,7 @@ class Deployment:
         if not diff.some:
             outputs = _wire.mark_secret(old.wire_outputs, goal.additional_secret_outputs)
             if not self.preview:
-                engine._put(
-                    replace(
-                        old,
-                        wire_inputs=checked,
-                        wire_outputs=outputs,
-                        additional_secret_outputs=goal.additional_secret_outputs,
-                    ),
-                    replacing=old,
-                )
+                self._keep(old, goal, checked, outputs)
             self.steps.append(
                 StepResult(op=SAME, **base, **detail, new_inputs=checked, new_outputs=outputs)
             )
@@ -169,19 +162,25 @@ class Deployment:
             )
             return old.id, planned
         outputs = engine._update(old, goal, checked)
-        engine._put(
+        self._keep(old, goal, checked, outputs)
+        self.steps.append(
+            StepResult(op=UPDATE, **base, **detail, new_inputs=checked, new_outputs=outputs)
+        )
+        return old.id, outputs
+
+    def _keep(
+        self, old: ResourceState, goal: Goal, inputs: Mapping[str, Any], outputs: Mapping[str, Any]
+    ) -> None:
+        """Record ``old`` (same id, same place in the state) with new inputs and outputs."""
+        self.engine._put(
             replace(
                 old,
-                wire_inputs=checked,
+                wire_inputs=inputs,
                 wire_outputs=outputs,
                 additional_secret_outputs=goal.additional_secret_outputs,
             ),
             replacing=old,
         )
-        self.steps.append(
-            StepResult(op=UPDATE, **base, **detail, new_inputs=checked, new_outputs=outputs)
-        )
-        return old.id, outputs
 
     def _create(
         self,
