@@ -121,15 +121,7 @@ class Deployment:
                     failures=failures,
                 )
             )
-            raise EngineError(
-                "\n".join(f.message for f in failures),
-                step="check",
-                resource=goal.name,
-                type=goal.type,
-                urn=urn,
-                provider_message=failures[0].reason,
-                failures=failures,
-            )
+            raise EngineError.check_failed(failures, resource=goal.name, type=goal.type, urn=urn)
         if not has_old or old is None:
             return self._create(goal, urn, checked, external_old=old if was_external else None)
 
@@ -247,15 +239,7 @@ class Deployment:
             self.steps.append(
                 StepResult(op=REPLACE, **base, **detail, new_inputs=inputs, failures=failures)
             )
-            raise EngineError(
-                "\n".join(f.message for f in failures),
-                step="check",
-                resource=goal.name,
-                type=goal.type,
-                urn=urn,
-                provider_message=failures[0].reason,
-                failures=failures,
-            )
+            raise EngineError.check_failed(failures, resource=goal.name, type=goal.type, urn=urn)
         if self.preview:
             planned = _wire.mark_secret(checked, goal.additional_secret_outputs)
             self.steps.append(

@@ -173,6 +173,21 @@ class EngineError(Exception):
         self.details = details
         self.failures = failures
 
+    @classmethod
+    def check_failed(
+        cls, failures: tuple[CheckFailure, ...], *, resource: str, type: str, urn: str
+    ) -> EngineError:
+        """The error the CLI reports when Check returns failures: one line per failure."""
+        return cls(
+            "\n".join(f.message for f in failures),
+            step="check",
+            resource=resource,
+            type=type,
+            urn=urn,
+            provider_message=failures[0].reason,
+            failures=failures,
+        )
+
 
 @dataclass(frozen=True)
 class StepResult:
