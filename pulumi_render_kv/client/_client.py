@@ -272,15 +272,13 @@ class RenderClient:
             response = self._http.request(
                 op.method, op.path.lstrip("/"), params=query, content=body, headers=headers
             )
-        except httpx.TimeoutException as exc:
-            raise RenderTimeoutError(
-                method=op.method,
-                path=op.path,
-                cause=self._cause(exc),
-                maybe_sent=not isinstance(exc, _NOT_SENT),
-            ) from None
-        except httpx.TransportError as exc:
-            raise RenderTransportError(
+        except httpx.TransportError as exc:  # timeouts included: they are transport errors
+            error = (
+                RenderTimeoutError
+                if isinstance(exc, httpx.TimeoutException)
+                else RenderTransportError
+            )
+            raise error(
                 method=op.method,
                 path=op.path,
                 cause=self._cause(exc),
