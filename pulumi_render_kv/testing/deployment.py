@@ -96,7 +96,7 @@ class Deployment:
         inputs = _wire.normalize_bag(goal.inputs)
         if not self.preview and _wire.contains_unknown(inputs):
             raise ValueError(f"{goal.name}: unknown input values are only possible in a preview")
-        engine._configure()
+        engine._configure(program=True, preview=self.preview)
         return urn, inputs
 
     def _register(self, goal: Goal) -> tuple[str, dict[str, Any]]:

@@ -16,9 +16,10 @@ import secrets
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypedDict
 
 import grpc
+from google.protobuf import empty_pb2, json_format
 from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider as _sdk_serialize_provider
 from pulumi.runtime._serialization import _serialize
@@ -102,11 +103,20 @@ def decode_provider(blob: str | Mapping[str, Any]) -> Any:
 # -- the emulator ---------------------------------------------------------------------------
 
 
+class _ProviderFields(TypedDict):
+    """How the engine names the default provider in the requests about the provider itself."""
+
+    urn: str
+    name: str
+    type: str
+
+
 @dataclass
 class _Operation:
     name: str
     first_call: int
     stderr_from: int
+    plugin_loaded: bool = False
     configured: bool = False
 
 
@@ -122,6 +132,12 @@ def _exception_text(details: str) -> str:
     while start < len(lines) and lines[start].startswith("    "):
         start += 1  # the frame's source line and its ^^^ markers
     return "\n".join(lines[start:]).strip() if start < len(lines) else details.strip()
+
+
+def _message(request: Any) -> dict[str, Any]:
+    """A request as the engine's gRPC debug log shows it (protojson: camelCase, no defaults)."""
+    message: dict[str, Any] = json_format.MessageToDict(request)
+    return message
 
 
 def _checkpoint_value(value: Any) -> Any:
@@ -176,6 +192,9 @@ class Engine:
         self._calls: list[RpcCall] = []
         self._stack_outputs: dict[str, Any] = {}
         self._provider_id = str(uuid.uuid4())
+        # The default provider's inputs in state (its config at the last up), None before the
+        # first up and after a destroy: CheckConfig/DiffConfig compare against them.
+        self._provider_inputs: dict[str, Any] | None = None
         self._op: _Operation | None = None
 
     # -- state -----------------------------------------------------------------------------
@@ -271,6 +290,7 @@ class Engine:
     def _abort(self, op: _Operation) -> None:
         """End ``op`` without a plan, if it is still the current operation."""
         if self._op is op:
+            self._unload_plugin(op)
             self._op = None
 
     def _begin(self, name: str) -> _Operation:
@@ -284,6 +304,7 @@ class Engine:
     def _end(
         self, op: _Operation, steps: list[StepResult], error: EngineError | None = None
     ) -> Plan:
+        self._unload_plugin(op)
         self._op = None
         stderr = self.server.stderr_text(op.stderr_from)
         return Plan(
@@ -401,6 +422,7 @@ class Engine:
             for old in reversed(list(self._state)):
                 steps.append(self._delete(old, op_name=DISCARD if old.external else DELETE))
             self._stack_outputs = {}
+            self._provider_inputs = None
             return self._end(op, steps)
 
     def read_existing(
@@ -473,14 +495,104 @@ class Engine:
 
     # -- RPCs ------------------------------------------------------------------------------
 
-    def _configure(self) -> None:
+    @property
+    def provider_urn(self) -> str:
+        """The URN of the stack's default ``pulumi-python`` provider."""
+        return self.urn(PROVIDER_TYPE, "default")
+
+    def _provider_fields(self) -> _ProviderFields:
+        return {"urn": self.provider_urn, "name": "default", "type": PROVIDER_TYPE}
+
+    def _load_plugin(self, op: _Operation) -> None:
+        """What the engine sends when it loads the plugin: Handshake, then GetPluginInfo.
+
+        The SDK's server implements neither Handshake (the engine then falls back to the
+        older protocol) nor anything that depends on it, so an UNIMPLEMENTED answer is fine.
+        The engine's own service addresses are left out: the harness runs none of them.
+        """
+        if op.plugin_loaded:
+            return
+        op.plugin_loaded = True
+        handshake = provider_pb2.ProviderHandshakeRequest(
+            accepts_byte_string=True,
+            configure_with_urn=True,
+            invoke_with_preview=True,
+            supports_refresh_before_update=True,
+            supports_views=True,
+        )
+        self._plain_call("Handshake", handshake, unimplemented_ok=True)
+        self._plain_call("GetPluginInfo", empty_pb2.Empty())
+
+    def _unload_plugin(self, op: _Operation) -> None:
+        """The engine cancels every plugin it loaded as the command ends, failed or not."""
+        if op.plugin_loaded:
+            op.plugin_loaded = False
+            with contextlib.suppress(grpc.RpcError):
+                self._plain_call("Cancel", empty_pb2.Empty())
+
+    def _plain_call(self, method: str, request: Any, *, unimplemented_ok: bool = False) -> Any:
+        self._calls.append(RpcCall(method, message=_message(request)))
+        try:
+            return getattr(self.server.stub, method)(request)
+        except grpc.RpcError as err:
+            if unimplemented_ok and err.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return None
+            raise self._rpc_error(err, step=method, name=None, type_=None, urn=None) from None
+
+    def _check_provider_config(self, *, preview: bool) -> None:
+        """CheckConfig, and DiffConfig against the config in state, for the default provider.
+
+        The engine sends both before a program's first resource (the SDK's server answers
+        UNIMPLEMENTED, so the engine keeps the config as it is); an up then saves the config
+        as the provider's inputs.
+        """
+        olds = self._provider_inputs
+        plain_news = _wire.reveal(dict(self.config))
+        plain_olds = _wire.reveal(dict(olds or {}))
+        check = provider_pb2.CheckRequest(
+            **self._provider_fields(),
+            olds=_wire.to_struct(plain_olds),
+            news=_wire.to_struct(plain_news),
+        )
+        self._plain_call("CheckConfig", check, unimplemented_ok=True)
+        if olds is not None:
+            diff = provider_pb2.DiffRequest(
+                **self._provider_fields(),
+                olds=_wire.to_struct(plain_olds),
+                old_inputs=_wire.to_struct(plain_olds),
+                news=_wire.to_struct(plain_news),
+            )
+            self._plain_call("DiffConfig", diff, unimplemented_ok=True)
+        if not preview:
+            self._provider_inputs = dict(self.config)
+
+    def _configure(self, *, program: bool = False, preview: bool = False) -> None:
+        """Load the plugin and configure it, once per operation.
+
+        ``program``: the operation runs a program, which registers the default provider (so
+        its config is checked and diffed first); refresh, destroy and import take the
+        provider from state.
+        """
         op = self._op
         assert op is not None, "RPCs are only made inside an operation"
         if op.configured:
             return
-        self._calls.append(RpcCall("Configure", request={"args": dict(self.config)}))
+        self._load_plugin(op)
+        if program:
+            self._check_provider_config(preview=preview)
+        # A program registers the default provider with the current config; refresh, destroy
+        # and import take the provider, and its config, from state.
+        config = self.config
+        if not program and self._provider_inputs is not None:
+            config = self._provider_inputs
+        request = self.server.configure_request(
+            config, provider_id=self._provider_id, **self._provider_fields()
+        )
+        self._calls.append(
+            RpcCall("Configure", request={"args": dict(config)}, message=_message(request))
+        )
         try:
-            response = self.server.configure(self.config)
+            response = self.server.send_configure(request)
         except grpc.RpcError as err:
             raise self._rpc_error(err, step="configure", name=None, type_=None, urn=None) from None
         if response.acceptSecrets:
@@ -502,7 +614,7 @@ class Engine:
         urn: str,
         payload: Mapping[str, Any],
     ) -> Any:
-        self._calls.append(RpcCall(method, name, urn, dict(payload)))
+        self._calls.append(RpcCall(method, name, urn, dict(payload), _message(request)))
         try:
             return getattr(self.server.stub, method)(request)
         except grpc.RpcError as err:
@@ -736,7 +848,7 @@ class Engine:
                 }
             )
         if self._state:
-            provider_urn = self.urn(PROVIDER_TYPE, "default")
+            provider_urn = self.provider_urn
             resources.append(
                 {
                     "urn": provider_urn,

@@ -109,6 +109,9 @@ class RpcCall:
     name: str | None = None
     urn: str | None = None
     request: Mapping[str, Any] = field(default_factory=dict)
+    #: The whole request message as protojson (the form of the engine's ``PULUMI_DEBUG_GRPC``
+    #: log), ``__provider`` and secrets as they went over the wire.
+    message: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
 @dataclass(frozen=True)

@@ -339,20 +339,38 @@ class ProviderServer:
 
         Marks the server :attr:`used` (an engine restarts a used server when asked to give
         each operation a fresh process).
+        """
+        return self.send_configure(self.configure_request(config))
+
+    def configure_request(
+        self,
+        config: Mapping[str, Any],
+        *,
+        provider_id: str = "",
+        urn: str = "",
+        name: str = "",
+        type: str = "",
+    ) -> provider_pb2.ConfigureRequest:
+        """The ``ConfigureRequest`` the engine sends for this stack config.
 
         Keys without a namespace get the project's. Values are sent as-is in ``args`` (secret
         wrappers included; the SDK server unwraps them) and as strings in the legacy
-        ``variables`` map (``<ns>:config:<key>``).
+        ``variables`` map, where the engine files every key under the provider's own package
+        (``pulumi-python:config:<ns>:<key>``). ``provider_id``/``urn``/``name``/``type``
+        identify the provider resource, as the engine sends them to a default provider.
         """
         full = namespaced_config(config, self.project)
         variables: dict[str, str] = {}
         for key, value in full.items():
-            namespace, _, name = key.partition(":")
             plain = _wire.reveal(value)
-            variables[f"{namespace}:config:{name}"] = (
+            variables[f"pulumi-python:config:{key}"] = (
                 plain if isinstance(plain, str) else json.dumps(plain, sort_keys=True)
             )
         request = provider_pb2.ConfigureRequest(
+            id=provider_id,
+            urn=urn,
+            name=name,
+            type=type,
             variables=variables,
             args=_wire.to_struct(full, keep_secrets=True),
             acceptSecrets=True,
@@ -360,6 +378,12 @@ class ProviderServer:
             sends_old_inputs=True,
             sends_old_inputs_to_delete=True,
         )
+        return request
+
+    def send_configure(
+        self, request: provider_pb2.ConfigureRequest
+    ) -> provider_pb2.ConfigureResponse:
+        """Send a ``ConfigureRequest`` built by :meth:`configure_request`; marks :attr:`used`."""
         self.used = True
         response: provider_pb2.ConfigureResponse = self.stub.Configure(request)
         return response

@@ -32,11 +32,23 @@ def methods(engine: Engine, since: int = 0) -> list[tuple[str, str | None]]:
 def test_preview_sends_unknowns_to_check_and_changes_nothing(
     engine: Engine, make_goal: MakeGoal, store: Store
 ) -> None:
-    """Preview: Configure and Check only; the provider sees Unknown(); nothing is created."""
+    """Preview: the plugin's start-up, Check only; the provider sees Unknown(); nothing changes.
+
+    The start-up is the real engine's (recorded in tests/engine_traces): Handshake and
+    GetPluginInfo as the plugin loads, CheckConfig of the default provider (DiffConfig only
+    once a config is in state), Configure; Cancel as the command ends.
+    """
     plan = engine.preview([make_goal("a", {"name": "alpha", "size": UNKNOWN})])
     assert plan.ok
     assert plan.ops == {"a": "create"}
-    assert [c.method for c in plan.calls] == ["Configure", "Check"]
+    assert [c.method for c in plan.calls] == [
+        "Handshake",
+        "GetPluginInfo",
+        "CheckConfig",
+        "Configure",
+        "Check",
+        "Cancel",
+    ]
     assert store.log("check")[0]["news_types"]["size"] == "Unknown"
     planned = plan.step("a").new_outputs
     assert planned is not None
@@ -106,6 +118,10 @@ def test_replace_checks_again_with_empty_olds_and_creates_before_deleting(
     )
     assert plan.ops == {"a": "replace", "b": "update"}
     assert methods(engine, since) == [
+        ("Handshake", None),
+        ("GetPluginInfo", None),
+        ("CheckConfig", None),
+        ("DiffConfig", None),
         ("Configure", None),
         ("Check", "a"),
         ("Diff", "a"),
@@ -115,6 +131,7 @@ def test_replace_checks_again_with_empty_olds_and_creates_before_deleting(
         ("Diff", "b"),
         ("Update", "b"),
         ("Delete", "a"),
+        ("Cancel", None),
     ]
     checks = [c for c in plan.calls if c.method == "Check" and c.name == "a"]
     assert checks[0].request["olds"] != {}
@@ -286,8 +303,11 @@ def test_destroy_deletes_in_reverse_order_and_empties_state(
     """Destroy deletes newest first, with old outputs as properties, and leaves no state."""
     engine.up([make_goal("a", {"name": "a", "size": 1}), make_goal("b", {"name": "b", "size": 1})])
     plan = engine.destroy()
-    assert [(c.method, c.name) for c in plan.calls[1:]] == [("Delete", "b"), ("Delete", "a")]
-    assert plan.calls[1].request["properties"]["endpoint"] == "mem://obj-2"
+    deletes = [c for c in plan.calls if c.name is not None]
+    assert [(c.method, c.name) for c in deletes] == [("Delete", "b"), ("Delete", "a")]
+    assert deletes[0].request["properties"]["endpoint"] == "mem://obj-2"
+    # No program runs: the provider comes from state, so its config is not checked again.
+    assert "CheckConfig" not in [c.method for c in plan.calls]
     assert engine.resources == ()
     assert store.objects == {}
     assert '"resources": []' in engine.state_json()
@@ -323,8 +343,8 @@ def test_import_fails_for_dynamic_resources_as_with_the_cli(
         engine.import_("imported", MEM_TYPE, "obj-1")
     assert info.value.step == "import"
     assert info.value.provider_message == "KeyError: '__provider'"
-    read = engine.calls[-1]
-    assert read.method == "Read"
+    read = engine.calls[-2]
+    assert (read.method, engine.calls[-1].method) == ("Read", "Cancel")
     assert set(read.request) == {"id"}
     assert not engine.has("imported")
 
@@ -364,7 +384,12 @@ def test_stack_config_reaches_configure_with_namespaces(
         config={"defaultRegion": "sydney", "token": secret("t"), "other:flag": "yes"},
     )
     plan = engine.up([make_goal("a", {"name": "a", "size": 1})])
-    assert plan.calls[0].request["args"]["harness:defaultRegion"] == "sydney"
+    configure = next(c for c in plan.calls if c.method == "Configure")
+    assert configure.request["args"]["harness:defaultRegion"] == "sydney"
+    # The legacy map files every key under the provider's own package, as the engine does.
+    assert configure.message["variables"]["pulumi-python:config:harness:defaultRegion"] == (
+        "sydney"
+    )
     logged = store.log("configure")[0]
     assert logged["default_region"] == "sydney"
     assert logged["has_token"] is True
@@ -464,3 +489,21 @@ def test_goals_that_fail_to_iterate_end_the_preview(engine: Engine, make_goal: M
     with pytest.raises(KeyError, match="no more goals"):
         engine.preview(goals())
     assert engine.preview([make_goal("a", {"name": "alpha", "size": 1})]).ok
+
+
+def test_refresh_and_destroy_configure_with_the_config_in_state(
+    server: ProviderServer, make_goal: MakeGoal, store: Store
+) -> None:
+    """Without a program, the engine takes the provider (and its config) from state."""
+    engine = Engine(server, stack="state-config", config={"defaultRegion": "sydney"})
+    engine.up([make_goal("a", {"name": "a", "size": 1})])
+    engine.set_config({"defaultRegion": "oslo"})
+    for plan in (engine.refresh(), engine.destroy()):
+        configure = next(c for c in plan.calls if c.method == "Configure")
+        assert configure.request["args"] == {"harness:defaultRegion": "sydney"}
+    # With nothing left in state, the next up registers the provider anew: no DiffConfig.
+    plan = engine.up([make_goal("a", {"name": "a", "size": 1})])
+    methods = [c.method for c in plan.calls]
+    assert "CheckConfig" in methods
+    assert "DiffConfig" not in methods
+    engine.destroy()
