@@ -136,7 +136,7 @@ def run_with_cli(pulumi: str, url: str, owner_id: str, ca_cert: Path | None) -> 
             _say("pulumi " + " ".join(args))
             done = subprocess.run(  # noqa: S603 -- the user's own pulumi binary
                 [pulumi, *args, "--stack", stack, "--non-interactive"],
-                cwd=ROOT,
+                cwd=QUICKSTART.parent,
                 env=env,
                 check=True,
                 text=True,
@@ -163,7 +163,8 @@ def run_with_cli(pulumi: str, url: str, owner_id: str, ca_cert: Path | None) -> 
             finally:
                 cli(*with_config("destroy", "--yes"))
         finally:
-            cli("stack", "rm", "--yes", "--force", "--preserve-config")
+            # Also removes the Pulumi.<stack>.yaml `stack init` wrote next to the project.
+            cli("stack", "rm", "--yes", "--force")
 
 
 def main() -> int:
