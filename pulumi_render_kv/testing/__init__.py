@@ -23,7 +23,12 @@ use dynamic resources, on machines where the CLI is not available.
 * :func:`render_plan` prints a plan roughly as ``pulumi preview --diff`` does.
 
 **What it reproduces**, from the engine's sources (``step_generator.go``, ``step.go``,
-``provider_plugin.go``): the RPC sequences and their fields (Diff/Update/Delete get the old
+``provider_plugin.go``) and checked against recordings of the real engine
+(``tests/engine_traces/``): the plugin's own conversation (Handshake and GetPluginInfo as it
+loads, CheckConfig/DiffConfig of the default provider before a program's first resource,
+Configure with the provider's URN and id, Cancel as the command ends; refresh, destroy and
+import configure with the stack config saved at the last ``up``, as the engine does), the RPC
+sequences and their fields (Diff/Update/Delete get the old
 *outputs* as ``olds``); secrets stripped before every call (the server answers
 ``acceptSecrets=False``) and re-applied to results with ``annotateSecrets`` and
 ``additional_secret_outputs``; unknowns only in a preview, only to Check and Diff; planned

@@ -855,8 +855,10 @@ class Engine:
                     "custom": True,
                     "id": self._provider_id,
                     "type": PROVIDER_TYPE,
-                    "inputs": {},
-                    "outputs": {},
+                    # The engine keeps the stack config as the default provider's inputs and
+                    # outputs (secrets encrypted); refresh and destroy configure from them.
+                    "inputs": _checkpoint_value(self._provider_inputs or {}),
+                    "outputs": _checkpoint_value(self._provider_inputs or {}),
                 }
             )
             for state in self._state:
