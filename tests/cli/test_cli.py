@@ -1,0 +1,198 @@
+"""The examples under the real Pulumi CLI, as a user runs them, against the local emulator.
+
+Each test has its own file backend, ``PULUMI_HOME``, emulator and stack (``conftest.py``);
+every command and its output is kept in the test's ``commands.log``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from .conftest import API_KEY, PULUMI, ROOT, Cli, project
+
+if PULUMI is None:
+    pytest.skip(
+        "no `pulumi` CLI on PATH: tests/cli runs where the Pulumi CLI is installed",
+        allow_module_level=True,
+    )
+
+QUICKSTART = ROOT / "examples" / "quickstart" / "__main__.py"
+APP_STACK = ROOT / "examples" / "app-stack" / "__main__.py"
+TRACE_PROGRAM = ROOT / "tests" / "engine_traces" / "program" / "__main__.py"
+
+
+def quickstart(cli: Cli) -> Path:
+    where = project(cli.scratch / "quickstart", "render-kv-quickstart", QUICKSTART)
+    cli.run("stack", "init", "dev", cwd=where)
+    return where
+
+
+def test_quickstart_preview_up_no_changes_then_destroy(cli: Cli) -> None:
+    """preview, up, a no-op preview and refresh (--expect-no-changes), outputs, destroy."""
+    where = quickstart(cli)
+    preview = cli.run("preview", cwd=where)
+    assert "+ 3 to create" in preview.stdout
+    assert cli.emu.request_counts() == {}, "a preview of new resources calls no API"
+
+    cli.run("up", "--yes", cwd=where)
+    cli.run("preview", "--expect-no-changes", cwd=where)
+    cli.run("refresh", "--yes", "--expect-no-changes", cwd=where)
+    cli.run("preview", "--expect-no-changes", "--diff", cwd=where)
+
+    outputs = cli.outputs(where, "dev")
+    with redis.Redis.from_url(outputs["REDIS_URL"]) as cache:
+        assert cache.config_get("maxmemory-policy")["maxmemory-policy"] == "allkeys-lru"
+    with redis.Redis.from_url(outputs["QUEUE_URL"]) as queue:
+        assert queue.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
+    shown = cli.run("stack", "output", "--json", cwd=where).stdout
+    assert json.loads(shown)["REDIS_URL"] == "[secret]"
+
+    cli.run("destroy", "--yes", cwd=where)
+    assert live_names(cli) == []
+
+
+def live_names(cli: Cli) -> list[str]:
+    """The names of the instances the emulator holds, as Render's API lists them."""
+    listed = httpx.get(
+        f"{cli.emu.url}/key-value", headers={"Authorization": f"Bearer {API_KEY}"}
+    ).json()
+    return sorted(item["keyValue"]["name"] for item in listed)
+
+
+def test_stack_export_holds_no_key_and_no_plaintext_secret(cli: Cli) -> None:
+    where = quickstart(cli)
+    cli.run("up", "--yes", cwd=where)
+    outputs = cli.outputs(where, "dev")
+    exported = json.dumps(cli.export(where, "dev"))
+    assert API_KEY not in exported
+    for name in ("REDIS_URL", "QUEUE_URL", "QUEUE_EXTERNAL_URL"):
+        assert outputs[name] not in exported, f"{name} in plaintext in the state"
+    password = outputs["QUEUE_EXTERNAL_URL"].split(":")[2].split("@")[0]
+    assert password not in exported
+    assert '"ciphertext"' in exported
+    cli.run("destroy", "--yes", cwd=where)
+
+
+def test_app_stack_reads_the_quickstart_through_a_stack_reference(cli: Cli) -> None:
+    where = quickstart(cli)
+    cli.run("up", "--yes", cwd=where)
+    infra = cli.outputs(where, "dev")
+    app = project(cli.scratch / "app", "render-kv-app-stack", APP_STACK)
+    cli.run("stack", "init", "dev", cwd=app)
+    cli.run("config", "set", "infraStack", "organization/render-kv-quickstart/dev", cwd=app)
+    cli.run("up", "--yes", cwd=app)
+    assert (
+        json.loads(cli.run("stack", "output", "--json", cwd=app).stdout)["app_environment"]
+        == "[secret]"
+    )
+    seen = cli.outputs(app, "dev")
+    assert seen["app_environment"]["REDIS_URL"] == infra["REDIS_URL"]
+    assert seen["cache_endpoint"] == f"{infra['REDIS_HOST']}:{int(infra['REDIS_PORT'])}"
+    assert infra["REDIS_URL"] not in json.dumps(cli.export(app, "dev"))
+    cli.run("destroy", "--yes", cwd=app)
+    cli.run("destroy", "--yes", cwd=where)
+
+
+def test_api_key_from_secret_stack_config_alone(cli: Cli) -> None:
+    """``pulumi config set --secret render:apiKey`` with no RENDER_API_KEY in the environment."""
+    where = quickstart(cli)
+    no_key = {"RENDER_API_KEY": None}
+    cli.run("config", "set", "--secret", "render:apiKey", API_KEY, cwd=where, env=no_key)
+    cli.run("up", "--yes", cwd=where, env=no_key)
+    cli.run("refresh", "--yes", "--expect-no-changes", cwd=where, env=no_key)
+    exported = cli.export(where, "dev")
+    # The engine keeps the whole stack config as the default provider's inputs: the key is
+    # in the state, but only as ciphertext.
+    assert API_KEY not in json.dumps(exported)
+    cli.run("destroy", "--yes", cwd=where, env=no_key)
+
+
+def test_a_missing_api_key_fails_with_both_places_named(cli: Cli) -> None:
+    where = quickstart(cli)
+    done = cli.run("up", "--yes", cwd=where, env={"RENDER_API_KEY": None}, check=False)
+    assert done.returncode != 0
+    assert "RENDER_API_KEY" in done.stdout
+    assert "pulumi config set --secret render:apiKey" in done.stdout
+    assert cli.emu.request_counts() == {}
+
+
+@pytest.fixture
+def one_cache(cli: Cli) -> Path:
+    where = project(cli.scratch / "traces", "render-kv-traces", TRACE_PROGRAM)
+    cli.run("stack", "init", "dev", cwd=where)
+    cli.run("up", "--yes", cwd=where)
+    return where
+
+
+NEW_ENVIRONMENT = "<a new environment's id>"
+
+# config to set → what `pulumi preview` must print
+EDITS = {
+    "policy": ({"policy": "allkeys_lfu"}, ["restarts the instance", "[diff: ~maxmemoryPolicy]"]),
+    "plan-upgrade": ({"plan": "standard"}, ["restarts the instance", "[diff: ~plan]"]),
+    "allow-list": ({"allowList": "203.0.113.0/24"}, ["[diff: ~ipAllowList]"]),
+    "name": ({"name": "cache-v2"}, ["[diff: ~name]"]),
+    "environment": ({"environmentId": NEW_ENVIRONMENT}, ["[diff: +environmentId]"]),
+    "region-with-consent": (
+        {"region": "frankfurt", "allowDataLoss": "true"},
+        ["replaces the instance", "+-1 to replace"],
+    ),
+}
+REFUSED = {
+    "region-without-consent": ({"region": "frankfurt"}, "set allow_data_loss=True"),
+    "downgrade": ({"plan": "free"}, "Render plans can only be upgraded"),
+}
+
+
+@pytest.mark.parametrize("kind", EDITS)
+def test_each_change_kind_previews_then_applies_exactly(
+    cli: Cli, one_cache: Path, kind: str
+) -> None:
+    config, shown = EDITS[kind]
+    for key, value in config.items():
+        setting = cli.emu.add_environment("production") if value == NEW_ENVIRONMENT else value
+        cli.run("config", "set", key, setting, cwd=one_cache)
+    preview = cli.run("preview", cwd=one_cache)
+    for text in shown:
+        assert text in preview.stdout, f"{text!r} not in the preview:\n{preview.stdout}"
+    cli.run("up", "--yes", cwd=one_cache)
+    cli.run("preview", "--expect-no-changes", cwd=one_cache)
+    cli.run("destroy", "--yes", cwd=one_cache)
+
+
+@pytest.mark.parametrize("kind", REFUSED)
+def test_refused_changes_fail_at_preview_and_change_nothing(
+    cli: Cli, one_cache: Path, kind: str
+) -> None:
+    config, reason = REFUSED[kind]
+    for key, value in config.items():
+        cli.run("config", "set", key, value, cwd=one_cache)
+    cli.emu.clear_requests()
+    preview = cli.run("preview", cwd=one_cache, check=False)
+    assert preview.returncode != 0
+    assert reason in preview.stdout
+    up = cli.run("up", "--yes", cwd=one_cache, check=False)
+    assert up.returncode != 0
+    assert reason in up.stdout
+    assert cli.emu.request_counts() == {}, "a refused change calls no API"
+    assert live_names(cli) == ["cache"]
+    for key in config:
+        cli.run("config", "rm", key, cwd=one_cache)
+    cli.run("destroy", "--yes", cwd=one_cache)
+
+
+def test_deletion_protection_refuses_destroy(cli: Cli, one_cache: Path) -> None:
+    cli.run("config", "set", "deletionProtection", "true", cwd=one_cache)
+    cli.run("up", "--yes", cwd=one_cache)
+    refused = cli.run("destroy", "--yes", cwd=one_cache, check=False)
+    assert refused.returncode != 0
+    assert "deletion_protection" in refused.stdout
+    assert live_names(cli) == ["cache"]
+    cli.run("config", "set", "deletionProtection", "false", cwd=one_cache)
+    cli.run("up", "--yes", cwd=one_cache)
+    cli.run("destroy", "--yes", cwd=one_cache)
