@@ -1,8 +1,9 @@
 """One ``preview`` or ``up`` in progress: the engine's step generation for each registration.
 
 For each registration the :class:`Deployment` decides and executes the steps as the engine's
-step generator (``pkg/resource/deploy/step_generator.go``) and step executor do, using the
-RPC helpers of its :class:`~.engine.Engine`, which owns the state.
+step generator (``pkg/resource/deploy/step_generator.go``) and step executor do, through its
+:class:`~.operation.Operation`: the RPCs of that operation's conversation and the methods of
+its state.
 """
 
 from __future__ import annotations
@@ -35,7 +36,18 @@ from .model import (
 )
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from .operation import Operation
+
+
+def delete_step(
+    op: Operation, config: Mapping[str, Any], old: ResourceState, *, op_name: str = DELETE
+) -> StepResult:
+    """Delete ``old`` (an external one is only dropped from state) and report the step."""
+    if not old.external:
+        op.conversation.configure(config)
+        op.conversation.delete(old)
+    op.state.remove(old)
+    return StepResult.removal(op_name, old, show_changes=True)
 
 
 class Deployment:
@@ -50,8 +62,13 @@ class Deployment:
     ends the engine's operation.
     """
 
-    def __init__(self, engine: Engine, *, preview: bool, prune: bool = True) -> None:
-        self.engine = engine
+    def __init__(
+        self, op: Operation, config: Mapping[str, Any], *, preview: bool, prune: bool = True
+    ) -> None:
+        self._op = op
+        self.config = config
+        self.rpc = op.conversation
+        self.state = op.state
         self.preview = preview
         self.prune = prune
         self.steps: list[StepResult] = []
@@ -60,8 +77,6 @@ class Deployment:
         self._deferred: list[ResourceState] = []
         self._replaced_external: list[ResourceState] = []
         self._lock = threading.Lock()
-        name = "read" if not prune else ("preview" if preview else "up")
-        self._op = engine._begin(name)
 
     def apply(self, goal: Goal | ReadGoal) -> tuple[str, dict[str, Any]]:
         """Handle one registration; returns ``(id, outputs)`` in wire form."""
@@ -82,8 +97,7 @@ class Deployment:
                 raise
 
     def _start(self, goal: Goal | ReadGoal) -> tuple[str, dict[str, Any]]:
-        engine = self.engine
-        urn = goal.urn or engine.urn(goal.type, goal.name)
+        urn = goal.urn or self.state.urn(goal.type, goal.name)
         if urn in self._seen:
             raise EngineError(
                 f"Duplicate resource URN '{urn}'; try giving it a unique name",
@@ -96,18 +110,17 @@ class Deployment:
         inputs = _wire.normalize_bag(goal.inputs)
         if not self.preview and _wire.contains_unknown(inputs):
             raise ValueError(f"{goal.name}: unknown input values are only possible in a preview")
-        engine._configure(program=True, preview=self.preview)
+        self.rpc.configure(self.config, program=True, preview=self.preview)
         return urn, inputs
 
     def _register(self, goal: Goal) -> tuple[str, dict[str, Any]]:
-        engine = self.engine
         urn, inputs = self._start(goal)
-        old = engine._find_live(urn)
+        old = self.state.find_live(urn)
         was_external = old is not None and old.external
         has_old = old is not None and not was_external
         if goal.import_id and not has_old:
             return self._import(goal, urn, inputs, goal.import_id)
-        checked, failures = engine._check(
+        checked, failures = self.rpc.check(
             goal, urn, old.wire_inputs if has_old and old else {}, inputs, preview=self.preview
         )
         base: dict[str, Any] = {"type": goal.type, "name": goal.name, "urn": urn}
@@ -125,7 +138,7 @@ class Deployment:
         if not has_old or old is None:
             return self._create(goal, urn, checked, external_old=old if was_external else None)
 
-        diff = engine._diff(
+        diff = self.rpc.diff(
             old, old_inputs=old.wire_inputs, old_outputs=old.wire_outputs, news=checked
         )
         detail: dict[str, Any] = {
@@ -153,7 +166,7 @@ class Deployment:
                 StepResult(op=UPDATE, **base, **detail, new_inputs=checked, new_outputs=planned)
             )
             return old.id, planned
-        outputs = engine._update(old, goal, checked)
+        outputs = self.rpc.update(old, goal, checked)
         self._keep(old, goal, checked, outputs)
         self.steps.append(
             StepResult(op=UPDATE, **base, **detail, new_inputs=checked, new_outputs=outputs)
@@ -164,7 +177,7 @@ class Deployment:
         self, old: ResourceState, goal: Goal, inputs: Mapping[str, Any], outputs: Mapping[str, Any]
     ) -> None:
         """Record ``old`` (same id, same place in the state) with new inputs and outputs."""
-        self.engine._put(
+        self.state.put(
             replace(
                 old,
                 wire_inputs=inputs,
@@ -182,7 +195,6 @@ class Deployment:
         *,
         external_old: ResourceState | None,
     ) -> tuple[str, dict[str, Any]]:
-        engine = self.engine
         base: dict[str, Any] = {"type": goal.type, "name": goal.name, "urn": urn}
         changes = display_changes(None, checked)
         if self.preview:
@@ -193,7 +205,7 @@ class Deployment:
                 )
             )
             return "", planned
-        id_, outputs = engine._create(goal, urn, checked)
+        id_, outputs = self.rpc.create(goal, urn, checked)
         state = ResourceState(
             urn,
             goal.type,
@@ -204,7 +216,7 @@ class Deployment:
             additional_secret_outputs=goal.additional_secret_outputs,
         )
         # Taking over a formerly external resource: the read one is dropped, never deleted.
-        engine._put(state, replacing=external_old)
+        self.state.put(state, replacing=external_old)
         self.steps.append(
             StepResult(
                 op=CREATE,
@@ -227,10 +239,9 @@ class Deployment:
         diff: DiffOutcome,
         detail: dict[str, Any],
     ) -> tuple[str, dict[str, Any]]:
-        engine = self.engine
         base: dict[str, Any] = {"type": goal.type, "name": goal.name, "urn": urn}
         # The replacement is a new resource: check again, with no old inputs.
-        checked, failures = engine._check(goal, urn, {}, inputs, preview=self.preview)
+        checked, failures = self.rpc.check(goal, urn, {}, inputs, preview=self.preview)
         dbr = diff.delete_before_replace
         if goal.delete_before_replace is not None:
             dbr = goal.delete_before_replace
@@ -247,21 +258,21 @@ class Deployment:
             )
             return "", planned
         if dbr:
-            engine._delete(old)
-            id_, outputs = engine._create(goal, urn, checked)
+            delete_step(self._op, self.config, old)
+            id_, outputs = self.rpc.create(goal, urn, checked)
             new = ResourceState(
                 urn, goal.type, goal.name, id_, checked, outputs,
                 additional_secret_outputs=goal.additional_secret_outputs,
             )  # fmt: skip
-            engine._put(new)
+            self.state.put(new)
         else:
-            id_, outputs = engine._create(goal, urn, checked)
+            id_, outputs = self.rpc.create(goal, urn, checked)
             new = ResourceState(
                 urn, goal.type, goal.name, id_, checked, outputs,
                 additional_secret_outputs=goal.additional_secret_outputs,
             )  # fmt: skip
-            pending = engine._mark_pending_delete(old)
-            self._insert_after(pending, new)
+            pending = self.state.mark_pending_delete(old)
+            self.state.insert_after(pending, new)
             self._deferred.append(pending)
         self.steps.append(
             StepResult(op=REPLACE, **base, **detail, new_inputs=checked, new_outputs=outputs)
@@ -272,14 +283,13 @@ class Deployment:
         self, goal: Goal, urn: str, inputs: dict[str, Any], import_id: str
     ) -> tuple[str, dict[str, Any]]:
         # ImportStep.Apply: Read with the id only, then Check and Diff against what was read.
-        engine = self.engine
         where: dict[str, Any] = {
             "step": "import",
             "resource": goal.name,
             "type": goal.type,
             "urn": urn,
         }
-        response = engine._read("import", type_=goal.type, name=goal.name, urn=urn, id_=import_id)
+        response = self.rpc.read("import", type_=goal.type, name=goal.name, urn=urn, id_=import_id)
         if not response.id:
             raise EngineError(f"resource '{import_id}' does not exist", **where)
         if not response.HasField("inputs"):
@@ -290,11 +300,11 @@ class Deployment:
             )
         read_inputs = _wire.from_struct(response.inputs)
         outputs = _wire.from_struct(response.properties)
-        checked, failures = engine._check(goal, urn, read_inputs, inputs, preview=self.preview)
+        checked, failures = self.rpc.check(goal, urn, read_inputs, inputs, preview=self.preview)
         if failures:
             raise EngineError("one or more inputs failed to validate", failures=failures, **where)
         read_state = ResourceState(urn, goal.type, goal.name, response.id, read_inputs, outputs)
-        diff = engine._diff(
+        diff = self.rpc.diff(
             read_state, old_inputs=read_inputs, old_outputs=outputs, news=checked, step="import"
         )
         warnings: tuple[str, ...] = ()
@@ -305,7 +315,7 @@ class Deployment:
             warnings = (message + "; importing this resource will fail",)
         outputs = _wire.mark_secret(outputs, goal.additional_secret_outputs)
         if not self.preview:
-            engine._put(replace(read_state, wire_inputs=checked, wire_outputs=outputs))
+            self.state.put(replace(read_state, wire_inputs=checked, wire_outputs=outputs))
         self.steps.append(
             StepResult(
                 op=IMPORT,
@@ -322,16 +332,10 @@ class Deployment:
         )
         return response.id, outputs
 
-    def _insert_after(self, anchor: ResourceState, new: ResourceState) -> None:
-        state = self.engine._state
-        index = next(i for i, s in enumerate(state) if s is anchor)
-        state.insert(index + 1, new)
-
     def _read(self, goal: ReadGoal) -> tuple[str, dict[str, Any]]:
-        engine = self.engine
         urn, inputs = self._start(goal)
-        old = engine._find_live(urn)
-        response = engine._read(
+        old = self.state.find_live(urn)
+        response = self.rpc.read(
             "read",
             type_=goal.type,
             name=goal.name,
@@ -363,11 +367,11 @@ class Deployment:
         )
         if not self.preview:
             if old is not None and replacing:
-                pending = engine._mark_pending_delete(old)
-                self._insert_after(pending, new)
+                pending = self.state.mark_pending_delete(old)
+                self.state.insert_after(pending, new)
                 self._deferred.append(pending)
             else:
-                engine._put(new, replacing=old)
+                self.state.put(new, replacing=old)
         self.steps.append(
             StepResult(
                 op=READ_REPLACEMENT if replacing else READ,
@@ -384,34 +388,32 @@ class Deployment:
 
     def scope(self) -> contextlib.AbstractContextManager[object]:
         """Wraps everything done with this deployment: any exception escaping it aborts it."""
-        return self.engine._operation_scope(self._op)
+        return self._op.scope()
 
     def abort(self) -> None:
         """End the operation after a failure without the final deletes (state stays as is)."""
-        self.engine._abort(self._op)
+        self._op.abort()
 
     def finish(self) -> Plan:
         """Delete (or plan deleting) what the program no longer registers; return the plan."""
-        engine = self.engine
         if self.error is not None:
             if not self.preview:
                 self.abort()
                 raise self.error
-            return engine._end(self._op, self.steps, self.error)
+            return self._op.end(self.steps, self.error)
         try:
             if self.prune:
                 self._prune()
         except EngineError as err:
             self.abort()
             if self.preview:
-                return engine._end(self._op, self.steps, err)
+                return self._op.end(self.steps, err)
             raise
-        return engine._end(self._op, self.steps)
+        return self._op.end(self.steps)
 
     def _prune(self) -> None:
-        engine = self.engine
         if self.preview:
-            for old in reversed(engine.resources):
+            for old in reversed(self.state.resources):
                 if old.urn in self._seen:
                     continue
                 self.steps.append(
@@ -420,12 +422,10 @@ class Deployment:
             return
         # Old halves of create-before-delete replacements (this run's, then any left pending
         # by an earlier failure), then what the program no longer registers, newest first.
-        for pending in reversed(list(engine.pending_deletes)):
-            if not pending.external:
-                engine._delete(pending)
-            else:
-                engine._remove(pending)
-        for old in reversed(list(engine.resources)):
+        for pending in reversed(self.state.pending_deletes):
+            delete_step(self._op, self.config, pending)
+        for old in reversed(self.state.resources):
             if old.urn in self._seen:
                 continue
-            self.steps.append(engine._delete(old, op_name=DISCARD if old.external else DELETE))
+            op_name = DISCARD if old.external else DELETE
+            self.steps.append(delete_step(self._op, self.config, old, op_name=op_name))

@@ -10,6 +10,11 @@ from typing import Any
 
 from . import _wire
 
+PROVIDER_TYPE = "pulumi:providers:pulumi-python"
+"""The type of the default provider that serves every ``pulumi-python:*`` resource."""
+STACK_TYPE = "pulumi:pulumi:Stack"
+"""The type of the root stack resource."""
+
 CREATE = "create"
 SAME = "same"
 UPDATE = "update"

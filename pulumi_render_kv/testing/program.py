@@ -3,7 +3,7 @@
 The program runs through the SDK exactly as under ``pulumi up``: ``run_in_stack`` creates the
 root ``Stack``, resource constructors serialize their inputs and register them with the
 "monitor". Here the monitor is the SDK's mock monitor (``pulumi.runtime.set_mocks``), whose
-``Mocks.new_resource`` forwards each registration to a :class:`~.engine.Deployment`, and so to
+``Mocks.new_resource`` forwards each registration to a :class:`~.deployment.Deployment`, and so to
 the real provider server, and hands the program the real ids and outputs.
 
 The program runs in a thread of its own, with its own event loop and context; the SDK's
@@ -20,7 +20,7 @@ import threading
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from pulumi.runtime import settings as _settings
 from pulumi.runtime.config import set_all_config
@@ -28,9 +28,11 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 from pulumi.runtime.stack import run_in_stack
 
 from . import _wire
-from .deployment import Deployment
-from .engine import STACK_TYPE, Engine
-from .model import EngineError, Goal, Plan, ReadGoal
+from .model import STACK_TYPE, EngineError, Goal, Plan, ReadGoal
+
+if TYPE_CHECKING:
+    from .deployment import Deployment
+    from .engine import Engine
 
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 
@@ -346,7 +348,7 @@ def run_program(
         name: _wire.normalize_bag(value.wire_outputs if isinstance(value, ProgramResult) else value)
         for name, value in (stack_references or {}).items()
     }
-    deployment = Deployment(engine, preview=preview)
+    deployment = engine.deployment(preview=preview)
     with deployment.scope():
         mocks = _EngineMocks(deployment, references)
         monitor = _Monitor(mocks, engine.stack_urn)

@@ -473,7 +473,7 @@ def test_any_exception_inside_an_operation_ends_it(
         raise ValueError("a bug inside the harness")
 
     with monkeypatch.context() as patch:
-        patch.setattr(engine, "_configure", broken)
+        patch.setattr(engine.conversation, "configure", broken)
         with pytest.raises(ValueError, match="a bug inside the harness"):
             operation(engine, goal)
     assert engine.up([goal]).ops == {"a": "same"}
