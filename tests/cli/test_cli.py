@@ -196,3 +196,30 @@ def test_deletion_protection_refuses_destroy(cli: Cli, one_cache: Path) -> None:
     cli.run("config", "set", "deletionProtection", "false", cwd=one_cache)
     cli.run("up", "--yes", cwd=one_cache)
     cli.run("destroy", "--yes", cwd=one_cache)
+
+
+def test_adopt_existing_takes_over_an_instance_instead_of_import(cli: Cli) -> None:
+    """The README's way in for an existing instance: no second instance, no import."""
+    created = httpx.post(
+        f"{cli.emu.url}/key-value",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        json={
+            "name": "cache",
+            "plan": "starter",
+            "region": "oregon",
+            "ownerId": cli.emu.owner_id,
+            "maxmemoryPolicy": "allkeys_lru",
+        },
+    ).json()
+    where = project(cli.scratch / "adopt", "render-kv-traces", TRACE_PROGRAM)
+    cli.run("stack", "init", "dev", cwd=where)
+    cli.run("config", "set", "adoptExisting", "true", cwd=where)
+    cli.emu.clear_requests()
+    cli.run("up", "--yes", cwd=where)
+    assert "POST" not in cli.emu.request_counts()
+    state = cli.export(where, "dev")["deployment"]["resources"]
+    assert [r["id"] for r in state if r["urn"].endswith("::cache")] == [created["id"]]
+    assert live_names(cli) == ["cache"]
+    cli.run("preview", "--expect-no-changes", cwd=where)
+    cli.run("destroy", "--yes", cwd=where)
+    assert live_names(cli) == []

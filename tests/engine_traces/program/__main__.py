@@ -21,6 +21,7 @@ cache = render_kv.KeyValue(
     environment_id=config.get("environmentId"),
     deletion_protection=config.get_bool("deletionProtection"),
     allow_data_loss=config.get_bool("allowDataLoss"),
+    adopt_existing=config.get_bool("adoptExisting"),
 )
 pulumi.export("url", cache.internal_connection_string)
 pulumi.export("host", cache.host)
