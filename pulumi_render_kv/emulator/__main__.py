@@ -1,7 +1,10 @@
 """``render-kv-emulator`` / ``python -m pulumi_render_kv.emulator``: serve the emulator.
 
-When ready it prints exactly one line, ``RENDER_API_URL=http://HOST:PORT/v1``, to stdout; logs
-go to stderr. SIGINT (Ctrl-C) and SIGTERM stop the HTTP server and every server process.
+When ready it prints ``RENDER_API_URL=http://HOST:PORT/v1`` as its first line on stdout (tools
+parse it, so it never changes) and, when it runs servers, ``RENDER_KV_CA_CERT=/path/ca.pem`` as
+the second: the CA that signs the external ``rediss://`` endpoints, which a client must trust to
+use them. Logs go to stderr. SIGINT (Ctrl-C) and SIGTERM stop the HTTP server and every server
+process.
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="render-kv-emulator",
         description="A local emulator of Render's REST API for Key Value (Valkey) instances.",
+        epilog=(
+            "On start it prints RENDER_API_URL=http://HOST:PORT/v1 and, unless --no-data-plane, "
+            "RENDER_KV_CA_CERT=PATH: the CA certificate (PEM) that signs the external rediss:// "
+            "endpoints; pass it to clients (e.g. valkey-cli --cacert PATH) to use them."
+        ),
     )
     parser.add_argument(
         "--host",
@@ -164,6 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     try:
         print(f"RENDER_API_URL={emulator.url}", flush=True)
+        if emulator.ca_cert_path is not None:
+            # A line of its own after the URL line, which tools read as the first line.
+            print(f"RENDER_KV_CA_CERT={emulator.ca_cert_path}", flush=True)
         logger.info("workspace %s; Ctrl-C or SIGTERM stops", emulator.owner_id)
         while not stop.wait(0.5):
             pass

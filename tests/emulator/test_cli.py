@@ -14,16 +14,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from pulumi_render_kv.emulator.__main__ import build_parser, settings_from_args
 
 READY = re.compile(r"^RENDER_API_URL=(http://127\.0\.0\.1:\d+/v1)\n$")
+CA_LINE = re.compile(r"^RENDER_KV_CA_CERT=(/.+)\n$")
 
 
 class Running:
-    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+    def __init__(
+        self, process: subprocess.Popen[str], url: str, ca_cert: Path | None = None
+    ) -> None:
         self.process = process
         self.url = url
+        self.ca_cert = ca_cert
 
 
 def _start(*args: str) -> Running:
@@ -45,7 +50,15 @@ def _start(*args: str) -> Running:
         process.kill()
         _, err = process.communicate()
         pytest.fail(f"unexpected first line {line!r}; stderr:\n{err}")
-    return Running(process, match.group(1))
+    if "--no-data-plane" in args:
+        return Running(process, match.group(1))
+    ca_line = process.stdout.readline()
+    ca_match = CA_LINE.match(ca_line)
+    if ca_match is None:
+        process.kill()
+        _, err = process.communicate()
+        pytest.fail(f"unexpected second line {ca_line!r}; stderr:\n{err}")
+    return Running(process, match.group(1), Path(ca_match.group(1)))
 
 
 @pytest.fixture
@@ -236,3 +249,41 @@ def test_cli_busy_port_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
     assert len(errors) == 1, result.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in errors[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_cli_help_names_the_ca_certificate_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help tells where the CA of the external endpoints is announced."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    assert "RENDER_KV_CA_CERT" in capsys.readouterr().out
+
+
+@pytest.mark.dataplane
+def test_cli_second_line_is_the_ca_that_verifies_the_external_endpoint(
+    cleanup: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    """RENDER_KV_CA_CERT names the PEM a TLS client needs for the rediss:// connection string."""
+    running = _start("--data-dir", str(tmp_path))
+    cleanup.append(running.process)
+    assert running.ca_cert is not None
+    assert running.ca_cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
+    headers = {"Authorization": "Bearer any"}
+    with httpx.Client(base_url=running.url, headers=headers, timeout=30) as client:
+        owner_id = client.get("/owners").json()[0]["owner"]["id"]
+        created = client.post(
+            "/key-value",
+            json={
+                "name": "tls",
+                "ownerId": owner_id,
+                "plan": "starter",
+                "ipAllowList": [{"cidrBlock": "127.0.0.1/32", "description": "me"}],
+            },
+        )
+        assert created.status_code == 201, created.text
+        info = client.get(f"/key-value/{created.json()['id']}/connection-info").json()
+    with redis.Redis.from_url(
+        info["externalConnectionString"], ssl_ca_certs=str(running.ca_cert), socket_timeout=10
+    ) as external:
+        assert external.ping() is True
+    code, _, _ = _stop(running, signal.SIGTERM)
+    assert code == 0
