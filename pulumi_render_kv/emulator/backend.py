@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
@@ -51,6 +52,9 @@ DASHBOARD_URL = "https://dashboard.render.com/r/{id}"
 # Without a data plane, connection strings point at a host that never resolves (RFC 2606).
 PLACEHOLDER_HOST = "{region}-keyvalue.render-emulator.invalid"
 PLACEHOLDER_PORT = 6379
+# Ours: Render documents no limit. Long enough for any real name, short enough to stop a
+# multi-megabyte name from being stored and echoed back in every list response.
+MAX_NAME_LENGTH = 255
 
 
 def valkey_policy(api_policy: str) -> str:
@@ -217,9 +221,22 @@ def _check_plan(field_name: str, plan: str) -> None:
         )
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str, field_name: str = "name") -> None:
+    """A name Render could show: not blank, at most ``MAX_NAME_LENGTH``, no control characters."""
     if not name.strip():
-        raise errors.InvalidFieldValue("name", "must not be empty")
+        raise errors.InvalidFieldValue(field_name, "must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise errors.InvalidFieldValue(
+            field_name, f"must be at most {MAX_NAME_LENGTH} characters, got {len(name)}"
+        )
+    for position, char in enumerate(name):
+        # Cc: C0/C1 controls (newline, tab, NUL, DEL, …); Cs: lone surrogates from "\ud800"
+        # escapes, which are not text and cannot be stored or printed.
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            raise errors.InvalidFieldValue(
+                field_name,
+                f"must not contain control characters (found U+{ord(char):04X} at {position})",
+            )
 
 
 def _check_allow_list(entries: Iterable[CidrBlock]) -> None:
@@ -299,6 +316,7 @@ class Backend:
         self, name: str, *, owner_id: str | None = None, project_id: str | None = None
     ) -> EnvironmentView:
         """Seed an environment (Render creates them through projects, which we don't emulate)."""
+        check_name(name)
         with self._lock:
             owner = self._owner(owner_id) if owner_id else self.default_owner
             environment = _Environment(
@@ -419,7 +437,7 @@ class Backend:
             _check_enum("maxmemoryPolicy", policy, MAXMEMORY_POLICIES)
             if spec.persistence_mode is not None:
                 _check_enum("persistenceMode", spec.persistence_mode, PERSISTENCE_MODES)
-            _check_name(spec.name)
+            check_name(spec.name)
             allow_list = spec.ip_allow_list or ()
             _check_allow_list(allow_list)
             if spec.plan == "free":
@@ -552,7 +570,7 @@ class Backend:
             if change.persistence_mode is not None:
                 _check_enum("persistenceMode", change.persistence_mode, PERSISTENCE_MODES)
             if change.name is not None:
-                _check_name(change.name)
+                check_name(change.name)
             if change.ip_allow_list is not None:
                 _check_allow_list(change.ip_allow_list)
             upgrading_from_free = instance.plan == "free" and plan != "free"

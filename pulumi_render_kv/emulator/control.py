@@ -26,6 +26,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import json
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -36,6 +37,11 @@ from werkzeug.wrappers import Request, Response
 
 from . import errors, wire
 from .backend import Backend
+
+logger = logging.getLogger("pulumi_render_kv.emulator.control")
+
+# An hour: longer than any client's timeout, so every delay a test needs fits.
+MAX_FAULT_DELAY = 3600.0
 
 
 @dataclass(frozen=True)
@@ -98,8 +104,12 @@ class FaultInjector:
         """Queue a fault; ``ValueError`` for a combination that means nothing."""
         if count < 1:
             raise ValueError("count must be >= 1")
-        if delay < 0:
-            raise ValueError("delay must be >= 0")
+        # `not <=` also catches NaN, for which every comparison is false; the upper bound keeps
+        # 1e308 or Infinity from reaching time.sleep (OverflowError) or hanging a thread.
+        if not 0 <= delay <= MAX_FAULT_DELAY:
+            raise ValueError(
+                f"delay must be a number of seconds from 0 to {MAX_FAULT_DELAY:g}, got {delay!r}"
+            )
         if status is not None and not 400 <= status <= 599:
             raise ValueError("status must be an HTTP error status (400-599)")
         if status is not None and drop_connection:
@@ -244,6 +254,10 @@ class ControlPlane:
         except (ValueError, errors.RenderError) as exc:
             status = exc.status if isinstance(exc, errors.RenderError) else 400
             return _json(status, {"message": str(exc)})
+        except Exception as exc:
+            # A bug: answered in the API's error shape, not werkzeug's HTML page.
+            logger.exception("%s %s failed unexpectedly", request.method, request.path)
+            return _json(500, {"message": f"an unexpected server error has occurred: {exc!r}"})
 
     def _dispatch(self, route: tuple[str, str], request: Request) -> Response:
         handlers: dict[tuple[str, str], Callable[[Request], Response]] = {
@@ -295,9 +309,11 @@ class ControlPlane:
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
         try:
-            body = json.loads(request.get_data() or b"{}")
+            body = json.loads(wire.read_body(request) or b"{}")
         except ValueError as exc:
             raise ValueError(f"request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ValueError("request body is nested too deeply") from None
         if not isinstance(body, dict):
             raise ValueError("request body must be a JSON object")
         return body

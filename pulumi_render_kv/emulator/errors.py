@@ -26,6 +26,7 @@ Tree::
     ├── MethodNotAllowed           405
     ├── NotAcceptable              406
     ├── Conflict                   409  (e.g. changing a suspended instance; inferred)
+    ├── PayloadTooLarge            413  a body over the emulator's limit (ours: Render's unknown)
     ├── RateLimitExceeded          429  "rate limit exceeded" (spec-new example)
     ├── InternalError              500
     └── InjectedFault              any status chosen through the control plane
@@ -193,6 +194,16 @@ class Conflict(RenderError):
     """409: the current state of the resource conflicts with the request (inferred use)."""
 
     status = 409
+
+
+class PayloadTooLarge(RenderError):
+    """413: the body exceeds the emulator's limit; Render's own limit and answer are unknown."""
+
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body is larger than the limit of {limit} bytes")
+        self.limit = limit
 
 
 class RateLimitExceeded(RenderError):

@@ -30,7 +30,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import errors, ids, wire
 from .backend import Backend
-from .control import ControlPlane, FaultInjector, RequestLog, RequestRecord
+from .control import ControlPlane, Fault, FaultInjector, RequestLog, RequestRecord
 from .ratelimit import Decision, RateLimiter
 from .wire import Flavor
 
@@ -127,22 +127,16 @@ class Api:
             request_id = ids.new_request_id(next(self._request_numbers))
         token = self._bearer_token(request)
         fault = self._faults.take(request.method, request.path)
-        if fault is not None and fault.delay:
-            self._sleep(fault.delay)
-        if fault is not None and fault.status is not None:
-            decision = self._limiter.peek(token or "", request.method, request.path)
-            error = errors.InjectedFault(
-                fault.status, f"injected fault: {fault.status}", fault.retry_after
+        try:
+            response = self._answer(request, token, fault)
+        except Exception as exc:
+            # Anything the inner layers did not turn into a RenderError (a bug, or an injected
+            # delay the sleep refused): still a Render-shaped 500 with the usual headers, and
+            # still in the request log, never werkzeug's HTML page.
+            logger.exception("%s %s failed unexpectedly", request.method, request.path)
+            response = self._error_response(
+                errors.InternalError(f"an unexpected server error has occurred: {exc!r}")
             )
-            response = self._error_response(error)
-            response.headers.update(decision.headers())
-            response.headers.pop("Retry-After", None)
-            if fault.retry_after is not None:
-                response.headers["Retry-After"] = str(fault.retry_after)
-        else:
-            decision = self._limiter.hit(token or "", request.method, request.path)
-            response = self._respond(request, token, decision)
-            response.headers.update(decision.headers())
         response.headers["Render-Request-Id"] = request_id
         response.headers.update(STATIC_HEADERS)
         self._log.record(
@@ -157,6 +151,26 @@ class Api:
         )
         if fault is not None and fault.drop_connection:
             self._drop(environ)
+        return response
+
+    def _answer(self, request: Request, token: str | None, fault: Fault | None) -> Response:
+        """The response, with rate-limit headers, after the fault's delay and status if any."""
+        if fault is not None and fault.delay:
+            self._sleep(fault.delay)
+        if fault is not None and fault.status is not None:
+            decision = self._limiter.peek(token or "", request.method, request.path)
+            error = errors.InjectedFault(
+                fault.status, f"injected fault: {fault.status}", fault.retry_after
+            )
+            response = self._error_response(error)
+            response.headers.update(decision.headers())
+            response.headers.pop("Retry-After", None)
+            if fault.retry_after is not None:
+                response.headers["Retry-After"] = str(fault.retry_after)
+            return response
+        decision = self._limiter.hit(token or "", request.method, request.path)
+        response = self._respond(request, token, decision)
+        response.headers.update(decision.headers())
         return response
 
     @staticmethod
@@ -176,6 +190,7 @@ class Api:
                 raise errors.RateLimitExceeded(decision.reset)
             self._authenticate(token)
             self._check_accept(request)
+            wire.check_body_size(request)
             route, params = self._match(request)
             reply = route.handler(self, Call(request, params, route.flavor))
         except errors.RenderError as error:
@@ -261,7 +276,7 @@ class Api:
 
     def _body(self, call: Call) -> Any:
         return wire.parse_json_body(
-            call.request.get_data(), call.request.headers.get("Content-Type")
+            wire.read_body(call.request), call.request.headers.get("Content-Type")
         )
 
     @staticmethod
