@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,7 +53,8 @@ class EmulatorSettings:
     status_on_create: str = "unknown"
     null_empty_allow_list: bool = True
     server_binary: str | None = None
-    sleep: Callable[[float], None] = time.sleep
+    # None: fault delays wait on the emulator's stop event, so stop() interrupts them.
+    sleep: Callable[[float], object] | None = None
 
 
 class Emulator:
@@ -74,6 +76,7 @@ class Emulator:
         self._plane: DataPlaneLike | None = data_plane
         self._server: ServerThread | None = None
         self._stopped = False
+        self._stopping = threading.Event()
         try:
             if self._plane is None and settings.data_plane:
                 self._plane = self._real_data_plane(settings)
@@ -105,6 +108,7 @@ class Emulator:
                 api_key=settings.api_key,
                 null_empty_allow_list=settings.null_empty_allow_list,
                 sleep=settings.sleep,
+                stopping=self._stopping,
             )
         except BaseException:
             self.stop()
@@ -161,6 +165,9 @@ class Emulator:
         if self._stopped:
             return
         self._stopped = True
+        # First: requests waiting in an injected delay wake up and answer 503 instead of
+        # holding the server's stop (and Ctrl-C) for as long as the delay lasts.
+        self._stopping.set()
         try:
             if self._server is not None:
                 self._server.stop()

@@ -11,7 +11,8 @@ on ``Emulator`` for in-process tests:
   match are delayed by ``delay`` seconds, then either answered with ``status`` (the request is
   not acted on) or acted on normally and their connection dropped without an answer
   (``dropConnection``: the create-then-timeout case; on a real socket the client sees the
-  connection close, in-process the WSGI app raises ``ConnectionAbortedError``).
+  connection close, in-process the WSGI app raises ``ConnectionAbortedError``). ``delay`` is
+  0..3600 seconds; stopping the emulator cuts a delay short and the request answers 503.
   ``GET`` lists pending faults, ``DELETE`` clears them.
 - ``GET /_emulator/requests`` → ``{"requests": [{method, path, query, status, fault,
   requestId}], "counts": {"GET": n, …}}`` (``/v1`` requests only; the Authorization header is

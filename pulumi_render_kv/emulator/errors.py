@@ -29,6 +29,7 @@ Tree::
     ├── PayloadTooLarge            413  a body over the emulator's limit (ours: Render's unknown)
     ├── RateLimitExceeded          429  "rate limit exceeded" (spec-new example)
     ├── InternalError              500
+    ├── Stopping                   503  the emulator stopped while the request waited
     └── InjectedFault              any status chosen through the control plane
 """
 
@@ -220,6 +221,18 @@ class InternalError(RenderError):
     """500: something failed inside the emulator (for example a data-plane process)."""
 
     status = 500
+
+
+class Stopping(RenderError):
+    """503: the emulator began stopping while the request sat in an injected delay.
+
+    The request is not acted on: the servers it would touch are being stopped.
+    """
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("the emulator is stopping; the request was not carried out")
 
 
 class InjectedFault(RenderError):

@@ -21,7 +21,6 @@ import logging
 import re
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -94,8 +93,11 @@ class Api:
         control: ControlPlane,
         api_key: str | None = None,
         null_empty_allow_list: bool = True,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
+        """``stopping`` is set when the emulator stops; the default ``sleep`` (fault delays)
+        waits on it, so a stop interrupts every delayed request instead of waiting it out."""
         self.backend = backend
         self._limiter = limiter
         self._faults = faults
@@ -103,7 +105,8 @@ class Api:
         self._control = control
         self._api_key = api_key
         self._null_empty = null_empty_allow_list
-        self._sleep = sleep
+        self._stopping = stopping if stopping is not None else threading.Event()
+        self._sleep = sleep if sleep is not None else self._stopping.wait
         self._request_numbers = iter(range(1, 1 << 62))
         self._number_lock = threading.Lock()
 
@@ -157,6 +160,8 @@ class Api:
         """The response, with rate-limit headers, after the fault's delay and status if any."""
         if fault is not None and fault.delay:
             self._sleep(fault.delay)
+            if self._stopping.is_set():
+                return self._error_response(errors.Stopping())
         if fault is not None and fault.status is not None:
             decision = self._limiter.peek(token or "", request.method, request.path)
             error = errors.InjectedFault(

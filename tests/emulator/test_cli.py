@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
@@ -9,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -287,3 +289,67 @@ def test_cli_second_line_is_the_ca_that_verifies_the_external_endpoint(
         assert external.ping() is True
     code, _, _ = _stop(running, signal.SIGTERM)
     assert code == 0
+
+
+def _children(pid: int) -> set[int]:
+    """Direct child processes of ``pid`` (Linux: /proc/PID/task/*/children)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found.update(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (not a zombie awaiting its parent); a reused pid would need the same binary."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.dataplane
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_cli_stops_promptly_during_a_delayed_request_and_leaves_no_server(
+    cleanup: list[subprocess.Popen[str]], tmp_path: Path, signum: int
+) -> None:
+    """A request sits in an hour-long injected delay; the signal still stops the emulator (the
+    pytest timeout is the only clock), and every server process it started is gone."""
+    running = _start("--data-dir", str(tmp_path))
+    cleanup.append(running.process)
+    headers = {"Authorization": "Bearer any"}
+    control_url = running.url.removesuffix("/v1") + "/_emulator"
+    with httpx.Client(base_url=running.url, headers=headers, timeout=30) as client:
+        owner_id = client.get("/owners").json()[0]["owner"]["id"]
+        created = client.post(
+            "/key-value", json={"name": "a", "ownerId": owner_id, "plan": "starter"}
+        )
+        assert created.status_code == 201, created.text
+    servers = {
+        pid
+        for pid in _children(running.process.pid)
+        if b"server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    }
+    assert servers, "the emulator started no server process"
+    fault = httpx.post(
+        control_url + "/faults", json={"method": "GET", "path": "/v1/owners", "delay": 3600}
+    )
+    assert fault.status_code == 201, fault.text
+    outcome: list[object] = []
+
+    def delayed() -> None:
+        try:
+            outcome.append(httpx.get(running.url + "/owners", headers=headers, timeout=3700))
+        except httpx.TransportError as error:  # the emulator closes the connection
+            outcome.append(error)
+
+    request = threading.Thread(target=delayed, daemon=True)
+    request.start()
+    while httpx.get(control_url + "/faults").json():  # taken: the request is in its delay
+        threading.Event().wait(0.01)
+    code, _, stderr = _stop(running, signum)
+    assert code == 0, stderr
+    request.join(timeout=30)
+    assert len(outcome) == 1
+    assert [pid for pid in servers if _alive(pid)] == []
