@@ -64,7 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--owner-name", default="Emulator Workspace", help="workspace name")
     parser.add_argument("--owner-email", default="owner@example.com", help="workspace email")
     parser.add_argument(
-        "--data-dir", type=Path, help="where server processes keep data (default: a temp dir)"
+        "--data-dir",
+        type=Path,
+        help=(
+            "where the emulator keeps its state (an SQLite file, emulator.sqlite3, written on "
+            "every change) and the servers their data; started again on the same directory it "
+            "brings back every workspace, environment and instance, each server restarted on "
+            "its data (persistence permitting). Default: a temp dir, removed on exit"
+        ),
     )
     parser.add_argument(
         "--create-delay",

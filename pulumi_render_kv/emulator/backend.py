@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from . import errors, ids
 from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
 from .plane import PERSISTENCE_MODES, DataPlaneLike, PlaneConfig, PlaneEndpoints
+from .store import EnvironmentRow, InstanceRow, OwnerRow, StateStore
 
 # --- facts about Render (§2.10, §9) ---------------------------------------------------------
 
@@ -277,6 +278,11 @@ class Backend:
 
     ``clock`` is monotonic seconds (drives status progressions); ``wall_clock_ns`` is epoch
     nanoseconds (timestamps). ``data_plane`` is ``None`` when no server processes are run.
+
+    ``store``, when given, is written on every state change; what it already holds is loaded
+    first, and the server of every stored instance is started again on its existing data
+    (suspended ones are started and suspended, so the data plane knows them for ``resume``).
+    ``owner`` then comes first (it is the default workspace), followed by the stored others.
     """
 
     def __init__(
@@ -287,16 +293,73 @@ class Backend:
         clock: Callable[[], float],
         wall_clock_ns: Callable[[], int],
         data_plane: DataPlaneLike | None = None,
+        store: StateStore | None = None,
     ) -> None:
         self._lifecycle = lifecycle
         self._clock = clock
         self._wall_clock_ns = wall_clock_ns
         self._plane = data_plane
+        self._store = store
         self._lock = threading.RLock()
         self._sequence = itertools.count(1)
         self._owners: dict[str, Owner] = {owner.id: owner}
         self._environments: dict[str, _Environment] = {}
         self._instances: dict[str, _Instance] = {}
+        if store is not None:
+            self._restore(store)
+            store.put_owner(_owner_row(owner))
+
+    def _restore(self, store: StateStore) -> None:
+        """Load the stored state and start the stored instances' servers on their data."""
+        state = store.load()
+        for stored in state.owners:
+            self._owners.setdefault(
+                stored.id, Owner(stored.id, stored.name, stored.email, stored.type)
+            )
+        for env in state.environments:
+            self._environments[env.id] = _Environment(
+                env.id, env.name, env.project_id, env.owner_id
+            )
+        for row in state.instances:
+            # Created (and restarted) long ago as far as statuses go: available, or suspended.
+            lifecycle = InstanceLifecycle(
+                self._lifecycle, created_at=self._clock() - self._lifecycle.create_delay
+            )
+            instance = _Instance(
+                id=row.id,
+                sequence=row.sequence,
+                name=row.name,
+                owner_id=row.owner_id,
+                plan=row.plan,
+                region=row.region,
+                environment_id=row.environment_id,
+                maxmemory_policy=row.maxmemory_policy,
+                persistence_mode=row.persistence_mode,
+                ip_allow_list=tuple(CidrBlock(c, d) for c, d in row.ip_allow_list),
+                password=row.password,
+                created_ns=row.created_ns,
+                updated_ns=row.updated_ns,
+                lifecycle=lifecycle,
+            )
+            if self._plane is not None:
+                try:
+                    instance.endpoints = self._plane.start(self._plane_config(instance))
+                    if row.suspended:
+                        self._plane.suspend(instance.id)
+                except Exception as exc:
+                    raise errors.InternalError(
+                        f"could not restart the Key Value server of stored instance "
+                        f"{instance.id}: {exc}"
+                    ) from exc
+            if row.suspended:
+                lifecycle.suspend()
+            self._instances[instance.id] = instance
+        if state.instances:
+            self._sequence = itertools.count(state.instances[-1].sequence + 1)
+
+    def _save(self, instance: _Instance) -> None:
+        if self._store is not None:
+            self._store.put_instance(_instance_row(instance))
 
     # -- workspaces and environments (seeding) --
 
@@ -310,6 +373,8 @@ class Backend:
         with self._lock:
             owner = Owner(id=owner_id or ids.new_owner_id(), name=name, email=email)
             self._owners[owner.id] = owner
+            if self._store is not None:
+                self._store.put_owner(_owner_row(owner))
             return owner
 
     def add_environment(
@@ -326,6 +391,12 @@ class Backend:
                 owner_id=owner.id,
             )
             self._environments[environment.id] = environment
+            if self._store is not None:
+                self._store.put_environment(
+                    EnvironmentRow(
+                        environment.id, environment.name, environment.project_id, owner.id
+                    )
+                )
             return self._environment_view(environment)
 
     def list_owners(
@@ -478,6 +549,7 @@ class Backend:
                         f"could not start the Key Value server for {instance.id}: {exc}"
                     ) from exc
             self._instances[instance.id] = instance
+            self._save(instance)
             return self._view(instance, fresh=True)
 
     def _unused_id(self) -> str:
@@ -615,6 +687,7 @@ class Backend:
             if restart is not None:
                 instance.lifecycle.restart(restart, self._clock())
             instance.updated_ns = max(self._wall_clock_ns(), instance.updated_ns)
+            self._save(instance)
             return self._view(instance)
 
     def delete_key_value(self, instance_id: str) -> None:
@@ -629,6 +702,8 @@ class Backend:
                         f"could not stop the Key Value server for {instance.id}: {exc}"
                     ) from exc
             del self._instances[instance.id]
+            if self._store is not None:
+                self._store.delete_instance(instance.id)
 
     def retrieve_key_value_connection_info(self, instance_id: str) -> ConnectionInfo:
         """``retrieve-key-value-connection-info`` (§2.7), pointing at the emulator's servers.
@@ -669,6 +744,7 @@ class Backend:
                         f"could not suspend the Key Value server for {instance.id}: {exc}"
                     ) from exc
             instance.lifecycle.suspend()
+            self._save(instance)
 
     def resume_key_value(self, instance_id: str) -> None:
         """``resume-key-value`` (§3.7): the process starts again; idempotent."""
@@ -684,6 +760,7 @@ class Backend:
                         f"could not resume the Key Value server for {instance.id}: {exc}"
                     ) from exc
             instance.lifecycle.resume(self._clock())
+            self._save(instance)
 
     # -- environments (§7) --
 
@@ -699,6 +776,7 @@ class Backend:
                     raise errors.EnvironmentOwnerMismatch(environment.id, instance.owner_id)
             for instance in instances:
                 instance.environment_id = environment.id
+                self._save(instance)
             return self._environment_view(environment)
 
     def remove_resources_from_environment(
@@ -711,6 +789,7 @@ class Backend:
             for instance in instances:
                 if instance.environment_id == environment.id:
                     instance.environment_id = None
+                    self._save(instance)
 
     # -- test control --
 
@@ -725,3 +804,28 @@ class Backend:
             for instance_id in list(self._instances):
                 self.delete_key_value(instance_id)
             self._environments.clear()
+            if self._store is not None:
+                self._store.delete_environments()
+
+
+def _owner_row(owner: Owner) -> OwnerRow:
+    return OwnerRow(owner.id, owner.name, owner.email, owner.type)
+
+
+def _instance_row(instance: _Instance) -> InstanceRow:
+    return InstanceRow(
+        id=instance.id,
+        sequence=instance.sequence,
+        name=instance.name,
+        owner_id=instance.owner_id,
+        plan=instance.plan,
+        region=instance.region,
+        environment_id=instance.environment_id,
+        maxmemory_policy=instance.maxmemory_policy,
+        persistence_mode=instance.persistence_mode,
+        ip_allow_list=tuple((e.cidr_block, e.description) for e in instance.ip_allow_list),
+        password=instance.password,
+        created_ns=instance.created_ns,
+        updated_ns=instance.updated_ns,
+        suspended=instance.lifecycle.suspended,
+    )

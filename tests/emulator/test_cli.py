@@ -253,11 +253,14 @@ def test_cli_busy_port_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-def test_cli_help_names_the_ca_certificate_line(capsys: pytest.CaptureFixture[str]) -> None:
-    """--help tells where the CA of the external endpoints is announced."""
+def test_cli_help_names_the_ca_line_and_the_state_file(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help tells where the CA is announced and that --data-dir survives restarts."""
     with pytest.raises(SystemExit):
         build_parser().parse_args(["--help"])
-    assert "RENDER_KV_CA_CERT" in capsys.readouterr().out
+    text = " ".join(capsys.readouterr().out.split())
+    assert "RENDER_KV_CA_CERT" in text
+    assert "emulator.sqlite3" in text
+    assert "brings back every workspace, environment and instance" in text
 
 
 @pytest.mark.dataplane
@@ -353,3 +356,40 @@ def test_cli_stops_promptly_during_a_delayed_request_and_leaves_no_server(
     request.join(timeout=30)
     assert len(outcome) == 1
     assert [pid for pid in servers if _alive(pid)] == []
+
+
+@pytest.mark.dataplane
+def test_cli_restarted_on_its_data_dir_brings_the_instance_and_its_data_back(
+    cleanup: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    """SIGTERM, then a new emulator process on the same --data-dir: same id, same key."""
+    headers = {"Authorization": "Bearer any"}
+    first = _start("--data-dir", str(tmp_path))
+    cleanup.append(first.process)
+    with httpx.Client(base_url=first.url, headers=headers, timeout=30) as client:
+        owner_id = client.get("/owners").json()[0]["owner"]["id"]
+        created = client.post(
+            "/key-value", json={"name": "kept", "ownerId": owner_id, "plan": "starter"}
+        )
+        assert created.status_code == 201, created.text
+        instance_id = created.json()["id"]
+        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
+            "internalConnectionString"
+        ]
+    with redis.Redis.from_url(url, socket_timeout=10) as server:
+        assert server.set("survivor", "yes")
+    code, _, stderr = _stop(first, signal.SIGTERM)
+    assert code == 0, stderr
+
+    second = _start("--data-dir", str(tmp_path))
+    cleanup.append(second.process)
+    with httpx.Client(base_url=second.url, headers=headers, timeout=30) as client:
+        [item] = client.get("/key-value").json()
+        assert (item["keyValue"]["id"], item["keyValue"]["name"]) == (instance_id, "kept")
+        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
+            "internalConnectionString"
+        ]
+    with redis.Redis.from_url(url, socket_timeout=10) as server:
+        assert server.get("survivor") == b"yes"
+    code, _, stderr = _stop(second, signal.SIGTERM)
+    assert code == 0, stderr
