@@ -128,12 +128,17 @@ class Owner:
     type: str = "team"
 
 
+PROTECTED_STATUSES = ("protected", "unprotected")
+
+
 @dataclass
 class _Environment:
     id: str
     name: str
     project_id: str
     owner_id: str
+    protected_status: str = "unprotected"
+    network_isolation_enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,8 @@ class EnvironmentView:
     name: str
     project_id: str
     redis_ids: tuple[str, ...]
+    protected_status: str = "unprotected"
+    network_isolation_enabled: bool = False
 
 
 @dataclass
@@ -318,7 +325,12 @@ class Backend:
             )
         for env in state.environments:
             self._environments[env.id] = _Environment(
-                env.id, env.name, env.project_id, env.owner_id
+                env.id,
+                env.name,
+                env.project_id,
+                env.owner_id,
+                env.protected_status,
+                env.network_isolation_enabled,
             )
         for row in state.instances:
             # Created (and restarted) long ago as far as statuses go: available, or suspended.
@@ -378,10 +390,17 @@ class Backend:
             return owner
 
     def add_environment(
-        self, name: str, *, owner_id: str | None = None, project_id: str | None = None
+        self,
+        name: str,
+        *,
+        owner_id: str | None = None,
+        project_id: str | None = None,
+        protected_status: str = "unprotected",
+        network_isolation_enabled: bool = False,
     ) -> EnvironmentView:
         """Seed an environment (Render creates them through projects, which we don't emulate)."""
         check_name(name)
+        _check_enum("protectedStatus", protected_status, PROTECTED_STATUSES)
         with self._lock:
             owner = self._owner(owner_id) if owner_id else self.default_owner
             environment = _Environment(
@@ -389,15 +408,27 @@ class Backend:
                 name=name,
                 project_id=project_id or ids.new_project_id(),
                 owner_id=owner.id,
+                protected_status=protected_status,
+                network_isolation_enabled=network_isolation_enabled,
             )
             self._environments[environment.id] = environment
             if self._store is not None:
                 self._store.put_environment(
                     EnvironmentRow(
-                        environment.id, environment.name, environment.project_id, owner.id
+                        environment.id,
+                        environment.name,
+                        environment.project_id,
+                        owner.id,
+                        protected_status,
+                        network_isolation_enabled,
                     )
                 )
             return self._environment_view(environment)
+
+    def retrieve_environment(self, environment_id: str) -> EnvironmentView:
+        """``retrieve-environment``."""
+        with self._lock:
+            return self._environment_view(self._environment(environment_id))
 
     def list_owners(
         self,
@@ -443,6 +474,8 @@ class Backend:
             name=environment.name,
             project_id=environment.project_id,
             redis_ids=tuple(i.id for i in members),
+            protected_status=environment.protected_status,
+            network_isolation_enabled=environment.network_isolation_enabled,
         )
 
     # -- Key Value instances --
@@ -782,12 +815,16 @@ class Backend:
     def remove_resources_from_environment(
         self, environment_id: str, resource_ids: tuple[str, ...]
     ) -> None:
-        """``remove-resources-from-environment``; ids not in the environment are left alone."""
+        """``remove-resources-from-environment``; ids not in the environment are left alone.
+
+        An unknown environment id changes nothing and is no error: Render answered 204 to a
+        removal addressed to ``/environments/<the instance's own red- id>/resources`` (recorded
+        traffic of Render's Terraform provider). Unknown resource ids are still 404.
+        """
         with self._lock:
-            environment = self._environment(environment_id)
             instances = [self._instance(resource_id) for resource_id in resource_ids]
             for instance in instances:
-                if instance.environment_id == environment.id:
+                if instance.environment_id == environment_id:
                     instance.environment_id = None
                     self._save(instance)
 

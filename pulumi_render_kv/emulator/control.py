@@ -18,7 +18,8 @@ on ``Emulator`` for in-process tests:
   requestId}], "counts": {"GET": n, …}}`` (``/v1`` requests only; the Authorization header is
   never recorded); ``DELETE`` clears the log and the counts.
 - ``POST /_emulator/environments`` → 201 ``environment``: ``{"name": "production",
-  "ownerId": "tea-…"}`` (``ownerId`` optional: the emulator's workspace).
+  "ownerId": "tea-…", "protectedStatus": "unprotected", "networkIsolationEnabled": false}``
+  (all but ``name`` optional; ``ownerId`` defaults to the emulator's workspace).
 - ``GET /_emulator/health`` → 200 ``{"ok": true}``.
 """
 
@@ -298,13 +299,27 @@ class ControlPlane:
 
     def _add_environment(self, request: Request) -> Response:
         body = self._body(request)
+        known = {"name", "ownerId", "protectedStatus", "networkIsolationEnabled"}
+        if unknown := sorted(set(body) - known):
+            raise ValueError(f"unknown environment fields: {', '.join(unknown)}")
         name = body.get("name")
         owner_id = body.get("ownerId")
+        protected = body.get("protectedStatus", "unprotected")
+        isolated = body.get("networkIsolationEnabled", False)
         if not isinstance(name, str) or not name:
             raise ValueError("name (a non-empty string) is required")
         if owner_id is not None and not isinstance(owner_id, str):
             raise ValueError("ownerId must be a string")
-        environment = self._backend.add_environment(name, owner_id=owner_id)
+        if not isinstance(protected, str):
+            raise ValueError("protectedStatus must be 'protected' or 'unprotected'")
+        if not isinstance(isolated, bool):
+            raise ValueError("networkIsolationEnabled must be a boolean")
+        environment = self._backend.add_environment(
+            name,
+            owner_id=owner_id,
+            protected_status=protected,
+            network_isolation_enabled=isolated,
+        )
         return _json(201, wire.render_environment(environment))
 
     @staticmethod

@@ -348,6 +348,11 @@ class Api:
         """``retrieve-owner``."""
         return Reply(200, wire.render_owner(self.backend.retrieve_owner(call.params["owner_id"])))
 
+    def retrieve_environment(self, call: Call) -> Reply:
+        """``retrieve-environment``."""
+        environment = self.backend.retrieve_environment(call.params["environment_id"])
+        return Reply(200, wire.render_environment(environment))
+
     def add_resources_to_environment(self, call: Call) -> Reply:
         """``add-resources-to-environment``: 201 as observed (spec: 200)."""
         resource_ids = wire.parse_resource_ids_body(self._body(call))
@@ -384,6 +389,7 @@ ROUTES: tuple[Route, ...] = (
     *_instance_routes("/v1/redis", Flavor.REDIS),
     Route("GET", _path("/v1/owners"), Api.list_owners),
     Route("GET", _path("/v1/owners/{owner_id}"), Api.retrieve_owner),
+    Route("GET", _path("/v1/environments/{environment_id}"), Api.retrieve_environment),
     Route(
         "POST",
         _path("/v1/environments/{environment_id}/resources"),

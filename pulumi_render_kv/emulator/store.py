@@ -41,7 +41,9 @@ CREATE TABLE IF NOT EXISTS environments (
     position INTEGER NOT NULL,
     name TEXT NOT NULL,
     project_id TEXT NOT NULL,
-    owner_id TEXT NOT NULL REFERENCES owners (id)
+    owner_id TEXT NOT NULL REFERENCES owners (id),
+    protected_status TEXT NOT NULL,
+    network_isolation_enabled INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS instances (
     id TEXT PRIMARY KEY,
@@ -84,6 +86,8 @@ class EnvironmentRow:
     name: str
     project_id: str
     owner_id: str
+    protected_status: str
+    network_isolation_enabled: bool
 
 
 @dataclass(frozen=True)
@@ -172,9 +176,17 @@ class StateStore:
                 )
             ]
             environments = [
-                EnvironmentRow(*row)
+                EnvironmentRow(
+                    id=row[0],
+                    name=row[1],
+                    project_id=row[2],
+                    owner_id=row[3],
+                    protected_status=row[4],
+                    network_isolation_enabled=bool(row[5]),
+                )
                 for row in self._db.execute(
-                    "SELECT id, name, project_id, owner_id FROM environments ORDER BY position"
+                    "SELECT id, name, project_id, owner_id, protected_status, "
+                    "network_isolation_enabled FROM environments ORDER BY position"
                 )
             ]
             instances = [
@@ -204,10 +216,20 @@ class StateStore:
         """Insert or update an environment."""
         with self._lock, self._transaction():
             self._db.execute(
-                "INSERT INTO environments (id, position, name, project_id, owner_id) VALUES "
-                "(?, (SELECT COALESCE(MAX(position), 0) + 1 FROM environments), ?, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET name = excluded.name",
-                (environment.id, environment.name, environment.project_id, environment.owner_id),
+                "INSERT INTO environments (id, position, name, project_id, owner_id, "
+                "protected_status, network_isolation_enabled) VALUES "
+                "(?, (SELECT COALESCE(MAX(position), 0) + 1 FROM environments), ?, ?, ?, ?, ?) "
+                "ON CONFLICT (id) DO UPDATE SET name = excluded.name, "
+                "protected_status = excluded.protected_status, "
+                "network_isolation_enabled = excluded.network_isolation_enabled",
+                (
+                    environment.id,
+                    environment.name,
+                    environment.project_id,
+                    environment.owner_id,
+                    environment.protected_status,
+                    int(environment.network_isolation_enabled),
+                ),
             )
 
     def delete_environments(self) -> None:

@@ -387,15 +387,19 @@ def render_owner_list(rows: list[tuple[Owner, str]]) -> list[JsonObject]:
 
 
 def render_environment(environment: EnvironmentView) -> JsonObject:
-    """An ``environment`` object; only Key Value members are tracked by the emulator."""
+    """An ``environment`` object; only Key Value members are tracked by the emulator.
+
+    Empty id lists are ``null``, as Render sends them (observed in every recorded environment
+    object, before and after a resource move), although the spec declares arrays.
+    """
     return {
         "id": environment.id,
         "name": environment.name,
         "projectId": environment.project_id,
-        "databasesIds": [],
-        "redisIds": list(environment.redis_ids),
-        "serviceIds": [],
-        "envGroupIds": [],
-        "protectedStatus": "unprotected",
-        "networkIsolationEnabled": False,
+        "databasesIds": None,
+        "redisIds": list(environment.redis_ids) or None,
+        "serviceIds": None,
+        "envGroupIds": None,
+        "protectedStatus": environment.protected_status,
+        "networkIsolationEnabled": environment.network_isolation_enabled,
     }

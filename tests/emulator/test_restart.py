@@ -51,7 +51,9 @@ def test_restart_brings_back_owners_environments_and_instances(
     first = make_emulator(clock, first_plane, data_dir=tmp_path)
     other = first.backend.add_owner("Other", "other@example.com")
     with make_client(first) as client, _control(first) as control:
-        environment = control.post("/environments", json={"name": "production"}).json()
+        environment = control.post(
+            "/environments", json={"name": "production", "protectedStatus": "protected"}
+        ).json()
         cache = create(
             client,
             first.owner_id,
@@ -69,6 +71,7 @@ def test_restart_brings_back_owners_environments_and_instances(
         before = _listed(client)
         owners_before = client.get("/owners").json()
         connection_before = client.get(f"/key-value/{cache['id']}/connection-info").json()
+        environment_before = client.get(f"/environments/{environment['id']}").json()
     first.stop()
 
     second_plane = FakeDataPlane()
@@ -88,6 +91,8 @@ def test_restart_brings_back_owners_environments_and_instances(
             assert {i["id"]: i.get("environmentId") for i in after}[cache["id"]] == (
                 environment["id"]
             )
+            assert client.get(f"/environments/{environment['id']}").json() == (environment_before)
+            assert environment_before["protectedStatus"] == "protected"
             connection_after = client.get(f"/key-value/{cache['id']}/connection-info").json()
             # Same password (the server's ACL user was recreated with it); new local ports.
             password = connection_before["externalConnectionString"].split(":")[2].split("@")[0]
