@@ -18,8 +18,9 @@ on ``Emulator`` for in-process tests:
   requestId}], "counts": {"GET": n, …}}`` (``/v1`` requests only; the Authorization header is
   never recorded); ``DELETE`` clears the log and the counts.
 - ``POST /_emulator/environments`` → 201 ``environment``: ``{"name": "production",
-  "ownerId": "tea-…", "protectedStatus": "unprotected", "networkIsolationEnabled": false}``
-  (all but ``name`` optional; ``ownerId`` defaults to the emulator's workspace).
+  "ownerId": "tea-…", "projectId": "prj-…", "protectedStatus": "unprotected",
+  "networkIsolationEnabled": false}`` (all but ``name`` optional; ``ownerId`` defaults to the
+  emulator's workspace, ``projectId`` to a new id: pass one to put environments in one project).
 - ``GET /_emulator/health`` → 200 ``{"ok": true}``.
 """
 
@@ -299,7 +300,7 @@ class ControlPlane:
 
     def _add_environment(self, request: Request) -> Response:
         body = self._body(request)
-        known = {"name", "ownerId", "protectedStatus", "networkIsolationEnabled"}
+        known = {"name", "ownerId", "projectId", "protectedStatus", "networkIsolationEnabled"}
         if unknown := sorted(set(body) - known):
             raise ValueError(f"unknown environment fields: {', '.join(unknown)}")
         name = body.get("name")
@@ -310,6 +311,9 @@ class ControlPlane:
             raise ValueError("name (a non-empty string) is required")
         if owner_id is not None and not isinstance(owner_id, str):
             raise ValueError("ownerId must be a string")
+        project_id = body.get("projectId")
+        if project_id is not None and (not isinstance(project_id, str) or not project_id):
+            raise ValueError("projectId must be a non-empty string (e.g. prj-…)")
         if not isinstance(protected, str):
             raise ValueError("protectedStatus must be 'protected' or 'unprotected'")
         if not isinstance(isolated, bool):
@@ -317,6 +321,7 @@ class ControlPlane:
         environment = self._backend.add_environment(
             name,
             owner_id=owner_id,
+            project_id=project_id,
             protected_status=protected,
             network_isolation_enabled=isolated,
         )

@@ -732,11 +732,17 @@ def test_control_plane_environments_take_protection_and_isolation(
             "/environments",
             json={"name": "prod", "protectedStatus": "protected", "networkIsolationEnabled": True},
         )
+        sibling = control.post(
+            "/environments", json={"name": "staging", "projectId": made.json()["projectId"]}
+        )
         bad = control.post("/environments", json={"name": "x", "protectedStatus": "maybe"})
         unknown = control.post("/environments", json={"name": "x", "color": "red"})
     assert made.status_code == 201, made.text
     shown = client.get(f"/environments/{made.json()['id']}").json()
     assert (shown["protectedStatus"], shown["networkIsolationEnabled"]) == ("protected", True)
+    # One project, two environments: the second was given the first one's project id.
+    assert sibling.json()["projectId"] == shown["projectId"]
+    assert sibling.json()["protectedStatus"] == "unprotected"
     assert bad.status_code == 400
     assert "protectedStatus" in bad.json()["message"]
     assert (unknown.status_code, unknown.json()) == (
