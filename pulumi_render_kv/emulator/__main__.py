@@ -20,6 +20,7 @@ from types import FrameType
 
 from .app import DEFAULT_OWNER_ID, Emulator, EmulatorSettings
 from .ratelimit import RateLimitSettings
+from .store import StoreError
 
 logger = logging.getLogger("pulumi_render_kv.emulator")
 
@@ -174,7 +175,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Both clean up after themselves when they fail (temp dir, server processes).
         emulator = Emulator(settings_from_args(args)).start()
     except Exception as exc:  # any start-up failure: one line on stderr, exit status 1
-        hint = "" if isinstance(exc, OSError) else " (use --no-data-plane to run without servers)"
+        # The data-plane hint only where servers could be the cause (not a port or state file).
+        plain = isinstance(exc, OSError | StoreError)
+        hint = "" if plain else " (use --no-data-plane to run without servers)"
         logger.error("cannot start the emulator: %s%s", exc, hint)
         return 1
     try:

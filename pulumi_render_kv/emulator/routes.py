@@ -2,12 +2,14 @@
 
 No Render rules live here: handlers read parameters with ``wire``, call the ``Backend`` method
 named after the operation, and serialise the result. Order of checks for a ``/v1`` request:
-fault injection → rate limit → auth (401) → Accept (406) → route (404/405) → handler.
+fault injection → rate limit → auth (401) → Accept (406) → body size (413, ``wire.
+MAX_BODY_BYTES``) → route (404/405) → handler.
 
 Every ``/v1`` response carries the headers Render sends (§1): ``Content-Type: application/json;
 charset=utf-8`` (when there is a body), ``Render-Request-Id``, ``Ratelimit-Limit/Remaining/
 Reset`` and the security headers; a 429 also carries ``Retry-After``. That includes a 500 for an
-unexpected exception (a bug, or a data-plane failure the backend did not translate): it is
+unexpected exception (a bug, a data-plane failure the backend did not translate, or one raised
+while serving a fault): it is
 answered as ``{"message": ...}`` like any Render error, logged with its traceback, and recorded
 in the request log, instead of becoming werkzeug's bare HTML page.
 """

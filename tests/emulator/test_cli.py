@@ -393,3 +393,24 @@ def test_cli_restarted_on_its_data_dir_brings_the_instance_and_its_data_back(
         assert server.get("survivor") == b"yes"
     code, _, stderr = _stop(second, signal.SIGTERM)
     assert code == 0, stderr
+
+
+def test_cli_unreadable_state_file_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
+    """A data dir whose emulator.sqlite3 is not a state file: the file and the fix, exit 1."""
+    (tmp_path / "emulator.sqlite3").write_bytes(b"garbage " * 512)
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pulumi_render_kv.emulator"),
+            *("--no-data-plane", "--data-dir", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = [line for line in result.stderr.splitlines() if "cannot start" in line]
+    assert "emulator.sqlite3 is not an emulator state file" in line
+    assert "another --data-dir" in line
+    assert "--no-data-plane" not in line
