@@ -9,17 +9,22 @@ Written on every state change, one transaction per change, so a crash or ``kill 
 nothing that was answered. The standard library's ``sqlite3``: a real database (atomic commits,
 a schema, readable with any SQLite tool) with no dependency. It knows nothing of the backend's
 rules; the backend converts to and from these rows.
+
+One emulator at a time: the store holds an exclusive ``flock`` on ``<file>.lock`` while open,
+and a second emulator on the same data dir is refused with :class:`StoreError`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import IO, Any, Self
 
 FILE_NAME = "emulator.sqlite3"
 SCHEMA_VERSION = 1
@@ -125,8 +130,13 @@ class StateStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
+        self._owner_lock = _claim(self.path.with_name(self.path.name + ".lock"))
         # One connection shared by the emulator's request threads, serialised by _lock.
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        try:
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        except BaseException:
+            self._owner_lock.close()
+            raise
         try:
             # WAL + NORMAL: a commit survives the emulator being killed (what matters for a
             # local emulator) without an fsync per request; only a power cut could lose one.
@@ -141,12 +151,14 @@ class StateStore:
                 self._check_version()
         except sqlite3.DatabaseError as error:
             self._db.close()
+            self._owner_lock.close()
             raise StoreError(
                 f"{self.path} is not an emulator state file ({error}); "
                 "move it away or pass another --data-dir"
             ) from error
         except BaseException:
             self._db.close()
+            self._owner_lock.close()
             raise
 
     def _transaction(self) -> _Transaction:
@@ -272,9 +284,10 @@ class StateStore:
             self._db.execute("DELETE FROM instances WHERE id = ?", (instance_id,))
 
     def close(self) -> None:
-        """Close the file; idempotent."""
+        """Close the file and let another emulator use the data dir; idempotent."""
         with self._lock:
             self._db.close()
+            self._owner_lock.close()
 
     def __enter__(self) -> Self:
         return self
@@ -286,6 +299,34 @@ class StateStore:
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _claim(lock_path: Path) -> IO[str]:
+    """An exclusive lock on ``lock_path``, held while the returned file stays open.
+
+    Two emulators on one data dir would start two servers on each instance's files and
+    overwrite each other's state. ``flock`` is released by the kernel when the holder dies
+    (even by SIGKILL), so a crashed emulator never leaves the directory locked.
+    """
+    handle = lock_path.open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "unknown"
+        handle.close()
+        raise StoreError(
+            f"{lock_path.parent} is in use by another emulator (pid {holder}); stop it or pass "
+            "another --data-dir"
+        ) from None
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
 
 
 class _Transaction:

@@ -416,3 +416,46 @@ def test_cli_unreadable_state_file_is_one_error_line_and_exit_1(tmp_path: Path) 
     assert "emulator.sqlite3 is not an emulator state file" in line
     assert "another --data-dir" in line
     assert "--no-data-plane" not in line
+
+
+@pytest.mark.dataplane
+def test_cli_killed_with_sigkill_restarts_on_its_data_dir(
+    cleanup: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    """After kill -9 (no cleanup code runs) the state file and the data dir's lock do not stand
+    in the way: a new emulator brings the instance and its acknowledged write back."""
+    headers = {"Authorization": "Bearer any"}
+    first = _start("--data-dir", str(tmp_path))
+    cleanup.append(first.process)
+    with httpx.Client(base_url=first.url, headers=headers, timeout=30) as client:
+        owner_id = client.get("/owners").json()[0]["owner"]["id"]
+        created = client.post(
+            "/key-value", json={"name": "crash", "ownerId": owner_id, "plan": "starter"}
+        )
+        assert created.status_code == 201, created.text
+        instance_id = created.json()["id"]
+        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
+            "internalConnectionString"
+        ]
+    with redis.Redis.from_url(url, socket_timeout=10) as server:
+        assert server.set("survivor", "after a crash")
+    servers = _children(first.process.pid)
+    assert servers
+    first.process.kill()
+    first.process.communicate()
+    # The servers get SIGTERM from the kernel (parent-death signal) and save on the way out;
+    # wait for that before another server opens the same files.
+    while any(_alive(pid) for pid in servers):
+        threading.Event().wait(0.05)
+
+    second = _start("--data-dir", str(tmp_path))
+    cleanup.append(second.process)
+    with httpx.Client(base_url=second.url, headers=headers, timeout=30) as client:
+        assert [i["keyValue"]["id"] for i in client.get("/key-value").json()] == [instance_id]
+        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
+            "internalConnectionString"
+        ]
+    with redis.Redis.from_url(url, socket_timeout=10) as server:
+        assert server.get("survivor") == b"after a crash"
+    code, _, stderr = _stop(second, signal.SIGTERM)
+    assert code == 0, stderr

@@ -3,6 +3,7 @@ instance (its state is an SQLite file there), and every server on its data."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -171,6 +172,21 @@ def test_a_file_that_is_not_a_state_file_is_refused(tmp_path: Path, clock: FakeC
     with pytest.raises(StoreError, match="not an emulator state file"):
         make_emulator(clock, plane, data_dir=tmp_path)
     assert plane.closed
+
+
+def test_a_data_dir_serves_one_emulator_at_a_time(tmp_path: Path, clock: FakeClock) -> None:
+    """A second emulator on a data dir in use is refused (it would run every server twice);
+    once the first stops, the directory is free again."""
+    first = make_emulator(clock, FakeDataPlane(), data_dir=tmp_path)
+    second_plane = FakeDataPlane()
+    try:
+        with pytest.raises(StoreError, match=rf"in use by another emulator \(pid {os.getpid()}\)"):
+            make_emulator(clock, second_plane, data_dir=tmp_path)
+        assert second_plane.closed
+    finally:
+        first.stop()
+    third = make_emulator(clock, FakeDataPlane(), data_dir=tmp_path)
+    third.stop()
 
 
 def test_without_a_data_dir_nothing_is_stored(clock: FakeClock) -> None:
