@@ -93,6 +93,17 @@ def test_body_at_the_limit_is_parsed(emulator: Emulator, client: httpx.Client) -
     _assert_render_error(response, 400, f"at most {MAX_NAME_LENGTH} characters")
 
 
+def test_control_plane_body_over_the_limit_is_413(emulator: Emulator) -> None:
+    """The control plane reads bodies through the same limit."""
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=emulator.wsgi_app), base_url="http://e/_emulator"
+    ) as control:
+        response = control.post(
+            "/environments", content=b" " * (MAX_BODY_BYTES + 1), headers=JSON_HEADERS
+        )
+    _assert_render_error(response, 413, "larger than the limit")
+
+
 def _chunks(total: int) -> Iterator[bytes]:
     sent = 0
     while sent < total:
