@@ -75,6 +75,11 @@ DOCUMENTED_DEVIATIONS: dict[str, Deviation] = {
         "POST /redis/{redisId}/suspend and /resume (202, no body)",
         "[spec-new] render-api-keyvalue.md §4",
     ),
+    "environment-ids-null": Deviation(
+        "empty id lists (`databasesIds`, `redisIds`, `serviceIds`, `envGroupIds`) of an "
+        "`environment` are sent as null (spec: arrays)",
+        "[observed] ../shared/render-traffic/ (GET /environments/{id}, POST …/resources)",
+    ),
     "environment-resources-201": Deviation(
         "POST /environments/{environmentId}/resources answers 201 (spec: 200)",
         "[observed] render-api-keyvalue.md §7",
@@ -99,6 +104,8 @@ def _patched_components(spec: dict[str, Any]) -> dict[str, Any]:
         schemas[name]["properties"]["persistenceMode"] = _PERSISTENCE_MODE
     for name in ("keyValue", "keyValueDetail", "redis", "redisDetail"):
         schemas[name]["properties"]["ipAllowList"]["nullable"] = True
+    for key in ("databasesIds", "redisIds", "serviceIds", "envGroupIds"):
+        schemas["environment"]["properties"][key]["nullable"] = True
     schemas["error"]["properties"]["code"] = {"type": "string"}
     return schemas
 

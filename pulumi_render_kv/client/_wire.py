@@ -244,6 +244,12 @@ class Environment(_Response):
     protected_status: str | None = None
     network_isolation_enabled: bool | None = None
 
+    @field_validator("redis_ids", "service_ids", "databases_ids", "env_group_ids", mode="before")
+    @classmethod
+    def _null_is_empty(cls, value: Any) -> Any:
+        # Render sends an empty id list as null (recorded traffic), though the spec says array.
+        return [] if value is None else value
+
 
 class KeyValuePOSTInput(_Request):
     """Body of ``POST /key-value``. ``region`` defaults to ``oregon`` on Render's side."""

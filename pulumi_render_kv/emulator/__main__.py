@@ -1,7 +1,10 @@
 """``render-kv-emulator`` / ``python -m pulumi_render_kv.emulator``: serve the emulator.
 
-When ready it prints exactly one line, ``RENDER_API_URL=http://HOST:PORT/v1``, to stdout; logs
-go to stderr. SIGINT (Ctrl-C) and SIGTERM stop the HTTP server and every server process.
+When ready it prints ``RENDER_API_URL=http://HOST:PORT/v1`` as its first line on stdout (tools
+parse it, so it never changes) and, when it runs servers, ``RENDER_KV_CA_CERT=/path/ca.pem`` as
+the second: the CA that signs the external ``rediss://`` endpoints, which a client must trust to
+use them. Logs go to stderr. SIGINT (Ctrl-C) and SIGTERM stop the HTTP server and every server
+process.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from types import FrameType
 
 from .app import DEFAULT_OWNER_ID, Emulator, EmulatorSettings
 from .ratelimit import RateLimitSettings
+from .store import StoreError
 
 logger = logging.getLogger("pulumi_render_kv.emulator")
 
@@ -40,6 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="render-kv-emulator",
         description="A local emulator of Render's REST API for Key Value (Valkey) instances.",
+        epilog=(
+            "On start it prints RENDER_API_URL=http://HOST:PORT/v1 and, unless --no-data-plane, "
+            "RENDER_KV_CA_CERT=PATH: the CA certificate (PEM) that signs the external rediss:// "
+            "endpoints; pass it to clients (e.g. valkey-cli --cacert PATH) to use them."
+        ),
     )
     parser.add_argument(
         "--host",
@@ -56,7 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--owner-name", default="Emulator Workspace", help="workspace name")
     parser.add_argument("--owner-email", default="owner@example.com", help="workspace email")
     parser.add_argument(
-        "--data-dir", type=Path, help="where server processes keep data (default: a temp dir)"
+        "--data-dir",
+        type=Path,
+        help=(
+            "where the emulator keeps its state (an SQLite file, emulator.sqlite3, written on "
+            "every change) and the servers their data; started again on the same directory it "
+            "brings back every workspace, environment and instance, each server restarted on "
+            "its data (persistence permitting); one emulator per directory at a time. "
+            "Default: a temp dir, removed on exit"
+        ),
     )
     parser.add_argument(
         "--create-delay",
@@ -159,11 +176,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Both clean up after themselves when they fail (temp dir, server processes).
         emulator = Emulator(settings_from_args(args)).start()
     except Exception as exc:  # any start-up failure: one line on stderr, exit status 1
-        hint = "" if isinstance(exc, OSError) else " (use --no-data-plane to run without servers)"
+        # The data-plane hint only where servers could be the cause (not a port or state file).
+        plain = isinstance(exc, OSError | StoreError)
+        hint = "" if plain else " (use --no-data-plane to run without servers)"
         logger.error("cannot start the emulator: %s%s", exc, hint)
         return 1
     try:
         print(f"RENDER_API_URL={emulator.url}", flush=True)
+        if emulator.ca_cert_path is not None:
+            # A line of its own after the URL line, which tools read as the first line.
+            print(f"RENDER_KV_CA_CERT={emulator.ca_cert_path}", flush=True)
         logger.info("workspace %s; Ctrl-C or SIGTERM stops", emulator.owner_id)
         while not stop.wait(0.5):
             pass

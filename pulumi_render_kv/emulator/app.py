@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from .plane import DataPlaneLike, RealDataPlane
 from .ratelimit import RateLimiter, RateLimitSettings
 from .routes import Api
 from .server import ServerThread
+from .store import FILE_NAME as STATE_FILE_NAME
+from .store import StateStore
 
 logger = logging.getLogger("pulumi_render_kv.emulator")
 
@@ -33,7 +36,11 @@ class EmulatorSettings:
     construction, the timestamps and rate-limit windows, so a test that advances it sees every
     time-based behaviour move together. ``api_key=None`` accepts any non-empty bearer token.
     ``data_plane=False`` runs no server processes (connection info then points at placeholder
-    hosts). ``null_empty_allow_list`` reproduces Render's ``"ipAllowList": null`` for empty lists.
+    hosts). ``data_dir`` (default: a temporary directory, removed on stop) holds the servers' data
+    and, when given, the emulator's own state (``store.FILE_NAME``, SQLite): an emulator started
+    on a data dir used before brings back its workspaces, environments and instances, each
+    server restarted on its data. ``null_empty_allow_list`` reproduces Render's
+    ``"ipAllowList": null`` for empty lists.
     ``host`` is where the HTTP API listens; the data plane's servers always listen on 127.0.0.1.
     """
 
@@ -52,7 +59,8 @@ class EmulatorSettings:
     status_on_create: str = "unknown"
     null_empty_allow_list: bool = True
     server_binary: str | None = None
-    sleep: Callable[[float], None] = time.sleep
+    # None: fault delays wait on the emulator's stop event, so stop() interrupts them.
+    sleep: Callable[[float], object] | None = None
 
 
 class Emulator:
@@ -72,11 +80,16 @@ class Emulator:
         self._wall_clock: Callable[[], float] = lambda: epoch_offset + clock()
         self._temp_dir: Path | None = None
         self._plane: DataPlaneLike | None = data_plane
+        self._store: StateStore | None = None
         self._server: ServerThread | None = None
         self._stopped = False
+        self._stopping = threading.Event()
         try:
             if self._plane is None and settings.data_plane:
                 self._plane = self._real_data_plane(settings)
+            if settings.data_dir is not None:
+                settings.data_dir.mkdir(parents=True, exist_ok=True)
+                self._store = StateStore(settings.data_dir / STATE_FILE_NAME)
             self.backend = Backend(
                 owner=Owner(
                     id=settings.owner_id, name=settings.owner_name, email=settings.owner_email
@@ -89,6 +102,7 @@ class Emulator:
                 clock=clock,
                 wall_clock_ns=lambda: int(self._wall_clock() * 1_000_000_000),
                 data_plane=self._plane,
+                store=self._store,
             )
             self.rate_limiter = RateLimiter(settings.rate_limits, self._wall_clock)
             self.faults = FaultInjector()
@@ -105,6 +119,7 @@ class Emulator:
                 api_key=settings.api_key,
                 null_empty_allow_list=settings.null_empty_allow_list,
                 sleep=settings.sleep,
+                stopping=self._stopping,
             )
         except BaseException:
             self.stop()
@@ -161,6 +176,9 @@ class Emulator:
         if self._stopped:
             return
         self._stopped = True
+        # First: requests waiting in an injected delay wake up and answer 503 instead of
+        # holding the server's stop (and Ctrl-C) for as long as the delay lasts.
+        self._stopping.set()
         try:
             if self._server is not None:
                 self._server.stop()
@@ -169,6 +187,8 @@ class Emulator:
                 if self._plane is not None:
                     self._plane.close()
             finally:
+                if self._store is not None:
+                    self._store.close()
                 if self._temp_dir is not None:
                     shutil.rmtree(self._temp_dir, ignore_errors=True)
 

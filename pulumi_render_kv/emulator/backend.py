@@ -13,12 +13,14 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import threading
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 
 from . import errors, ids
 from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
 from .plane import PERSISTENCE_MODES, DataPlaneLike, PlaneConfig, PlaneEndpoints
+from .store import EnvironmentRow, InstanceRow, OwnerRow, StateStore
 
 # --- facts about Render (§2.10, §9) ---------------------------------------------------------
 
@@ -51,6 +53,9 @@ DASHBOARD_URL = "https://dashboard.render.com/r/{id}"
 # Without a data plane, connection strings point at a host that never resolves (RFC 2606).
 PLACEHOLDER_HOST = "{region}-keyvalue.render-emulator.invalid"
 PLACEHOLDER_PORT = 6379
+# Ours: Render documents no limit. Long enough for any real name, short enough to stop a
+# multi-megabyte name from being stored and echoed back in every list response.
+MAX_NAME_LENGTH = 255
 
 
 def valkey_policy(api_policy: str) -> str:
@@ -123,12 +128,17 @@ class Owner:
     type: str = "team"
 
 
+PROTECTED_STATUSES = ("protected", "unprotected")
+
+
 @dataclass
 class _Environment:
     id: str
     name: str
     project_id: str
     owner_id: str
+    protected_status: str = "unprotected"
+    network_isolation_enabled: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +149,8 @@ class EnvironmentView:
     name: str
     project_id: str
     redis_ids: tuple[str, ...]
+    protected_status: str = "unprotected"
+    network_isolation_enabled: bool = False
 
 
 @dataclass
@@ -217,9 +229,22 @@ def _check_plan(field_name: str, plan: str) -> None:
         )
 
 
-def _check_name(name: str) -> None:
+def check_name(name: str, field_name: str = "name") -> None:
+    """A name Render could show: not blank, at most ``MAX_NAME_LENGTH``, no control characters."""
     if not name.strip():
-        raise errors.InvalidFieldValue("name", "must not be empty")
+        raise errors.InvalidFieldValue(field_name, "must not be empty")
+    if len(name) > MAX_NAME_LENGTH:
+        raise errors.InvalidFieldValue(
+            field_name, f"must be at most {MAX_NAME_LENGTH} characters, got {len(name)}"
+        )
+    for position, char in enumerate(name):
+        # Cc: C0/C1 controls (newline, tab, NUL, DEL, …); Cs: lone surrogates from "\ud800"
+        # escapes, which are not text and cannot be stored or printed.
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            raise errors.InvalidFieldValue(
+                field_name,
+                f"must not contain control characters (found U+{ord(char):04X} at {position})",
+            )
 
 
 def _check_allow_list(entries: Iterable[CidrBlock]) -> None:
@@ -260,6 +285,11 @@ class Backend:
 
     ``clock`` is monotonic seconds (drives status progressions); ``wall_clock_ns`` is epoch
     nanoseconds (timestamps). ``data_plane`` is ``None`` when no server processes are run.
+
+    ``store``, when given, is written on every state change; what it already holds is loaded
+    first, and the server of every stored instance is started again on its existing data
+    (suspended ones are started and suspended, so the data plane knows them for ``resume``).
+    ``owner`` then comes first (it is the default workspace), followed by the stored others.
     """
 
     def __init__(
@@ -270,16 +300,78 @@ class Backend:
         clock: Callable[[], float],
         wall_clock_ns: Callable[[], int],
         data_plane: DataPlaneLike | None = None,
+        store: StateStore | None = None,
     ) -> None:
         self._lifecycle = lifecycle
         self._clock = clock
         self._wall_clock_ns = wall_clock_ns
         self._plane = data_plane
+        self._store = store
         self._lock = threading.RLock()
         self._sequence = itertools.count(1)
         self._owners: dict[str, Owner] = {owner.id: owner}
         self._environments: dict[str, _Environment] = {}
         self._instances: dict[str, _Instance] = {}
+        if store is not None:
+            self._restore(store)
+            store.put_owner(_owner_row(owner))
+
+    def _restore(self, store: StateStore) -> None:
+        """Load the stored state and start the stored instances' servers on their data."""
+        state = store.load()
+        for stored in state.owners:
+            self._owners.setdefault(
+                stored.id, Owner(stored.id, stored.name, stored.email, stored.type)
+            )
+        for env in state.environments:
+            self._environments[env.id] = _Environment(
+                env.id,
+                env.name,
+                env.project_id,
+                env.owner_id,
+                env.protected_status,
+                env.network_isolation_enabled,
+            )
+        for row in state.instances:
+            # Created (and restarted) long ago as far as statuses go: available, or suspended.
+            lifecycle = InstanceLifecycle(
+                self._lifecycle, created_at=self._clock() - self._lifecycle.create_delay
+            )
+            instance = _Instance(
+                id=row.id,
+                sequence=row.sequence,
+                name=row.name,
+                owner_id=row.owner_id,
+                plan=row.plan,
+                region=row.region,
+                environment_id=row.environment_id,
+                maxmemory_policy=row.maxmemory_policy,
+                persistence_mode=row.persistence_mode,
+                ip_allow_list=tuple(CidrBlock(c, d) for c, d in row.ip_allow_list),
+                password=row.password,
+                created_ns=row.created_ns,
+                updated_ns=row.updated_ns,
+                lifecycle=lifecycle,
+            )
+            if self._plane is not None:
+                try:
+                    instance.endpoints = self._plane.start(self._plane_config(instance))
+                    if row.suspended:
+                        self._plane.suspend(instance.id)
+                except Exception as exc:
+                    raise errors.InternalError(
+                        f"could not restart the Key Value server of stored instance "
+                        f"{instance.id}: {exc}"
+                    ) from exc
+            if row.suspended:
+                lifecycle.suspend()
+            self._instances[instance.id] = instance
+        if state.instances:
+            self._sequence = itertools.count(state.instances[-1].sequence + 1)
+
+    def _save(self, instance: _Instance) -> None:
+        if self._store is not None:
+            self._store.put_instance(_instance_row(instance))
 
     # -- workspaces and environments (seeding) --
 
@@ -293,12 +385,22 @@ class Backend:
         with self._lock:
             owner = Owner(id=owner_id or ids.new_owner_id(), name=name, email=email)
             self._owners[owner.id] = owner
+            if self._store is not None:
+                self._store.put_owner(_owner_row(owner))
             return owner
 
     def add_environment(
-        self, name: str, *, owner_id: str | None = None, project_id: str | None = None
+        self,
+        name: str,
+        *,
+        owner_id: str | None = None,
+        project_id: str | None = None,
+        protected_status: str = "unprotected",
+        network_isolation_enabled: bool = False,
     ) -> EnvironmentView:
         """Seed an environment (Render creates them through projects, which we don't emulate)."""
+        check_name(name)
+        _check_enum("protectedStatus", protected_status, PROTECTED_STATUSES)
         with self._lock:
             owner = self._owner(owner_id) if owner_id else self.default_owner
             environment = _Environment(
@@ -306,9 +408,27 @@ class Backend:
                 name=name,
                 project_id=project_id or ids.new_project_id(),
                 owner_id=owner.id,
+                protected_status=protected_status,
+                network_isolation_enabled=network_isolation_enabled,
             )
             self._environments[environment.id] = environment
+            if self._store is not None:
+                self._store.put_environment(
+                    EnvironmentRow(
+                        environment.id,
+                        environment.name,
+                        environment.project_id,
+                        owner.id,
+                        protected_status,
+                        network_isolation_enabled,
+                    )
+                )
             return self._environment_view(environment)
+
+    def retrieve_environment(self, environment_id: str) -> EnvironmentView:
+        """``retrieve-environment``."""
+        with self._lock:
+            return self._environment_view(self._environment(environment_id))
 
     def list_owners(
         self,
@@ -354,6 +474,8 @@ class Backend:
             name=environment.name,
             project_id=environment.project_id,
             redis_ids=tuple(i.id for i in members),
+            protected_status=environment.protected_status,
+            network_isolation_enabled=environment.network_isolation_enabled,
         )
 
     # -- Key Value instances --
@@ -419,7 +541,7 @@ class Backend:
             _check_enum("maxmemoryPolicy", policy, MAXMEMORY_POLICIES)
             if spec.persistence_mode is not None:
                 _check_enum("persistenceMode", spec.persistence_mode, PERSISTENCE_MODES)
-            _check_name(spec.name)
+            check_name(spec.name)
             allow_list = spec.ip_allow_list or ()
             _check_allow_list(allow_list)
             if spec.plan == "free":
@@ -460,6 +582,7 @@ class Backend:
                         f"could not start the Key Value server for {instance.id}: {exc}"
                     ) from exc
             self._instances[instance.id] = instance
+            self._save(instance)
             return self._view(instance, fresh=True)
 
     def _unused_id(self) -> str:
@@ -552,7 +675,7 @@ class Backend:
             if change.persistence_mode is not None:
                 _check_enum("persistenceMode", change.persistence_mode, PERSISTENCE_MODES)
             if change.name is not None:
-                _check_name(change.name)
+                check_name(change.name)
             if change.ip_allow_list is not None:
                 _check_allow_list(change.ip_allow_list)
             upgrading_from_free = instance.plan == "free" and plan != "free"
@@ -597,6 +720,7 @@ class Backend:
             if restart is not None:
                 instance.lifecycle.restart(restart, self._clock())
             instance.updated_ns = max(self._wall_clock_ns(), instance.updated_ns)
+            self._save(instance)
             return self._view(instance)
 
     def delete_key_value(self, instance_id: str) -> None:
@@ -611,6 +735,8 @@ class Backend:
                         f"could not stop the Key Value server for {instance.id}: {exc}"
                     ) from exc
             del self._instances[instance.id]
+            if self._store is not None:
+                self._store.delete_instance(instance.id)
 
     def retrieve_key_value_connection_info(self, instance_id: str) -> ConnectionInfo:
         """``retrieve-key-value-connection-info`` (§2.7), pointing at the emulator's servers.
@@ -651,6 +777,7 @@ class Backend:
                         f"could not suspend the Key Value server for {instance.id}: {exc}"
                     ) from exc
             instance.lifecycle.suspend()
+            self._save(instance)
 
     def resume_key_value(self, instance_id: str) -> None:
         """``resume-key-value`` (§3.7): the process starts again; idempotent."""
@@ -666,6 +793,7 @@ class Backend:
                         f"could not resume the Key Value server for {instance.id}: {exc}"
                     ) from exc
             instance.lifecycle.resume(self._clock())
+            self._save(instance)
 
     # -- environments (§7) --
 
@@ -681,18 +809,24 @@ class Backend:
                     raise errors.EnvironmentOwnerMismatch(environment.id, instance.owner_id)
             for instance in instances:
                 instance.environment_id = environment.id
+                self._save(instance)
             return self._environment_view(environment)
 
     def remove_resources_from_environment(
         self, environment_id: str, resource_ids: tuple[str, ...]
     ) -> None:
-        """``remove-resources-from-environment``; ids not in the environment are left alone."""
+        """``remove-resources-from-environment``; ids not in the environment are left alone.
+
+        An unknown environment id changes nothing and is no error: Render answered 204 to a
+        removal addressed to ``/environments/<the instance's own red- id>/resources`` (recorded
+        traffic of Render's Terraform provider). Unknown resource ids are still 404.
+        """
         with self._lock:
-            environment = self._environment(environment_id)
             instances = [self._instance(resource_id) for resource_id in resource_ids]
             for instance in instances:
-                if instance.environment_id == environment.id:
+                if instance.environment_id == environment_id:
                     instance.environment_id = None
+                    self._save(instance)
 
     # -- test control --
 
@@ -707,3 +841,28 @@ class Backend:
             for instance_id in list(self._instances):
                 self.delete_key_value(instance_id)
             self._environments.clear()
+            if self._store is not None:
+                self._store.delete_environments()
+
+
+def _owner_row(owner: Owner) -> OwnerRow:
+    return OwnerRow(owner.id, owner.name, owner.email, owner.type)
+
+
+def _instance_row(instance: _Instance) -> InstanceRow:
+    return InstanceRow(
+        id=instance.id,
+        sequence=instance.sequence,
+        name=instance.name,
+        owner_id=instance.owner_id,
+        plan=instance.plan,
+        region=instance.region,
+        environment_id=instance.environment_id,
+        maxmemory_policy=instance.maxmemory_policy,
+        persistence_mode=instance.persistence_mode,
+        ip_allow_list=tuple((e.cidr_block, e.description) for e in instance.ip_allow_list),
+        password=instance.password,
+        created_ns=instance.created_ns,
+        updated_ns=instance.updated_ns,
+        suspended=instance.lifecycle.suspended,
+    )

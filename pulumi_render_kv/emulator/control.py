@@ -11,13 +11,16 @@ on ``Emulator`` for in-process tests:
   match are delayed by ``delay`` seconds, then either answered with ``status`` (the request is
   not acted on) or acted on normally and their connection dropped without an answer
   (``dropConnection``: the create-then-timeout case; on a real socket the client sees the
-  connection close, in-process the WSGI app raises ``ConnectionAbortedError``).
+  connection close, in-process the WSGI app raises ``ConnectionAbortedError``). ``delay`` is
+  0..3600 seconds; stopping the emulator cuts a delay short and the request answers 503.
   ``GET`` lists pending faults, ``DELETE`` clears them.
 - ``GET /_emulator/requests`` → ``{"requests": [{method, path, query, status, fault,
   requestId}], "counts": {"GET": n, …}}`` (``/v1`` requests only; the Authorization header is
   never recorded); ``DELETE`` clears the log and the counts.
 - ``POST /_emulator/environments`` → 201 ``environment``: ``{"name": "production",
-  "ownerId": "tea-…"}`` (``ownerId`` optional: the emulator's workspace).
+  "ownerId": "tea-…", "projectId": "prj-…", "protectedStatus": "unprotected",
+  "networkIsolationEnabled": false}`` (all but ``name`` optional; ``ownerId`` defaults to the
+  emulator's workspace, ``projectId`` to a new id: pass one to put environments in one project).
 - ``GET /_emulator/health`` → 200 ``{"ok": true}``.
 """
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import json
+import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -36,6 +40,11 @@ from werkzeug.wrappers import Request, Response
 
 from . import errors, wire
 from .backend import Backend
+
+logger = logging.getLogger("pulumi_render_kv.emulator.control")
+
+# An hour: longer than any client's timeout, so every delay a test needs fits.
+MAX_FAULT_DELAY = 3600.0
 
 
 @dataclass(frozen=True)
@@ -98,8 +107,12 @@ class FaultInjector:
         """Queue a fault; ``ValueError`` for a combination that means nothing."""
         if count < 1:
             raise ValueError("count must be >= 1")
-        if delay < 0:
-            raise ValueError("delay must be >= 0")
+        # `not <=` also catches NaN, for which every comparison is false; the upper bound keeps
+        # 1e308 or Infinity from reaching time.sleep (OverflowError) or hanging a thread.
+        if not 0 <= delay <= MAX_FAULT_DELAY:
+            raise ValueError(
+                f"delay must be a number of seconds from 0 to {MAX_FAULT_DELAY:g}, got {delay!r}"
+            )
         if status is not None and not 400 <= status <= 599:
             raise ValueError("status must be an HTTP error status (400-599)")
         if status is not None and drop_connection:
@@ -244,6 +257,10 @@ class ControlPlane:
         except (ValueError, errors.RenderError) as exc:
             status = exc.status if isinstance(exc, errors.RenderError) else 400
             return _json(status, {"message": str(exc)})
+        except Exception as exc:
+            # A bug: answered in the API's error shape, not werkzeug's HTML page.
+            logger.exception("%s %s failed unexpectedly", request.method, request.path)
+            return _json(500, {"message": f"an unexpected server error has occurred: {exc!r}"})
 
     def _dispatch(self, route: tuple[str, str], request: Request) -> Response:
         handlers: dict[tuple[str, str], Callable[[Request], Response]] = {
@@ -283,21 +300,41 @@ class ControlPlane:
 
     def _add_environment(self, request: Request) -> Response:
         body = self._body(request)
+        known = {"name", "ownerId", "projectId", "protectedStatus", "networkIsolationEnabled"}
+        if unknown := sorted(set(body) - known):
+            raise ValueError(f"unknown environment fields: {', '.join(unknown)}")
         name = body.get("name")
         owner_id = body.get("ownerId")
+        protected = body.get("protectedStatus", "unprotected")
+        isolated = body.get("networkIsolationEnabled", False)
         if not isinstance(name, str) or not name:
             raise ValueError("name (a non-empty string) is required")
         if owner_id is not None and not isinstance(owner_id, str):
             raise ValueError("ownerId must be a string")
-        environment = self._backend.add_environment(name, owner_id=owner_id)
+        project_id = body.get("projectId")
+        if project_id is not None and (not isinstance(project_id, str) or not project_id):
+            raise ValueError("projectId must be a non-empty string (e.g. prj-…)")
+        if not isinstance(protected, str):
+            raise ValueError("protectedStatus must be 'protected' or 'unprotected'")
+        if not isinstance(isolated, bool):
+            raise ValueError("networkIsolationEnabled must be a boolean")
+        environment = self._backend.add_environment(
+            name,
+            owner_id=owner_id,
+            project_id=project_id,
+            protected_status=protected,
+            network_isolation_enabled=isolated,
+        )
         return _json(201, wire.render_environment(environment))
 
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
         try:
-            body = json.loads(request.get_data() or b"{}")
+            body = json.loads(wire.read_body(request) or b"{}")
         except ValueError as exc:
             raise ValueError(f"request body is not valid JSON: {exc}") from None
+        except RecursionError:
+            raise ValueError("request body is nested too deeply") from None
         if not isinstance(body, dict):
             raise ValueError("request body must be a JSON object")
         return body

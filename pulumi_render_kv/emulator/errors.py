@@ -26,8 +26,10 @@ Tree::
     ├── MethodNotAllowed           405
     ├── NotAcceptable              406
     ├── Conflict                   409  (e.g. changing a suspended instance; inferred)
+    ├── PayloadTooLarge            413  a body over the emulator's limit (ours: Render's unknown)
     ├── RateLimitExceeded          429  "rate limit exceeded" (spec-new example)
     ├── InternalError              500
+    ├── Stopping                   503  the emulator stopped while the request waited
     └── InjectedFault              any status chosen through the control plane
 """
 
@@ -195,6 +197,16 @@ class Conflict(RenderError):
     status = 409
 
 
+class PayloadTooLarge(RenderError):
+    """413: the body exceeds the emulator's limit; Render's own limit and answer are unknown."""
+
+    status = 413
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"request body is larger than the limit of {limit} bytes")
+        self.limit = limit
+
+
 class RateLimitExceeded(RenderError):
     """429 with the spec's example text; ``routes.py`` adds ``Retry-After``."""
 
@@ -209,6 +221,18 @@ class InternalError(RenderError):
     """500: something failed inside the emulator (for example a data-plane process)."""
 
     status = 500
+
+
+class Stopping(RenderError):
+    """503: the emulator began stopping while the request sat in an injected delay.
+
+    The request is not acted on: the servers it would touch are being stopped.
+    """
+
+    status = 503
+
+    def __init__(self) -> None:
+        super().__init__("the emulator is stopping; the request was not carried out")
 
 
 class InjectedFault(RenderError):

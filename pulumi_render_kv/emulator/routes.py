@@ -2,12 +2,14 @@
 
 No Render rules live here: handlers read parameters with ``wire``, call the ``Backend`` method
 named after the operation, and serialise the result. Order of checks for a ``/v1`` request:
-fault injection → rate limit → auth (401) → Accept (406) → route (404/405) → handler.
+fault injection → rate limit → auth (401) → Accept (406) → body size (413, ``wire.
+MAX_BODY_BYTES``) → route (404/405) → handler.
 
 Every ``/v1`` response carries the headers Render sends (§1): ``Content-Type: application/json;
 charset=utf-8`` (when there is a body), ``Render-Request-Id``, ``Ratelimit-Limit/Remaining/
 Reset`` and the security headers; a 429 also carries ``Retry-After``. That includes a 500 for an
-unexpected exception (a bug, or a data-plane failure the backend did not translate): it is
+unexpected exception (a bug, a data-plane failure the backend did not translate, or one raised
+while serving a fault): it is
 answered as ``{"message": ...}`` like any Render error, logged with its traceback, and recorded
 in the request log, instead of becoming werkzeug's bare HTML page.
 """
@@ -21,7 +23,6 @@ import logging
 import re
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,7 @@ from werkzeug.wrappers import Request, Response
 
 from . import errors, ids, wire
 from .backend import Backend
-from .control import ControlPlane, FaultInjector, RequestLog, RequestRecord
+from .control import ControlPlane, Fault, FaultInjector, RequestLog, RequestRecord
 from .ratelimit import Decision, RateLimiter
 from .wire import Flavor
 
@@ -94,8 +95,11 @@ class Api:
         control: ControlPlane,
         api_key: str | None = None,
         null_empty_allow_list: bool = True,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], object] | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
+        """``stopping`` is set when the emulator stops; the default ``sleep`` (fault delays)
+        waits on it, so a stop interrupts every delayed request instead of waiting it out."""
         self.backend = backend
         self._limiter = limiter
         self._faults = faults
@@ -103,7 +107,8 @@ class Api:
         self._control = control
         self._api_key = api_key
         self._null_empty = null_empty_allow_list
-        self._sleep = sleep
+        self._stopping = stopping if stopping is not None else threading.Event()
+        self._sleep = sleep if sleep is not None else self._stopping.wait
         self._request_numbers = iter(range(1, 1 << 62))
         self._number_lock = threading.Lock()
 
@@ -127,22 +132,16 @@ class Api:
             request_id = ids.new_request_id(next(self._request_numbers))
         token = self._bearer_token(request)
         fault = self._faults.take(request.method, request.path)
-        if fault is not None and fault.delay:
-            self._sleep(fault.delay)
-        if fault is not None and fault.status is not None:
-            decision = self._limiter.peek(token or "", request.method, request.path)
-            error = errors.InjectedFault(
-                fault.status, f"injected fault: {fault.status}", fault.retry_after
+        try:
+            response = self._answer(request, token, fault)
+        except Exception as exc:
+            # Anything the inner layers did not turn into a RenderError (a bug, or an injected
+            # delay the sleep refused): still a Render-shaped 500 with the usual headers, and
+            # still in the request log, never werkzeug's HTML page.
+            logger.exception("%s %s failed unexpectedly", request.method, request.path)
+            response = self._error_response(
+                errors.InternalError(f"an unexpected server error has occurred: {exc!r}")
             )
-            response = self._error_response(error)
-            response.headers.update(decision.headers())
-            response.headers.pop("Retry-After", None)
-            if fault.retry_after is not None:
-                response.headers["Retry-After"] = str(fault.retry_after)
-        else:
-            decision = self._limiter.hit(token or "", request.method, request.path)
-            response = self._respond(request, token, decision)
-            response.headers.update(decision.headers())
         response.headers["Render-Request-Id"] = request_id
         response.headers.update(STATIC_HEADERS)
         self._log.record(
@@ -157,6 +156,28 @@ class Api:
         )
         if fault is not None and fault.drop_connection:
             self._drop(environ)
+        return response
+
+    def _answer(self, request: Request, token: str | None, fault: Fault | None) -> Response:
+        """The response, with rate-limit headers, after the fault's delay and status if any."""
+        if fault is not None and fault.delay:
+            self._sleep(fault.delay)
+            if self._stopping.is_set():
+                return self._error_response(errors.Stopping())
+        if fault is not None and fault.status is not None:
+            decision = self._limiter.peek(token or "", request.method, request.path)
+            error = errors.InjectedFault(
+                fault.status, f"injected fault: {fault.status}", fault.retry_after
+            )
+            response = self._error_response(error)
+            response.headers.update(decision.headers())
+            response.headers.pop("Retry-After", None)
+            if fault.retry_after is not None:
+                response.headers["Retry-After"] = str(fault.retry_after)
+            return response
+        decision = self._limiter.hit(token or "", request.method, request.path)
+        response = self._respond(request, token, decision)
+        response.headers.update(decision.headers())
         return response
 
     @staticmethod
@@ -176,6 +197,7 @@ class Api:
                 raise errors.RateLimitExceeded(decision.reset)
             self._authenticate(token)
             self._check_accept(request)
+            wire.check_body_size(request)
             route, params = self._match(request)
             reply = route.handler(self, Call(request, params, route.flavor))
         except errors.RenderError as error:
@@ -261,7 +283,7 @@ class Api:
 
     def _body(self, call: Call) -> Any:
         return wire.parse_json_body(
-            call.request.get_data(), call.request.headers.get("Content-Type")
+            wire.read_body(call.request), call.request.headers.get("Content-Type")
         )
 
     @staticmethod
@@ -328,6 +350,11 @@ class Api:
         """``retrieve-owner``."""
         return Reply(200, wire.render_owner(self.backend.retrieve_owner(call.params["owner_id"])))
 
+    def retrieve_environment(self, call: Call) -> Reply:
+        """``retrieve-environment``."""
+        environment = self.backend.retrieve_environment(call.params["environment_id"])
+        return Reply(200, wire.render_environment(environment))
+
     def add_resources_to_environment(self, call: Call) -> Reply:
         """``add-resources-to-environment``: 201 as observed (spec: 200)."""
         resource_ids = wire.parse_resource_ids_body(self._body(call))
@@ -364,6 +391,7 @@ ROUTES: tuple[Route, ...] = (
     *_instance_routes("/v1/redis", Flavor.REDIS),
     Route("GET", _path("/v1/owners"), Api.list_owners),
     Route("GET", _path("/v1/owners/{owner_id}"), Api.retrieve_owner),
+    Route("GET", _path("/v1/environments/{environment_id}"), Api.retrieve_environment),
     Route(
         "POST",
         _path("/v1/environments/{environment_id}/resources"),

@@ -4,8 +4,11 @@
 is created, so the URL is known before serving starts (a port in use raises ``OSError``, not
 werkzeug's ``SystemExit``), and serves in a background thread until
 :meth:`ServerThread.stop`. The CLI uses the same class and keeps its main thread free to handle
-signals. ``stop`` also closes idle keep-alive connections and joins every request thread, so
-nothing keeps running after it returns.
+signals. ``stop`` also closes open connections and waits for request threads, but only up to
+``join_timeout`` seconds: a handler stuck in a long wait must not keep Ctrl-C or SIGTERM from
+stopping the emulator. Request threads are daemons for the same reason (interpreter exit does not
+wait for them); the emulator interrupts its own waits (fault delays) before stopping the server,
+so in practice every thread has ended when ``stop`` returns.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import contextlib
 import logging
 import socket
 import threading
+import time
 from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -32,13 +36,15 @@ class _BindFailed(Exception):
 class _Server(ThreadedWSGIServer):
     """werkzeug's threaded server plus a registry of open client connections."""
 
-    # socketserver only tracks (and server_close only joins) non-daemon request threads.
-    daemon_threads = False
-    block_on_close = True
+    # Daemons, and socketserver's unbounded join in server_close is off: this class keeps its own
+    # list of request threads and ServerThread.stop joins them with a deadline.
+    daemon_threads = True
+    block_on_close = False
 
     def __init__(self, host: str, port: int, app: Any) -> None:
         self._connections: set[socket.socket] = set()
         self._connections_lock = threading.Lock()
+        self._request_threads: list[threading.Thread] = []
         try:
             super().__init__(host, port, app, handler=_RequestHandler)
         except _BindFailed as failed:
@@ -63,6 +69,25 @@ class _Server(ThreadedWSGIServer):
             super().server_activate()
         except OSError as error:
             raise _BindFailed(error) from error
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Handle the connection on a new daemon thread that :meth:`join_requests` can wait for."""
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), daemon=True
+        )
+        with self._connections_lock:
+            self._request_threads = [t for t in self._request_threads if t.is_alive()]
+            self._request_threads.append(thread)
+        thread.start()
+
+    def join_requests(self, timeout: float) -> list[threading.Thread]:
+        """Wait up to ``timeout`` seconds in all for request threads; returns those still alive."""
+        deadline = time.monotonic() + timeout
+        with self._connections_lock:
+            threads = list(self._request_threads)
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        return [thread for thread in threads if thread.is_alive()]
 
     def track(self, connection: socket.socket) -> None:
         """Remember an open client connection."""
@@ -108,8 +133,11 @@ class _RequestHandler(WSGIRequestHandler):
 class ServerThread:
     """A threaded werkzeug server on its own thread."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, app: Any, host: str = "127.0.0.1", port: int = 0, *, join_timeout: float = 5.0
+    ) -> None:
         self._server = _Server(host, port, app)
+        self._join_timeout = join_timeout
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -139,7 +167,7 @@ class ServerThread:
         self._started = True
 
     def stop(self) -> None:
-        """Stop serving, close connections and the socket, join every thread; idempotent."""
+        """Stop serving, close connections and the socket, join request threads; idempotent."""
         if self._stopped:
             return
         self._stopped = True
@@ -147,5 +175,10 @@ class ServerThread:
             self._server.shutdown()
             self._thread.join(timeout=10)
         self._server.close_connections()
-        # socketserver.ThreadingMixIn.server_close joins the request threads (block_on_close).
         self._server.server_close()
+        if stuck := self._server.join_requests(self._join_timeout):
+            logger.warning(
+                "stopped with %d request thread(s) still running after %.0f s; not waiting",
+                len(stuck),
+                self._join_timeout,
+            )

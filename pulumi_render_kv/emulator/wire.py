@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
+from werkzeug.wrappers import Request
+
 from . import errors, ids
 from .backend import (
     CidrBlock,
@@ -74,6 +76,33 @@ class Flavor(Enum):
         return self.value[1]
 
 
+# Ours: Render documents no limit. The largest real body (a create with a long allow list) is a
+# few kilobytes; a mebibyte leaves room for any of them and bounds what one request can make the
+# emulator read and parse.
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def check_body_size(request: Request) -> None:
+    """413 for an announced ``Content-Length`` over the limit, before anything reads the body.
+
+    werkzeug's server discards the unread rest and closes the connection, so the client sees
+    the answer rather than a reset.
+    """
+    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(MAX_BODY_BYTES)
+
+
+def read_body(request: Request) -> bytes:
+    """The raw body, at most ``MAX_BODY_BYTES`` (413 beyond, chunked or not)."""
+    check_body_size(request)
+    # One byte more than allowed tells a chunked body (no Content-Length to check) over the
+    # limit from one exactly at it, without reading the rest.
+    data = request.stream.read(MAX_BODY_BYTES + 1)
+    if len(data) > MAX_BODY_BYTES:
+        raise errors.PayloadTooLarge(MAX_BODY_BYTES)
+    return data
+
+
 # --- bodies in ------------------------------------------------------------------------------
 
 
@@ -90,6 +119,9 @@ def parse_json_body(raw: bytes, content_type: str | None) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise errors.InvalidBody(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        # json's scanner recurses once per nesting level; no Render body nests more than 3 deep.
+        raise errors.InvalidBody("request body is nested too deeply for a Render request") from None
 
 
 def _json_kind(value: Any) -> str:
@@ -355,15 +387,19 @@ def render_owner_list(rows: list[tuple[Owner, str]]) -> list[JsonObject]:
 
 
 def render_environment(environment: EnvironmentView) -> JsonObject:
-    """An ``environment`` object; only Key Value members are tracked by the emulator."""
+    """An ``environment`` object; only Key Value members are tracked by the emulator.
+
+    Empty id lists are ``null``, as Render sends them (observed in every recorded environment
+    object, before and after a resource move), although the spec declares arrays.
+    """
     return {
         "id": environment.id,
         "name": environment.name,
         "projectId": environment.project_id,
-        "databasesIds": [],
-        "redisIds": list(environment.redis_ids),
-        "serviceIds": [],
-        "envGroupIds": [],
-        "protectedStatus": "unprotected",
-        "networkIsolationEnabled": False,
+        "databasesIds": None,
+        "redisIds": list(environment.redis_ids) or None,
+        "serviceIds": None,
+        "envGroupIds": None,
+        "protectedStatus": environment.protected_status,
+        "networkIsolationEnabled": environment.network_isolation_enabled,
     }

@@ -393,6 +393,28 @@ def test_retrieve_environment() -> None:
     assert (env.id, env.redis_ids) == ("evm-1", [KV_ID])
 
 
+def test_retrieve_environment_reads_null_id_lists_as_empty() -> None:
+    """Render sends empty id lists as null (recorded traffic); they read as []."""
+    body = {
+        "id": "evm-1",
+        "name": "prod",
+        "projectId": "prj-1",
+        "redisIds": None,
+        "serviceIds": None,
+        "databasesIds": None,
+        "envGroupIds": None,
+        "protectedStatus": "protected",
+        "networkIsolationEnabled": False,
+    }
+    env = make_client(Recorder(json_response(200, body))).retrieve_environment("evm-1")
+    assert (env.redis_ids, env.service_ids, env.databases_ids, env.env_group_ids) == (
+        [],
+        [],
+        [],
+        [],
+    )
+
+
 def test_shared_client_is_cached_per_settings_and_thread_safe() -> None:
     """shared() hands every thread the same client for equal settings, a new one after close."""
     s = settings()

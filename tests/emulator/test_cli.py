@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import select
@@ -9,21 +10,27 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+import redis
 
 from pulumi_render_kv.emulator.__main__ import build_parser, settings_from_args
 
 READY = re.compile(r"^RENDER_API_URL=(http://127\.0\.0\.1:\d+/v1)\n$")
+CA_LINE = re.compile(r"^RENDER_KV_CA_CERT=(/.+)\n$")
 
 
 class Running:
-    def __init__(self, process: subprocess.Popen[str], url: str) -> None:
+    def __init__(
+        self, process: subprocess.Popen[str], url: str, ca_cert: Path | None = None
+    ) -> None:
         self.process = process
         self.url = url
+        self.ca_cert = ca_cert
 
 
 def _start(*args: str) -> Running:
@@ -45,7 +52,15 @@ def _start(*args: str) -> Running:
         process.kill()
         _, err = process.communicate()
         pytest.fail(f"unexpected first line {line!r}; stderr:\n{err}")
-    return Running(process, match.group(1))
+    if "--no-data-plane" in args:
+        return Running(process, match.group(1))
+    ca_line = process.stdout.readline()
+    ca_match = CA_LINE.match(ca_line)
+    if ca_match is None:
+        process.kill()
+        _, err = process.communicate()
+        pytest.fail(f"unexpected second line {ca_line!r}; stderr:\n{err}")
+    return Running(process, match.group(1), Path(ca_match.group(1)))
 
 
 @pytest.fixture
@@ -236,3 +251,211 @@ def test_cli_busy_port_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
     assert len(errors) == 1, result.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in errors[0]
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_cli_help_names_the_ca_line_and_the_state_file(capsys: pytest.CaptureFixture[str]) -> None:
+    """--help tells where the CA is announced and that --data-dir survives restarts."""
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "RENDER_KV_CA_CERT" in text
+    assert "emulator.sqlite3" in text
+    assert "brings back every workspace, environment and instance" in text
+
+
+@pytest.mark.dataplane
+def test_cli_second_line_is_the_ca_that_verifies_the_external_endpoint(
+    cleanup: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    """RENDER_KV_CA_CERT names the PEM a TLS client needs for the rediss:// connection string."""
+    running = _start("--data-dir", str(tmp_path))
+    cleanup.append(running.process)
+    assert running.ca_cert is not None
+    assert running.ca_cert.read_text().startswith("-----BEGIN CERTIFICATE-----")
+    headers = {"Authorization": "Bearer any"}
+    with httpx.Client(base_url=running.url, headers=headers, timeout=30) as client:
+        owner_id = client.get("/owners").json()[0]["owner"]["id"]
+        created = client.post(
+            "/key-value",
+            json={
+                "name": "tls",
+                "ownerId": owner_id,
+                "plan": "starter",
+                "ipAllowList": [{"cidrBlock": "127.0.0.1/32", "description": "me"}],
+            },
+        )
+        assert created.status_code == 201, created.text
+        info = client.get(f"/key-value/{created.json()['id']}/connection-info").json()
+    with redis.Redis.from_url(
+        info["externalConnectionString"], ssl_ca_certs=str(running.ca_cert), socket_timeout=10
+    ) as external:
+        assert external.ping() is True
+    code, _, _ = _stop(running, signal.SIGTERM)
+    assert code == 0
+
+
+def _children(pid: int) -> set[int]:
+    """Direct child processes of ``pid`` (Linux: /proc/PID/task/*/children)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(OSError):
+            found.update(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+def _alive(pid: int) -> bool:
+    """Running (not a zombie awaiting its parent); a reused pid would need the same binary."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.dataplane
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_cli_stops_promptly_during_a_delayed_request_and_leaves_no_server(
+    cleanup: list[subprocess.Popen[str]], tmp_path: Path, signum: int
+) -> None:
+    """A request sits in an hour-long injected delay; the signal still stops the emulator (the
+    pytest timeout is the only clock), and every server process it started is gone."""
+    running = _start("--data-dir", str(tmp_path))
+    cleanup.append(running.process)
+    headers = {"Authorization": "Bearer any"}
+    control_url = running.url.removesuffix("/v1") + "/_emulator"
+    with httpx.Client(base_url=running.url, headers=headers, timeout=30) as client:
+        owner_id = client.get("/owners").json()[0]["owner"]["id"]
+        created = client.post(
+            "/key-value", json={"name": "a", "ownerId": owner_id, "plan": "starter"}
+        )
+        assert created.status_code == 201, created.text
+    servers = {
+        pid
+        for pid in _children(running.process.pid)
+        if b"server" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    }
+    assert servers, "the emulator started no server process"
+    fault = httpx.post(
+        control_url + "/faults", json={"method": "GET", "path": "/v1/owners", "delay": 3600}
+    )
+    assert fault.status_code == 201, fault.text
+    outcome: list[object] = []
+
+    def delayed() -> None:
+        try:
+            outcome.append(httpx.get(running.url + "/owners", headers=headers, timeout=3700))
+        except httpx.TransportError as error:  # the emulator closes the connection
+            outcome.append(error)
+
+    request = threading.Thread(target=delayed, daemon=True)
+    request.start()
+    while httpx.get(control_url + "/faults").json():  # taken: the request is in its delay
+        threading.Event().wait(0.01)
+    running.process.send_signal(signum)
+    # No timeout of our own: "promptly" is judged by the pytest timeout, not a stopwatch here.
+    _, stderr = running.process.communicate()
+    assert running.process.returncode == 0, stderr
+    request.join()
+    assert len(outcome) == 1
+    assert [pid for pid in servers if _alive(pid)] == []
+
+
+@pytest.mark.dataplane
+def test_cli_restarted_on_its_data_dir_brings_the_instance_and_its_data_back(
+    cleanup: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    """SIGTERM, then a new emulator process on the same --data-dir: same id, same key."""
+    headers = {"Authorization": "Bearer any"}
+    first = _start("--data-dir", str(tmp_path))
+    cleanup.append(first.process)
+    with httpx.Client(base_url=first.url, headers=headers, timeout=30) as client:
+        owner_id = client.get("/owners").json()[0]["owner"]["id"]
+        created = client.post(
+            "/key-value", json={"name": "kept", "ownerId": owner_id, "plan": "starter"}
+        )
+        assert created.status_code == 201, created.text
+        instance_id = created.json()["id"]
+        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
+            "internalConnectionString"
+        ]
+    with redis.Redis.from_url(url, socket_timeout=10) as server:
+        assert server.set("survivor", "yes")
+    code, _, stderr = _stop(first, signal.SIGTERM)
+    assert code == 0, stderr
+
+    second = _start("--data-dir", str(tmp_path))
+    cleanup.append(second.process)
+    with httpx.Client(base_url=second.url, headers=headers, timeout=30) as client:
+        [item] = client.get("/key-value").json()
+        assert (item["keyValue"]["id"], item["keyValue"]["name"]) == (instance_id, "kept")
+        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
+            "internalConnectionString"
+        ]
+    with redis.Redis.from_url(url, socket_timeout=10) as server:
+        assert server.get("survivor") == b"yes"
+    code, _, stderr = _stop(second, signal.SIGTERM)
+    assert code == 0, stderr
+
+
+def test_cli_unreadable_state_file_is_one_error_line_and_exit_1(tmp_path: Path) -> None:
+    """A data dir whose emulator.sqlite3 is not a state file: the file and the fix, exit 1."""
+    (tmp_path / "emulator.sqlite3").write_bytes(b"garbage " * 512)
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "pulumi_render_kv.emulator"),
+            *("--no-data-plane", "--data-dir", str(tmp_path)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    [line] = [line for line in result.stderr.splitlines() if "cannot start" in line]
+    assert "emulator.sqlite3 is not an emulator state file" in line
+    assert "another --data-dir" in line
+    assert "--no-data-plane" not in line
+
+
+@pytest.mark.dataplane
+def test_cli_killed_with_sigkill_restarts_on_its_data_dir(
+    cleanup: list[subprocess.Popen[str]], tmp_path: Path
+) -> None:
+    """After kill -9 (no cleanup code runs) the state file and the data dir's lock do not stand
+    in the way: a new emulator brings the instance and its acknowledged write back."""
+    headers = {"Authorization": "Bearer any"}
+    first = _start("--data-dir", str(tmp_path))
+    cleanup.append(first.process)
+    with httpx.Client(base_url=first.url, headers=headers, timeout=30) as client:
+        owner_id = client.get("/owners").json()[0]["owner"]["id"]
+        created = client.post(
+            "/key-value", json={"name": "crash", "ownerId": owner_id, "plan": "starter"}
+        )
+        assert created.status_code == 201, created.text
+        instance_id = created.json()["id"]
+        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
+            "internalConnectionString"
+        ]
+    with redis.Redis.from_url(url, socket_timeout=10) as server:
+        assert server.set("survivor", "after a crash")
+    servers = _children(first.process.pid)
+    assert servers
+    first.process.kill()
+    first.process.communicate()
+    # The servers get SIGTERM from the kernel (parent-death signal) and save on the way out;
+    # wait for that before another server opens the same files.
+    while any(_alive(pid) for pid in servers):
+        threading.Event().wait(0.05)
+
+    second = _start("--data-dir", str(tmp_path))
+    cleanup.append(second.process)
+    with httpx.Client(base_url=second.url, headers=headers, timeout=30) as client:
+        assert [i["keyValue"]["id"] for i in client.get("/key-value").json()] == [instance_id]
+        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
+            "internalConnectionString"
+        ]
+    with redis.Redis.from_url(url, socket_timeout=10) as server:
+        assert server.get("survivor") == b"after a crash"
+    code, _, stderr = _stop(second, signal.SIGTERM)
+    assert code == 0, stderr

@@ -77,19 +77,25 @@ def checked(emulator: Emulator) -> Iterator[Checked]:
 SPEC_NEW_OPERATIONS = {("POST", "/redis/{redisId}/suspend"), ("POST", "/redis/{redisId}/resume")}
 # Besides every /key-value* and /redis* operation, the emulator claims these paths' operations.
 CLAIMED_PATHS = ("/owners", "/owners/{ownerId}", "/environments/{environmentId}/resources")
+# ... and these single operations of paths it serves only in part (no PATCH/DELETE of
+# environments: they belong to the projects API, which is not emulated).
+CLAIMED_OPERATIONS = {("GET", "/environments/{environmentId}")}
 
 
 def _spec_operations() -> set[tuple[str, str]]:
     """The (METHOD, path) operations of Render's spec that the emulator claims to serve."""
     assert SPEC_PATH is not None  # requires_spec skips otherwise
     paths: dict[str, dict[str, Any]] = json.loads(SPEC_PATH.read_text())["paths"]
-    return {
+    claimed = {
         (method.upper(), path)
         for path, item in paths.items()
         if path.startswith(("/key-value", "/redis")) or path in CLAIMED_PATHS
         for method in item
         if method in {"get", "put", "post", "patch", "delete"}
     }
+    for method, path in CLAIMED_OPERATIONS:
+        assert method.lower() in paths[path], f"{method} {path} is not in Render's spec"
+    return claimed | CLAIMED_OPERATIONS
 
 
 def test_the_route_table_matches_the_spec_operations() -> None:
@@ -157,6 +163,9 @@ def test_every_route_answers_in_the_specs_shapes(
         json={"resourceIds": [instance_id]},
     )
     assert moved.status_code == 201
+    assert instance_id in moved.json()["redisIds"]
+    retrieved = checked("GET", f"/environments/{environment_id}", "/environments/{environmentId}")
+    assert retrieved.json() == moved.json()
     removed = checked(
         "DELETE",
         f"/environments/{environment_id}/resources",
@@ -164,6 +173,10 @@ def test_every_route_answers_in_the_specs_shapes(
         params={"resourceIds": instance_id},
     )
     assert removed.status_code == 204
+    # Only with_list is left in it; empty id lists are null (see the deviation).
+    emptied = checked("GET", f"/environments/{environment_id}", "/environments/{environmentId}")
+    assert emptied.json()["redisIds"] == [with_list.json()["id"]]
+    assert emptied.json()["serviceIds"] is None
     assert checked("GET", "/owners", "/owners").status_code == 200
     assert checked("GET", f"/owners/{emulator.owner_id}", "/owners/{ownerId}").status_code == 200
     assert checked("DELETE", f"{base}/{instance_id}", item).status_code == 204

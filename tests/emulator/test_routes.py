@@ -675,3 +675,77 @@ def test_any_unexpected_exception_is_a_json_500_and_its_traceback_is_logged(
     assert record.exc_info is not None
     assert record.exc_info[0] is ZeroDivisionError
     assert "GET /v1/key-value" in record.getMessage()
+
+
+def test_retrieve_environment_shows_members_and_null_empty_lists(
+    client: httpx.Client, emulator: Emulator
+) -> None:
+    """GET /environments/{id}: Render's shape, empty id lists as null (as Render sends them)."""
+    environment_id = emulator.add_environment("production")
+    empty = client.get(f"/environments/{environment_id}")
+    assert empty.status_code == 200
+    body = empty.json()
+    assert body["id"] == environment_id
+    assert (body["name"], body["protectedStatus"], body["networkIsolationEnabled"]) == (
+        "production",
+        "unprotected",
+        False,
+    )
+    assert [body[key] for key in ("redisIds", "serviceIds", "databasesIds", "envGroupIds")] == [
+        None,
+        None,
+        None,
+        None,
+    ]
+    instance_id = create(client, emulator.owner_id, environmentId=environment_id)["id"]
+    assert client.get(f"/environments/{environment_id}").json()["redisIds"] == [instance_id]
+    missing = client.get("/environments/evm-nope")
+    assert (missing.status_code, missing.json()) == (404, {"message": "not found: evm-nope"})
+
+
+def test_removal_from_an_unknown_environment_is_a_no_op(
+    client: httpx.Client, emulator: Emulator
+) -> None:
+    """Render answered 204 to DELETE /environments/<an instance id>/resources; so do we, and
+    the instance stays where it was. An unknown resource is still 404."""
+    environment_id = emulator.add_environment()
+    instance_id = create(client, emulator.owner_id, environmentId=environment_id)["id"]
+    removed = client.delete(
+        f"/environments/{instance_id}/resources", params={"resourceIds": instance_id}
+    )
+    assert (removed.status_code, removed.content) == (204, b"")
+    assert client.get(f"/key-value/{instance_id}").json()["environmentId"] == environment_id
+    unknown = client.delete(
+        f"/environments/{environment_id}/resources", params={"resourceIds": MISSING}
+    )
+    assert (unknown.status_code, unknown.json()) == (404, {"message": f"not found: {MISSING}"})
+
+
+def test_control_plane_environments_take_protection_and_isolation(
+    client: httpx.Client, emulator: Emulator
+) -> None:
+    """Seeded as a project would create it: protectedStatus and networkIsolationEnabled."""
+    with httpx.Client(
+        transport=httpx.WSGITransport(app=emulator.wsgi_app), base_url="http://e/_emulator"
+    ) as control:
+        made = control.post(
+            "/environments",
+            json={"name": "prod", "protectedStatus": "protected", "networkIsolationEnabled": True},
+        )
+        sibling = control.post(
+            "/environments", json={"name": "staging", "projectId": made.json()["projectId"]}
+        )
+        bad = control.post("/environments", json={"name": "x", "protectedStatus": "maybe"})
+        unknown = control.post("/environments", json={"name": "x", "color": "red"})
+    assert made.status_code == 201, made.text
+    shown = client.get(f"/environments/{made.json()['id']}").json()
+    assert (shown["protectedStatus"], shown["networkIsolationEnabled"]) == ("protected", True)
+    # One project, two environments: the second was given the first one's project id.
+    assert sibling.json()["projectId"] == shown["projectId"]
+    assert sibling.json()["protectedStatus"] == "unprotected"
+    assert bad.status_code == 400
+    assert "protectedStatus" in bad.json()["message"]
+    assert (unknown.status_code, unknown.json()) == (
+        400,
+        {"message": "unknown environment fields: color"},
+    )

@@ -7,7 +7,7 @@ import socket
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -79,9 +79,46 @@ def test_delay_makes_the_client_time_out_while_the_server_still_acts() -> None:
         emu.inject_fault("POST", "/v1/key-value", delay=0.5)
         with _client(emu, timeout=0.1) as client, pytest.raises(httpx.ReadTimeout):
             client.post("/key-value", json=_body(emu))
+        # stop() would interrupt the delay (see the test below): wait for the request to end.
+        _wait_for(lambda: len(emu.requests()) == 1)
     finally:
-        emu.stop()  # joins the delayed request thread
+        emu.stop()
+    assert emu.requests()[0]["status"] == 201
     assert len(emu.backend.instance_ids()) == 1
+    assert _emulator_threads() == []
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    """Poll a condition that a server thread makes true; the pytest timeout bounds the wait."""
+    while not condition():
+        time.sleep(0.01)
+
+
+def test_stop_interrupts_a_delayed_request_which_is_not_carried_out() -> None:
+    """stop() does not wait out an hour-long delay: the request answers 503, creates nothing."""
+    settings = EmulatorSettings(data_plane=False, rate_limits=RateLimitSettings.unlimited())
+    emu = Emulator(settings).start()
+    outcome: list[httpx.Response | Exception] = []
+
+    def post() -> None:
+        try:
+            with _client(emu, timeout=60) as client:
+                outcome.append(client.post("/key-value", json=_body(emu)))
+        except httpx.TransportError as error:  # stop() also closes the connection
+            outcome.append(error)
+
+    try:
+        emu.inject_fault("POST", "/v1/key-value", delay=3600)
+        request = threading.Thread(target=post)
+        request.start()
+        _wait_for(lambda: emu.faults.pending() == [])  # taken: the request is in its delay
+    finally:
+        emu.stop()
+    request.join()
+    assert emu.backend.instance_ids() == []
+    [entry] = emu.requests()
+    assert (entry["status"], entry["fault"]) == (503, "delay")
+    assert len(outcome) == 1
     assert _emulator_threads() == []
 
 
