@@ -40,10 +40,21 @@ class InstanceFailed(KeyValueError):
 
 
 class CreateIncomplete(KeyValueError):
-    """The instance was created but the create did not finish (it is not in Pulumi's state)."""
+    """A create that did not finish; an instance may exist that is not in Pulumi's state.
 
-    def __init__(self, message: str, *, instance_id: str) -> None:
+    ``instance_id`` is set when the instance is known to exist; otherwise ``candidate_ids``
+    lists instances that may be it (possibly none: the create may not have acted at all).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        instance_id: str | None = None,
+        candidate_ids: tuple[str, ...] = (),
+    ) -> None:
         self.instance_id = instance_id
+        self.candidate_ids = candidate_ids
         super().__init__(message)
 
 

@@ -28,6 +28,7 @@ from pulumi.dynamic import (
 
 from pulumi_render_kv import catalog
 from pulumi_render_kv.client import (
+    AmbiguousCreateError,
     KeyValueDetail,
     KeyValuePATCHInput,
     NotFoundError,
@@ -133,8 +134,7 @@ class KeyValueProvider(ResourceProvider):
                 fallback=adopted,
             )
         else:
-            body = _convert.create_body(spec, owner_id)
-            detail = self._call(f"create {what}", lambda: client.create_key_value(body))
+            detail = self._post(client, spec, owner_id, what)
             log_progress(f"{what}: created {detail.id}")
         try:
             detail = self._wait(client, detail.id, spec, what)
@@ -142,9 +142,13 @@ class KeyValueProvider(ResourceProvider):
         except Exception as err:
             # A failed create leaves nothing in Pulumi's state, yet the instance exists: say
             # how to take it over, or the next `pulumi up` would create a second one.
+            how = (
+                "run `pulumi up` again: adopt_existing=True takes it over again"
+                if spec.adopt_existing
+                else "set adopt_existing=True to take it over on the next `pulumi up`, or delete it"
+            )
             raise CreateIncomplete(
-                f"{err}. {detail.id} exists but is not in Pulumi's state: set "
-                "adopt_existing=True to take it over on the next `pulumi up`, or delete it",
+                f"{str(err).rstrip('.')}. {detail.id} exists but is not in Pulumi's state: {how}",
                 instance_id=detail.id,
             ) from err
         return CreateResult(detail.id, outs)
@@ -198,6 +202,21 @@ class KeyValueProvider(ResourceProvider):
             raise RenderCallFailed(f"delete Key Value {_id}", err) from err
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _post(
+        self, client: RenderClient, spec: KeyValueSpec, owner_id: str, what: str
+    ) -> KeyValueDetail:
+        """POST the instance; a create the client could not resolve is handed to the user."""
+        body = _convert.create_body(spec, owner_id)
+        try:
+            # wait_timeout bounds the create too, the lookup after an uncertain POST included.
+            return client.create_key_value(body, timeout=spec.wait_timeout)
+        except AmbiguousCreateError as err:
+            raise CreateIncomplete(
+                f"Could not create {what}: {err}", candidate_ids=err.candidate_ids
+            ) from err
+        except RenderError as err:
+            raise RenderCallFailed(f"create {what}", err) from err
 
     def _find_to_adopt(
         self, client: RenderClient, spec: KeyValueSpec, owner_id: str
@@ -260,9 +279,10 @@ class KeyValueProvider(ResourceProvider):
         return self._call(
             f"wait for {what}",
             lambda: wait_until_available(
-                lambda: client.retrieve_key_value(id_),
+                lambda left: client.retrieve_key_value(id_, timeout=left),
                 timeout=spec.wait_timeout,
                 what=f"{what} ({id_})",
+                dashboard=catalog.DASHBOARD_URL.format(id=id_),
                 progress=log_progress,
             ),
         )

@@ -163,3 +163,26 @@ def test_workspace_resolved_at_create_is_still_protected(
         assert "allow_data_loss=True" in str(plan.error)
         assert engine.preview(key_value_program(**CACHE)).ops == {"cache": "same"}
         engine.destroy()
+
+
+def test_update_waits_through_the_restart(tmp_path: Path) -> None:
+    """A plan upgrade restarts the instance: up polls until it is available again."""
+    settings = EmulatorSettings(
+        port=0, data_plane=False, restart_delay=1.0, rate_limits=RateLimitSettings.unlimited()
+    )
+    with (
+        Emulator(settings) as emu,
+        ProviderServer(
+            cwd=ROOT, project=PROJECT, env=provider_env(emu), stderr_path=tmp_path / "err"
+        ) as srv,
+    ):
+        engine = Engine(srv)
+        engine.up(key_value_program(**CACHE))
+        emu.clear_requests()
+        plan = engine.up(key_value_program(plan="standard", workload="cache"))
+        assert plan.ops == {"cache": "update"}
+        assert engine.resource("cache").outputs["status"] == "available"
+        assert any("'updating_instance'; waiting for 'available'" in line for line in plan.stderr)
+        gets = [r for r in emu.requests() if r["method"] == "GET" and "connection" not in r["path"]]
+        assert 2 <= len(gets) <= 8  # polled through the restart, with backoff
+        engine.destroy()
