@@ -62,6 +62,15 @@ class DeletionProtected(KeyValueError):
     """``delete`` was refused because ``deletion_protection`` is on."""
 
 
+class WorkspaceNotVisible(KeyValueError):
+    """The API key cannot see the workspace an instance in state belongs to.
+
+    Render answers 404 both for a deleted instance and for one the key may not see, so a
+    refresh raises this instead of dropping the instance from state (a wrong or rotated key
+    would otherwise orphan every instance, and the next ``up`` would create them again).
+    """
+
+
 class LookupFailed(KeyValueError):
     """A lookup by name found zero or several instances."""
 
@@ -100,4 +109,5 @@ __all__ = [
     "ServerError",
     "UnauthorizedError",
     "WaitTimedOut",
+    "WorkspaceNotVisible",
 ]

@@ -42,6 +42,7 @@ from pulumi_render_kv.errors import (
     PlanRejected,
     RenderCallFailed,
     WaitTimedOut,
+    WorkspaceNotVisible,
 )
 from pulumi_render_kv.planning import PlannedChanges, plan_changes
 from pulumi_render_kv.provider import _convert
@@ -155,15 +156,20 @@ class KeyValueProvider(ResourceProvider):
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         client = self._client()
-        try:
-            detail = client.retrieve_key_value(id_)
-        except NotFoundError:
+        prior = _convert.user_inputs(props)
+        detail = self._read_or_confirm_gone(client, id_, prior)
+        if detail is None:
             # Deleted outside Pulumi: an empty id drops the resource from state.
             return ReadResult(id_="", outs={})
-        except RenderError as err:
-            raise RenderCallFailed(f"read Key Value {id_}", err) from err
-        live = _convert.live_inputs(detail, _convert.user_inputs(props))
-        return ReadResult(id_, self._outputs(client, live, detail), live)
+        live = _convert.live_inputs(detail, prior)
+        outs = self._outputs(client, live, detail)
+        if not self._provider_config().owner_id:
+            # check() puts ownerId into the inputs only from stack config: a workspace the
+            # key resolved is an output. Refreshed inputs that held it would show as a
+            # `- ownerId` diff in the next preview. (The SDK gives read no old inputs, so an
+            # owner_id written in the program is also left out; it cannot change anyway.)
+            live.pop("ownerId", None)
+        return ReadResult(id_, outs, live)
 
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
         olds, news = _convert.user_inputs(_olds), _convert.user_inputs(_news)
@@ -202,6 +208,37 @@ class KeyValueProvider(ResourceProvider):
             raise RenderCallFailed(f"delete Key Value {_id}", err) from err
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _read_or_confirm_gone(
+        self, client: RenderClient, id_: str, prior: Mapping[str, Any]
+    ) -> KeyValueDetail | None:
+        """The live instance, or None once its disappearance is confirmed.
+
+        Render answers 404 for a deleted instance and for one this key may not see. Dropping
+        on the first 404 would let a wrong or rotated key orphan every instance (and the next
+        `pulumi up` create them again), so read once more, and check that the key sees the
+        instance's workspace at all.
+        """
+        for _ in range(2):
+            try:
+                return client.retrieve_key_value(id_)
+            except NotFoundError:
+                continue
+            except RenderError as err:
+                raise RenderCallFailed(f"read Key Value {id_}", err) from err
+        owner = prior.get("ownerId")
+        if not isinstance(owner, str) or not owner:
+            return None  # state from before ownerId was recorded: nothing to check against
+        owners = self._call("list the workspaces the API key can see", client.list_owners)
+        if owner not in {o.id for o in owners}:
+            visible = ", ".join(o.id for o in owners) or "none"
+            raise WorkspaceNotVisible(
+                f"Key Value {prior.get('name')!r} ({id_}) was not found, and the Render API key "
+                f"cannot see workspace {owner} at all (it sees: {visible}). The key is probably "
+                "wrong or was rotated to another account; the instance is kept in state. Set "
+                "the right key (render:apiKey or RENDER_API_KEY) and refresh again"
+            )
+        return None
 
     def _post(
         self, client: RenderClient, spec: KeyValueSpec, owner_id: str, what: str
