@@ -10,7 +10,7 @@ fail at preview; ``diff`` and ``update`` use the rest. No I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,6 +85,43 @@ def _differs(old: Any, new: Any) -> bool:
     if isinstance(old, float | int) and isinstance(new, float | int):
         return float(old) != float(new)
     return bool(old != new)
+
+
+# Inputs that, when not given, are derived from others (spec._resolve_workload): a typo in
+# what they derive from makes the derived value meaningless too.
+_DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "maxmemoryPolicy": ("workload",),
+    "persistenceMode": ("workload", "plan"),
+}
+
+
+def validated_only(
+    prior: Mapping[str, Any],
+    desired: Mapping[str, Any],
+    problems: Sequence[Problem],
+    given: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``desired`` with every input that failed validation put back to its ``prior`` value.
+
+    Planning from a typo gives advice about the typo's meaningless value: a replacement
+    needing allow_data_loss for ``region="oregan"``, a restart for ``plan="strater"``, a
+    policy change to None for ``workload="queu"``. The typo's own problem says what to fix;
+    planning judges only what validated. ``given`` is the raw input, to tell a derived value
+    from one the user wrote.
+    """
+    invalid = {_top_level(p.property) for p in problems}
+    invalid |= {
+        prop
+        for prop, sources in _DERIVED_FROM.items()
+        if given.get(prop) is None and invalid.intersection(sources)
+    }
+    result = {k: v for k, v in desired.items() if k not in invalid}
+    result.update({k: prior[k] for k in invalid if k in prior})
+    return result
+
+
+def _top_level(path: str) -> str:
+    return path.split(".", 1)[0].split("[", 1)[0]
 
 
 def plan_changes(prior: Mapping[str, Any], desired: Mapping[str, Any]) -> PlannedChanges:

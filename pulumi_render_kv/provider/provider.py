@@ -44,7 +44,7 @@ from pulumi_render_kv.errors import (
     WaitTimedOut,
     WorkspaceNotVisible,
 )
-from pulumi_render_kv.planning import PlannedChanges, plan_changes
+from pulumi_render_kv.planning import PlannedChanges, plan_changes, validated_only
 from pulumi_render_kv.provider import _convert
 from pulumi_render_kv.provider._config import ProviderConfig
 from pulumi_render_kv.provider._lookup import find_by_name
@@ -86,12 +86,13 @@ class KeyValueProvider(ResourceProvider):
     # --- check / diff: pure -----------------------------------------------------------------
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        given = _convert.user_inputs(news)
         canonical, problems = normalize_inputs(
-            _convert.user_inputs(news), default_owner_id=self._provider_config().owner_id
+            given, default_owner_id=self._provider_config().owner_id
         )
         olds = _convert.user_inputs(_olds)
         if olds:
-            planned = plan_changes(olds, canonical)
+            planned = plan_changes(olds, validated_only(olds, canonical, problems, given))
             problems.extend(planned.rejections)
             if not planned.rejections:
                 for warning in planned.warnings:

@@ -174,3 +174,38 @@ def test_live_allow_list_we_would_refuse_still_shows_as_drift() -> None:
     live = live_inputs(_detail(ipAllowList=odd), inputs)
     assert live["ipAllowList"] == odd
     assert KeyValueProvider().diff("red-x", outputs_of(live), inputs).changes is True
+
+
+def test_a_region_typo_on_an_existing_stack_gets_one_reason_and_no_data_loss_advice() -> None:
+    """'oregan' is a typo to fix, not a replacement to consent to."""
+    old = checked(region="oregon")
+    result = KeyValueProvider().check(old, news(region="oregan"))
+    [failure] = result.failures
+    assert failure.property == "region"
+    assert "did you mean 'oregon'" in failure.reason
+    assert "allow_data_loss" not in failure.reason
+
+
+def test_a_plan_typo_warns_of_no_restart(capsys: pytest.CaptureFixture[str]) -> None:
+    """'strater' fails on plan; no restart warning for a plan that does not exist."""
+    old = checked(plan="standard")
+    result = KeyValueProvider().check(old, news(plan="strater"))
+    assert [f.property for f in result.failures] == ["plan"]
+    assert "restart" not in capsys.readouterr().err
+
+
+def test_a_workload_typo_warns_of_no_change_to_none(capsys: pytest.CaptureFixture[str]) -> None:
+    """'queu' fails on workload; the policy it would have implied is not planned as None."""
+    old = checked(workload="cache")
+    result = KeyValueProvider().check(old, news(workload="queu"))
+    assert [f.property for f in result.failures] == ["workload"]
+    err = capsys.readouterr().err
+    assert "None" not in err
+    assert "restart" not in err
+
+
+def test_valid_changes_next_to_a_typo_are_still_judged() -> None:
+    """A typo elsewhere does not hide a refused downgrade."""
+    old = checked(plan="pro")
+    result = KeyValueProvider().check(old, news(plan="starter", region="oregan"))
+    assert sorted(f.property for f in result.failures) == ["plan", "region"]
