@@ -443,3 +443,32 @@ def test_failed_wait_after_adoption_does_not_ask_for_adopt_existing_again(
     assert "run `pulumi up` again" in message
     engine.up(key_value_program("legacy", **CACHE, adopt_existing=True))
     assert engine.resource("legacy").id == existing.id
+
+
+@pytest.mark.parametrize(
+    ("deletion_protection", "opts", "expected"),
+    [
+        (True, None, True),  # visible to the engine at preview, not only when delete runs
+        (None, None, None),
+        (False, None, None),
+        (False, pulumi.ResourceOptions(protect=True), True),  # the user's own protect stays
+        (True, pulumi.ResourceOptions(protect=False), False),  # an explicit choice wins
+        (True, pulumi.ResourceOptions(ignore_changes=["name"]), True),  # merged, not replaced
+    ],
+)
+def test_deletion_protection_sets_pulumi_protect(
+    engine: Engine,
+    deletion_protection: bool | None,
+    opts: pulumi.ResourceOptions | None,
+    expected: bool | None,
+) -> None:
+    """The harness does not model `protect`: check what the SDK would send the engine."""
+    made: list[render_kv.KeyValue] = []
+
+    def program() -> None:
+        made.append(
+            render_kv.KeyValue("cache", **CACHE, deletion_protection=deletion_protection, opts=opts)
+        )
+
+    assert engine.preview(program).ok
+    assert made[0]._protect is expected  # RegisterResourceRequest.protect
