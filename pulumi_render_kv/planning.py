@@ -44,6 +44,8 @@ class PlannedChanges:
     rejections: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    uses_data_loss_consent: bool = False
+    """Whether a planned change goes ahead only because ``allowDataLoss`` is set."""
 
     @property
     def changed(self) -> list[str]:
@@ -159,6 +161,25 @@ def _judge(prior: Mapping[str, Any], desired: Mapping[str, Any], result: Planned
         )
 
 
+UNUSED_CONSENT_WARNING = (
+    "allow_data_loss=True is set but nothing in this update needs it. Left on, it lets a "
+    "later region or workspace change (a replacement) or a free → paid upgrade delete the "
+    "instance's data without asking again: remove it now, and set it only in the update "
+    "that needs it"
+)
+
+
+def unused_consent(desired: Mapping[str, Any], planned: PlannedChanges) -> bool:
+    """Whether ``allowDataLoss`` is on while no planned change needs it.
+
+    An unknown value that may replace the instance might need it: not unused.
+    """
+    if desired.get("allowDataLoss") is not True:
+        return False
+    may_replace = any(c.new is UNKNOWN for c in planned.changes if c.kind is ChangeKind.REPLACE)
+    return not planned.uses_data_loss_consent and not may_replace
+
+
 def _shown(value: Any) -> str:
     return "(known after apply)" if value is UNKNOWN else repr(value)
 
@@ -193,6 +214,7 @@ def _judge_replacement(
             )
         )
     else:
+        result.uses_data_loss_consent = True
         result.warnings.append(
             f"{moves} replaces the instance: a new, empty instance is created and the old "
             "one deleted with all its data"
@@ -211,6 +233,7 @@ def _judge_plan(old: str, new: str, allow_data_loss: bool, result: PlannedChange
         )
     elif old == Plan.FREE.value and new != Plan.FREE.value:
         if allow_data_loss:
+            result.uses_data_loss_consent = True
             result.warnings.append(
                 f"upgrading plan 'free' → {new!r} deletes all data in the instance "
                 "(free instances have no disk)"

@@ -44,7 +44,13 @@ from pulumi_render_kv.errors import (
     WaitTimedOut,
     WorkspaceNotVisible,
 )
-from pulumi_render_kv.planning import PlannedChanges, plan_changes, validated_only
+from pulumi_render_kv.planning import (
+    UNUSED_CONSENT_WARNING,
+    PlannedChanges,
+    plan_changes,
+    unused_consent,
+    validated_only,
+)
 from pulumi_render_kv.provider import _convert
 from pulumi_render_kv.provider._config import ProviderConfig
 from pulumi_render_kv.provider._lookup import find_by_name
@@ -91,6 +97,7 @@ class KeyValueProvider(ResourceProvider):
             given, default_owner_id=self._provider_config().owner_id
         )
         olds = _convert.user_inputs(_olds)
+        planned: PlannedChanges | None = None
         if olds:
             planned = plan_changes(olds, validated_only(olds, canonical, problems, given))
             problems.extend(planned.rejections)
@@ -101,6 +108,11 @@ class KeyValueProvider(ResourceProvider):
             e["cidrBlock"] in ("0.0.0.0/0", "::/0") for e in canonical["ipAllowList"]
         ):
             _warn(canonical.get("name"), "ipAllowList admits the whole internet (0.0.0.0/0)")
+        if planned is not None and not problems and unused_consent(canonical, planned):
+            # check runs in every preview and up: the warning repeats until the flag is gone.
+            # Not on a create: no old inputs is also the engine's second Check of a
+            # replacement, which did need the consent.
+            _warn(canonical.get("name"), UNUSED_CONSENT_WARNING)
         failures = [CheckFailure(p.property, p.reason) for p in problems]
         return CheckResult(_convert.to_pulumi(canonical), failures)
 

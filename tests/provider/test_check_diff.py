@@ -209,3 +209,30 @@ def test_valid_changes_next_to_a_typo_are_still_judged() -> None:
     old = checked(plan="pro")
     result = KeyValueProvider().check(old, news(plan="starter", region="oregan"))
     assert sorted(f.property for f in result.failures) == ["plan", "region"]
+
+
+def test_allow_data_loss_left_on_warns_in_every_check(capsys: pytest.CaptureFixture[str]) -> None:
+    """Consent that nothing needs is a standing licence for a later replacement: say so."""
+    old = checked(allowDataLoss=True)
+    assert KeyValueProvider().check(old, news(allowDataLoss=True)).failures == []
+    err = capsys.readouterr().err
+    assert "allow_data_loss=True is set but nothing in this update needs it" in err
+    assert "remove it" in err
+    # No old inputs is also the engine's second Check of a replacement, which did need it:
+    # the warning waits for the next preview instead of misleading there.
+    KeyValueProvider().check({}, news(allowDataLoss=True))
+    assert "nothing in this update needs it" not in capsys.readouterr().err
+
+
+def test_allow_data_loss_that_is_used_warns_only_of_the_loss(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """When the change needs the consent, the data-loss warning is the only one."""
+    old = checked(plan="free", workload=None, maxmemoryPolicy="allkeys_lru")
+    result = KeyValueProvider().check(
+        old, news(plan="starter", workload=None, maxmemoryPolicy="allkeys_lru", allowDataLoss=True)
+    )
+    assert result.failures == []
+    err = capsys.readouterr().err
+    assert "deletes all data" in err
+    assert "nothing in this update needs it" not in err
