@@ -29,6 +29,7 @@ from pulumi.dynamic import (
 from pulumi_render_kv import catalog
 from pulumi_render_kv.client import (
     AmbiguousCreateError,
+    InvalidRequestError,
     KeyValueDetail,
     KeyValuePATCHInput,
     NotFoundError,
@@ -265,8 +266,41 @@ class KeyValueProvider(ResourceProvider):
             raise CreateIncomplete(
                 f"Could not create {what}: {err}", candidate_ids=err.candidate_ids
             ) from err
+        except InvalidRequestError as err:
+            if spec.plan == catalog.Plan.FREE.value:
+                self._explain_second_free(client, owner_id, what, err)
+            raise RenderCallFailed(f"create {what}", err) from err
         except RenderError as err:
             raise RenderCallFailed(f"create {what}", err) from err
+
+    def _explain_second_free(
+        self, client: RenderClient, owner_id: str, what: str, err: InvalidRequestError
+    ) -> None:
+        """A refused free create, with a free instance already there: say why and the way out.
+
+        A renamed resource is the usual cause: without an alias, Pulumi creates the new
+        resource before it deletes the old one, and the check that could catch it at preview
+        would need an API call (check makes none).
+        """
+        try:
+            free = [
+                kv
+                for kv in client.list_key_value(owner_id=owner_id)
+                if kv.plan == catalog.Plan.FREE.value
+            ]
+        except RenderError:
+            return  # Render's own message stands
+        if not free:
+            return
+        existing = ", ".join(f"{kv.name!r} ({kv.id})" for kv in free)
+        raise PlanRejected(
+            f"Could not create {what}: Render allows one free Key Value instance per workspace, "
+            f"and workspace {owner_id} has {existing}. If you renamed this resource in the "
+            "program, Pulumi creates the new one before deleting the old: add "
+            'opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="<old resource name>")]) '
+            "so it keeps the existing instance, or remove the old one in a separate `pulumi up` "
+            f"first. Render said: {err.message.rstrip('.')} (request id {err.request_id})"
+        ) from err
 
     def _find_to_adopt(
         self, client: RenderClient, spec: KeyValueSpec, owner_id: str

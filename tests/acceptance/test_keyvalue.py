@@ -472,3 +472,20 @@ def test_deletion_protection_sets_pulumi_protect(
 
     assert engine.preview(program).ok
     assert made[0]._protect is expected  # RegisterResourceRequest.protect
+
+
+def test_renaming_a_free_instances_resource_names_aliases(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """Rename = create new, then delete old: Render's one free instance per workspace refuses."""
+    free = {"plan": "free", "workload": "cache"}
+    engine.up(key_value_program("cache", name="cache", **free))
+    old_id = engine.resource("cache").id
+    with pytest.raises(EngineError) as caught:
+        engine.up(key_value_program("renamed", name="cache", **free))
+    message = str(caught.value)
+    assert "one free Key Value instance per workspace" in message
+    assert old_id in message
+    assert "aliases" in message
+    assert "free instance.." not in message
+    assert [kv.id for kv in dashboard.list_key_value()] == [old_id]
