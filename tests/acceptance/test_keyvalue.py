@@ -489,3 +489,16 @@ def test_renaming_a_free_instances_resource_names_aliases(
     assert "aliases" in message
     assert "free instance.." not in message
     assert [kv.id for kv in dashboard.list_key_value()] == [old_id]
+
+
+def test_a_dashboard_plan_upgrade_is_refused_not_put_back(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    """Drift to a bigger plan cannot be undone (a downgrade): preview says so, as README does."""
+    engine.up(key_value_program(**CACHE))
+    dashboard.update_key_value(engine.resource("cache").id, KeyValuePATCHInput(plan="pro"))
+    assert engine.refresh().ops == {"cache": "update"}
+    preview = engine.preview(key_value_program(**CACHE))
+    assert preview.error is not None
+    assert "from 'pro' to 'starter'" in str(preview.error)
+    assert engine.up(key_value_program(plan="pro", workload="cache")).ops == {"cache": "same"}
