@@ -201,8 +201,8 @@ class KeyValueProvider(ResourceProvider):
                 detail = self._wait(client, _id, spec, f"Key Value {spec.name!r}")
             except WaitTimedOut as err:
                 raise WaitTimedOut(
-                    f"{err}. The change was sent; once it is available, `pulumi refresh` "
-                    "records it (or raise wait_timeout)"
+                    f"{str(err).rstrip('.')}. The change was sent; once it is available, "
+                    "`pulumi refresh` records it (or raise wait_timeout)"
                 ) from None
         return UpdateResult(self._outputs(client, {**news, "ownerId": detail.owner.id}, detail))
 

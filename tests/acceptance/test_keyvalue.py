@@ -383,6 +383,7 @@ def test_create_that_fails_after_the_post_says_how_to_adopt(
         engine.up(key_value_program(**CACHE))
     [orphan] = dashboard.list_key_value()
     assert f"{orphan.id} exists but is not in Pulumi's state" in str(caught.value)
+    assert f".. {orphan.id}" not in str(caught.value)  # one full stop between sentences
     assert "adopt_existing=True" in str(caught.value)
     engine.up(key_value_program(**CACHE, adopt_existing=True))
     assert engine.resource("cache").id == orphan.id
