@@ -16,6 +16,7 @@ from pulumi_render_kv.errors import (
     RenderCallFailed,
     RenderError,
     WaitTimedOut,
+    WorkspaceNotVisible,
 )
 from pulumi_render_kv.provider import (
     TYPE_TOKEN,
@@ -47,5 +48,6 @@ __all__ = [
     "RenderError",
     "WaitTimedOut",
     "Workload",
+    "WorkspaceNotVisible",
     "get_key_value",
 ]

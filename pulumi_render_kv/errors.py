@@ -40,15 +40,35 @@ class InstanceFailed(KeyValueError):
 
 
 class CreateIncomplete(KeyValueError):
-    """The instance was created but the create did not finish (it is not in Pulumi's state)."""
+    """A create that did not finish; an instance may exist that is not in Pulumi's state.
 
-    def __init__(self, message: str, *, instance_id: str) -> None:
+    ``instance_id`` is set when the instance is known to exist; otherwise ``candidate_ids``
+    lists instances that may be it (possibly none: the create may not have acted at all).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        instance_id: str | None = None,
+        candidate_ids: tuple[str, ...] = (),
+    ) -> None:
         self.instance_id = instance_id
+        self.candidate_ids = candidate_ids
         super().__init__(message)
 
 
 class DeletionProtected(KeyValueError):
     """``delete`` was refused because ``deletion_protection`` is on."""
+
+
+class WorkspaceNotVisible(KeyValueError):
+    """The API key cannot see the workspace an instance in state belongs to.
+
+    Render answers 404 both for a deleted instance and for one the key may not see, so a
+    refresh raises this instead of dropping the instance from state (a wrong or rotated key
+    would otherwise orphan every instance, and the next ``up`` would create them again).
+    """
 
 
 class LookupFailed(KeyValueError):
@@ -89,4 +109,5 @@ __all__ = [
     "ServerError",
     "UnauthorizedError",
     "WaitTimedOut",
+    "WorkspaceNotVisible",
 ]

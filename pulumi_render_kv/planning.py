@@ -10,7 +10,7 @@ fail at preview; ``diff`` and ``update`` use the rest. No I/O.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,8 @@ class PlannedChanges:
     rejections: list[Problem] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     delete_before_replace: bool = False
+    uses_data_loss_consent: bool = False
+    """Whether a planned change goes ahead only because ``allowDataLoss`` is set."""
 
     @property
     def changed(self) -> list[str]:
@@ -87,6 +89,43 @@ def _differs(old: Any, new: Any) -> bool:
     return bool(old != new)
 
 
+# Inputs that, when not given, are derived from others (spec._resolve_workload): a typo in
+# what they derive from makes the derived value meaningless too.
+_DERIVED_FROM: dict[str, tuple[str, ...]] = {
+    "maxmemoryPolicy": ("workload",),
+    "persistenceMode": ("workload", "plan"),
+}
+
+
+def validated_only(
+    prior: Mapping[str, Any],
+    desired: Mapping[str, Any],
+    problems: Sequence[Problem],
+    given: Mapping[str, Any],
+) -> dict[str, Any]:
+    """``desired`` with every input that failed validation put back to its ``prior`` value.
+
+    Planning from a typo gives advice about the typo's meaningless value: a replacement
+    needing allow_data_loss for ``region="oregan"``, a restart for ``plan="strater"``, a
+    policy change to None for ``workload="queu"``. The typo's own problem says what to fix;
+    planning judges only what validated. ``given`` is the raw input, to tell a derived value
+    from one the user wrote.
+    """
+    invalid = {_top_level(p.property) for p in problems}
+    invalid |= {
+        prop
+        for prop, sources in _DERIVED_FROM.items()
+        if given.get(prop) is None and invalid.intersection(sources)
+    }
+    result = {k: v for k, v in desired.items() if k not in invalid}
+    result.update({k: prior[k] for k in invalid if k in prior})
+    return result
+
+
+def _top_level(path: str) -> str:
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
 def plan_changes(prior: Mapping[str, Any], desired: Mapping[str, Any]) -> PlannedChanges:
     """Compare prior state (old outputs or old inputs) with canonical desired inputs."""
     result = PlannedChanges()
@@ -120,6 +159,25 @@ def _judge(prior: Mapping[str, Any], desired: Mapping[str, Any], result: Planned
             f"{what} restarts the instance: Render makes it unavailable for "
             f"{catalog.RESTART_DOWNTIME} while the change is applied"
         )
+
+
+UNUSED_CONSENT_WARNING = (
+    "allow_data_loss=True is set but nothing in this update needs it. Left on, it lets a "
+    "later region or workspace change (a replacement) or a free → paid upgrade delete the "
+    "instance's data without asking again: remove it now, and set it only in the update "
+    "that needs it"
+)
+
+
+def unused_consent(desired: Mapping[str, Any], planned: PlannedChanges) -> bool:
+    """Whether ``allowDataLoss`` is on while no planned change needs it.
+
+    An unknown value that may replace the instance might need it: not unused.
+    """
+    if desired.get("allowDataLoss") is not True:
+        return False
+    may_replace = any(c.new is UNKNOWN for c in planned.changes if c.kind is ChangeKind.REPLACE)
+    return not planned.uses_data_loss_consent and not may_replace
 
 
 def _shown(value: Any) -> str:
@@ -156,6 +214,7 @@ def _judge_replacement(
             )
         )
     else:
+        result.uses_data_loss_consent = True
         result.warnings.append(
             f"{moves} replaces the instance: a new, empty instance is created and the old "
             "one deleted with all its data"
@@ -174,6 +233,7 @@ def _judge_plan(old: str, new: str, allow_data_loss: bool, result: PlannedChange
         )
     elif old == Plan.FREE.value and new != Plan.FREE.value:
         if allow_data_loss:
+            result.uses_data_loss_consent = True
             result.warnings.append(
                 f"upgrading plan 'free' → {new!r} deletes all data in the instance "
                 "(free instances have no disk)"

@@ -174,10 +174,27 @@ normalize_workload = _one_of([w.value for w in Workload])
 
 
 def normalize_cidr(value: Any) -> tuple[Any, str | None]:
-    """``10.0.0.1`` → ``10.0.0.1/32``; host bits are an error that names the network meant."""
+    """``10.0.0.1`` → ``10.0.0.1/32``; host bits are an error that names the network meant.
+
+    ``0.0.0.0`` (or ``::``) without a prefix is an error rather than a /32 (/128): as a host
+    it admits no client, and whoever writes it almost surely means "everyone", which must be
+    written out as ``/0``.
+    """
     if not isinstance(value, str) or not value.strip():
         return value, "must be an IPv4 or IPv6 address or CIDR block, such as 203.0.113.0/24"
     text = value.strip()
+    if "/" not in text:
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            pass
+        else:
+            if address.is_unspecified:
+                return value, (
+                    f"is read as {address}/{address.max_prefixlen}, which admits no client; "
+                    f"write {address}/0 to admit every address (the whole internet), or the "
+                    "address you mean"
+                )
     try:
         network = ipaddress.ip_network(text, strict=True)
     except ValueError:
@@ -278,7 +295,9 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
             continue
         cidr, reason = normalize_cidr(raw_cidr)
         if reason:
-            problems.append(Problem(f"{where}.cidrBlock", f"{raw_cidr!r} {reason}"))
+            # A bare string has no cidrBlock to point at: the CLI would print its value as nil.
+            path = where if isinstance(item, str) else f"{where}.cidrBlock"
+            problems.append(Problem(path, f"{raw_cidr!r} {reason}"))
             continue
         if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
             problems.append(

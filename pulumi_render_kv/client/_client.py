@@ -10,15 +10,23 @@ idempotency key. :meth:`RenderClient.create_key_value`:
 
 1. lists the instances with the same name, owner and region *before* posting (one extra GET
    per create) and remembers their ids;
-2. posts; a 429, or a connection that never reached Render, is retried like anything else;
-3. after an *uncertain* failure (timeout or connection drop after sending, or a 5xx), the next
-   attempt first lists again: exactly one instance that was not there before is ours and is
-   returned (via retrieve); none means nothing was created and the POST is sent again; more
-   than one raises :class:`AmbiguousCreateError`.
+2. posts; a 429, or a connection that never reached Render, proves nothing was created and
+   is retried like anything else;
+3. after an *uncertain* failure (a timeout or a connection lost after sending, or a 5xx) it
+   never posts again. It looks for the instance instead, listing with backoff for up to
+   ``RetryPolicy.create_lookup_window`` seconds (90 by default, within the call's deadline),
+   because Render may act long after the client stopped waiting (a POST answered after 65 s
+   lands after a 60 s read timeout). It accepts only an instance that is provably its own:
+   not in the snapshot, with exactly the name, workspace, region, plan and options it sent,
+   created inside the POST's window (from just before the POST, less ``CLOCK_SKEW``, to the
+   failed answer plus ``CLOCK_SKEW`` when Render answered; open-ended after a timeout or a
+   dropped connection), and the only such instance. Anything else raises
+   :class:`AmbiguousCreateError` naming the candidates, or saying none appeared, so the caller
+   can hand the decision to the user (adopt the instance, or look in the Dashboard).
 
-Remaining risk, stated honestly: another client creating an instance with the same name, owner
-and region during our uncertain create would be taken for ours, and an instance Render created
-but does not list yet would be created a second time.
+Remaining risk, stated honestly: another client creating an instance with the same name,
+workspace, region and settings inside our POST's window is indistinguishable from ours, and
+would be taken for it. Names unique per workspace and region rule this out.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from typing import Any, ClassVar, NoReturn, Self, TypeVar
 from urllib.parse import quote
@@ -46,12 +54,13 @@ from ._errors import (
     RenderResponseError,
     RenderTimeoutError,
     RenderTransportError,
+    ServerError,
     api_error_from_response,
 )
 from ._limiter import LimitExceeded, RateLimiter, buckets_for
 from ._pagination import MAX_PAGE_SIZE, iterate_pages
 from ._redact import redact
-from ._retry import AttemptInfo, maybe_acted, run_with_retries
+from ._retry import AttemptInfo, RetryPolicy, is_retryable, maybe_acted, run_with_retries
 from ._settings import ENV_OWNER_ID, RenderSettings, _refuse_pickle
 from ._wire import (
     DEFAULT_REGION,
@@ -81,6 +90,10 @@ _OWNER_PAGE = TypeAdapter(list[OwnerWithCursor])
 # Transport failures raised before any byte of the request reached Render.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
 
+# How far Render's clock (``createdAt``) and ours may disagree. An error in either direction
+# only makes recovery refuse an instance (a CreateIncomplete for the user), never accept one.
+CLOCK_SKEW = 5.0
+
 
 def _user_agent() -> str:
     try:
@@ -102,6 +115,39 @@ class _Op:
     template: str
     path: str
     is_create: bool = False
+
+
+class _UncertainCreate(Exception):
+    """A POST that may have created the instance: stops the retries, never re-posted."""
+
+    def __init__(self, error: RenderError) -> None:
+        self.error = error
+        super().__init__(str(error))
+
+
+@dataclass
+class _PostWindow:
+    """When (epoch seconds, our clock) the uncertain POST could have acted."""
+
+    start: float = 0.0
+    end: float | None = None
+
+    def admits(self, kv: KeyValue) -> bool:
+        created = kv.created_at.timestamp()
+        if created < self.start - CLOCK_SKEW:
+            return False
+        return self.end is None or created <= self.end + CLOCK_SKEW
+
+
+def _matches(kv: KeyValue, body: KeyValuePOSTInput) -> bool:
+    """Whether ``kv`` has every setting ``body`` sent (what Render defaults is not compared)."""
+    sent = (
+        (body.plan, kv.plan),
+        (body.maxmemory_policy, kv.options.maxmemory_policy),
+        (body.persistence_mode, kv.options.persistence_mode),
+        (body.environment_id, kv.environment_id),
+    )
+    return all(want is None or want == got for want, got in sent)
 
 
 def _segment(value: str, what: str) -> str:
@@ -148,8 +194,11 @@ class RenderClient:
     """A synchronous, thread-safe client for Render's Key Value API.
 
     ``transport`` replaces the network (tests pass ``httpx.MockTransport``); ``clock`` (a
-    monotonic clock), ``sleep`` and ``rng`` (a ``random()``-like callable for backoff jitter)
-    are injectable so retry and limiter tests never sleep.
+    monotonic clock), ``sleep``, ``rng`` (a ``random()``-like callable for backoff jitter)
+    and ``wall_clock`` (epoch seconds) are injectable so retry and limiter tests never sleep.
+
+    Methods that take ``timeout`` end by then (plus at most one request timeout): retries
+    and waits inside them are cut to the time left.
     """
 
     _shared_clients: ClassVar[dict[tuple[Any, ...], RenderClient]] = {}
@@ -163,8 +212,11 @@ class RenderClient:
         clock: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
         rng: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] | None = None,
     ) -> None:
         self._settings = settings
+        # Epoch seconds, compared with Render's createdAt after an uncertain create.
+        self._wall_clock = wall_clock or time.time
         self._clock = clock or time.monotonic
         self._sleep = sleep or time.sleep
         self._rng = rng or random.random
@@ -328,10 +380,19 @@ class RenderClient:
                 method=op.method, path=op.path, detail=_describe(exc)
             ) from None
 
-    def _retrying(self, op: _Op, attempt: Callable[[AttemptInfo], T]) -> T:
+    def _policy(self, timeout: float | None) -> RetryPolicy:
+        """The retry policy, its deadline cut to ``timeout`` seconds when one is given."""
+        policy = self._settings.retry
+        if timeout is None or timeout >= policy.deadline:
+            return policy
+        return replace(policy, deadline=max(0.0, timeout))
+
+    def _retrying(
+        self, op: _Op, attempt: Callable[[AttemptInfo], T], *, policy: RetryPolicy | None = None
+    ) -> T:
         return run_with_retries(
             attempt,
-            policy=self._settings.retry,
+            policy=policy or self._settings.retry,
             method=op.method,
             path=op.path,
             clock=self._clock,
@@ -345,14 +406,22 @@ class RenderClient:
         *,
         params: dict[str, str | None] | None = None,
         body: bytes | None = None,
+        policy: RetryPolicy | None = None,
     ) -> httpx.Response:
         """Send with the retry policy; for operations that are safe to repeat as they are."""
         return self._retrying(
-            op, lambda info: self._send(op, deadline=info.deadline, params=params, body=body)
+            op,
+            lambda info: self._send(op, deadline=info.deadline, params=params, body=body),
+            policy=policy,
         )
 
     def _list_key_value(
-        self, params: dict[str, str | None], limit: int, *, deadline: float | None
+        self,
+        params: dict[str, str | None],
+        limit: int,
+        *,
+        deadline: float | None,
+        policy: RetryPolicy | None = None,
     ) -> list[KeyValue]:
         """All pages; each page retried on its own, or sent once if ``deadline`` is given."""
         op = _Op("GET", "/key-value", "/key-value")
@@ -362,7 +431,7 @@ class RenderClient:
         def fetch(cursor: str | None) -> list[tuple[KeyValue, str | None]]:
             query = {**params, "limit": str(limit), "cursor": cursor}
             if deadline is None:
-                response = self._call(op, params=query)
+                response = self._call(op, params=query, policy=policy)
             else:
                 response = self._send(op, deadline=deadline, params=query)
             page = self._parse_page(op, response, _KEY_VALUE_PAGE)
@@ -393,7 +462,13 @@ class RenderClient:
         }
         return self._list_key_value(params, limit, deadline=None)
 
-    def _same_instances(self, body: KeyValuePOSTInput, *, deadline: float | None) -> list[KeyValue]:
+    def _same_instances(
+        self,
+        body: KeyValuePOSTInput,
+        *,
+        deadline: float | None,
+        policy: RetryPolicy | None = None,
+    ) -> list[KeyValue]:
         """Instances with exactly the body's name, owner and region."""
         region = body.region or DEFAULT_REGION
         params = {
@@ -402,63 +477,115 @@ class RenderClient:
             "ownerId": body.owner_id,
             "region": region,
         }
-        found = self._list_key_value(params, MAX_PAGE_SIZE, deadline=deadline)
+        found = self._list_key_value(params, MAX_PAGE_SIZE, deadline=deadline, policy=policy)
         return [
             kv
             for kv in found
             if kv.name == body.name and kv.owner.id == body.owner_id and kv.region == region
         ]
 
-    def create_key_value(self, body: KeyValuePOSTInput) -> KeyValueDetail:
-        """``POST /key-value``, never creating twice (see the module docstring for the rule)."""
+    def create_key_value(
+        self, body: KeyValuePOSTInput, *, timeout: float | None = None
+    ) -> KeyValueDetail:
+        """``POST /key-value``, never posting twice after an uncertain failure (module docstring).
+
+        ``timeout`` bounds the whole call, the lookup after an uncertain failure included.
+        """
         op = _Op("POST", "/key-value", "/key-value", is_create=True)
         payload = request_json(body)
-        before = {kv.id for kv in self._same_instances(body, deadline=None)}
-        uncertain = False
+        policy = self._policy(timeout)
+        started = self._clock()
+        before = {kv.id for kv in self._same_instances(body, deadline=None, policy=policy)}
+        window = _PostWindow()
 
         def attempt(info: AttemptInfo) -> KeyValueDetail:
-            nonlocal uncertain
-            if uncertain:
-                new = [
-                    kv.id
-                    for kv in self._same_instances(body, deadline=info.deadline)
-                    if kv.id not in before
-                ]
-                if len(new) > 1:
-                    raise AmbiguousCreateError(
-                        name=body.name,
-                        owner_id=body.owner_id,
-                        region=body.region or DEFAULT_REGION,
-                        candidate_ids=sorted(new),
-                    )
-                if new:
-                    logger.warning(
-                        "Render API POST /key-value: an earlier attempt created %s; using it",
-                        new[0],
-                    )
-                    return self._retrieve_once(new[0], deadline=info.deadline)
-                uncertain = False  # confirmed: nothing was created, so posting again is safe
+            window.start = self._wall_clock()
             try:
                 response = self._send(op, deadline=info.deadline, body=payload)
             except RenderError as error:
-                uncertain = maybe_acted(error)
+                if maybe_acted(error):
+                    # Answered (a 5xx): Render decided before answering. Unanswered: it may
+                    # still act later, so the window stays open.
+                    window.end = self._wall_clock() if isinstance(error, ServerError) else None
+                    raise _UncertainCreate(error) from error
                 raise
             return self._parse(op, response, KeyValueDetail)
 
-        return self._retrying(op, attempt)
+        try:
+            return self._retrying(op, attempt, policy=policy)
+        except _UncertainCreate as uncertain:
+            cause = uncertain.error
+        lookup_until = min(self._clock() + policy.create_lookup_window, started + policy.deadline)
+        return self._find_created(
+            body, before=before, window=window, cause=cause, until=lookup_until, policy=policy
+        )
+
+    def _find_created(
+        self,
+        body: KeyValuePOSTInput,
+        *,
+        before: set[str],
+        window: _PostWindow,
+        cause: RenderError,
+        until: float,
+        policy: RetryPolicy,
+    ) -> KeyValueDetail:
+        """After an uncertain POST: poll for the one instance it provably made, or raise."""
+        region = body.region or DEFAULT_REGION
+        delay = policy.initial_backoff
+        looked_for = self._clock()
+        others: list[str] = []
+        while True:
+            try:
+                new = [
+                    kv
+                    for kv in self._same_instances(body, deadline=None, policy=policy)
+                    if kv.id not in before
+                ]
+            except RenderError as error:
+                if not is_retryable(error):
+                    raise
+                new = []  # a transient failure of the lookup: look again later
+            ours = [kv for kv in new if window.admits(kv) and _matches(kv, body)]
+            others = sorted(kv.id for kv in new if kv.id not in {o.id for o in ours})
+            if len(ours) > 1:
+                raise AmbiguousCreateError(
+                    name=body.name,
+                    owner_id=body.owner_id,
+                    region=region,
+                    candidate_ids=sorted(kv.id for kv in ours),
+                    cause=str(cause),
+                )
+            if ours:
+                logger.warning(
+                    "Render API POST /key-value: the uncertain attempt created %s; using it",
+                    ours[0].id,
+                )
+                return self.retrieve_key_value(ours[0].id)
+            remaining = until - self._clock()
+            if remaining <= 0:
+                raise AmbiguousCreateError(
+                    name=body.name,
+                    owner_id=body.owner_id,
+                    region=region,
+                    candidate_ids=others,
+                    cause=str(cause),
+                    looked_for=self._clock() - looked_for,
+                )
+            self._sleep(min(delay, remaining))
+            delay = min(policy.max_backoff, delay * 2)
 
     def _retrieve_op(self, key_value_id: str) -> _Op:
         path = f"/key-value/{_segment(key_value_id, 'key_value_id')}"
         return _Op("GET", "/key-value/{keyValueId}", path)
 
-    def _retrieve_once(self, key_value_id: str, *, deadline: float) -> KeyValueDetail:
-        op = self._retrieve_op(key_value_id)
-        return self._parse(op, self._send(op, deadline=deadline), KeyValueDetail)
-
-    def retrieve_key_value(self, key_value_id: str) -> KeyValueDetail:
+    def retrieve_key_value(
+        self, key_value_id: str, *, timeout: float | None = None
+    ) -> KeyValueDetail:
         """``GET /key-value/{keyValueId}``. Raises :class:`NotFoundError` if it does not exist."""
         op = self._retrieve_op(key_value_id)
-        return self._parse(op, self._call(op), KeyValueDetail)
+        policy = self._policy(timeout)
+        return self._parse(op, self._call(op, policy=policy), KeyValueDetail)
 
     def update_key_value(self, key_value_id: str, body: KeyValuePATCHInput) -> KeyValueDetail:
         """``PATCH /key-value/{keyValueId}`` with only the fields set in ``body``."""

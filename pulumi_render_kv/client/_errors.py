@@ -23,8 +23,9 @@
     │   │                            .maybe_sent says whether Render may have seen the request
     │   └── RenderTimeoutError       connect/read/write/pool timeout
     ├── RenderResponseError          an answer whose body does not have the documented shape
-    └── AmbiguousCreateError         after an uncertain create, several new instances match the
-                                     name, owner and region; the client will not guess which
+    └── AmbiguousCreateError         an uncertain create not resolved to exactly one instance
+                                     of its own (several, or none in the lookup window); the
+                                     client neither guesses nor posts again
 
 Errors hold plain, already-redacted data only (no httpx request or response, so no
 ``Authorization`` header), and they pickle and unpickle without losing attributes.
@@ -95,19 +96,54 @@ class RenderResponseError(RenderError):
 
 
 class AmbiguousCreateError(RenderError):
-    """An uncertain create left more than one new instance with our name, owner and region."""
+    """An uncertain create that the client could not resolve to exactly one instance.
 
-    def __init__(self, *, name: str, owner_id: str, region: str, candidate_ids: Iterable[str]):
+    Either several new instances are provably the create's (``candidate_ids``, several), or
+    none appeared within the lookup window (``looked_for`` seconds); then ``candidate_ids``
+    lists new same-name instances that do not match what was sent. The create is not
+    repeated: only the user can tell whether Render still makes the instance.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        owner_id: str,
+        region: str,
+        candidate_ids: Iterable[str],
+        cause: str | None = None,
+        looked_for: float | None = None,
+    ):
         self.name = name
         self.owner_id = owner_id
         self.region = region
         self.candidate_ids = tuple(candidate_ids)
-        super().__init__(
-            f"Creating Key Value {name!r} failed ambiguously and {len(self.candidate_ids)} new "
-            f"instances with that name now exist in workspace {owner_id} ({region}): "
-            f"{', '.join(self.candidate_ids)}. Something else is creating instances with the "
-            "same name; keep the right one, delete the others, then run again."
-        )
+        self.cause = cause
+        self.looked_for = looked_for
+        why = f" ({cause.rstrip('.')})" if cause else ""
+        where = f"in workspace {owner_id} ({region})"
+        ids = ", ".join(self.candidate_ids)
+        if looked_for is None:
+            message = (
+                f"Creating Key Value {name!r} failed ambiguously{why} and "
+                f"{len(self.candidate_ids)} new instances with that name and settings now exist "
+                f"{where}: {ids}. Something else is creating instances with the same name; keep "
+                "the right one, delete the others, then run again."
+            )
+        else:
+            others = (
+                f"; new instances with that name but other settings or creation times: {ids}"
+                if ids
+                else ""
+            )
+            message = (
+                f"Creating Key Value {name!r} failed ambiguously{why}, and no instance it "
+                f"provably made appeared {where} within {looked_for:.0f} s{others}. It was not "
+                "created again, so that no second instance is billed: check the Render "
+                "Dashboard, then run again with adopt_existing=True (which takes over the "
+                "instance if Render did create it, and creates it otherwise)."
+            )
+        super().__init__(message)
 
 
 class RenderAPIError(RenderError):

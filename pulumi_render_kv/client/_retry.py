@@ -8,8 +8,8 @@ What is retried:
   deadline.
 - Which *operations* may be repeated is the caller's decision (see ``RenderClient``): reads,
   PATCH, DELETE, suspend/resume and environment moves repeat as they are; ``POST /key-value``
-  never does blindly — its attempt function checks for an instance created by an earlier,
-  uncertain attempt before posting again.
+  is repeated only after a failure that proves nothing was created (a 429, a connection that
+  never opened); after an uncertain one it looks for the instance instead.
 
 How long to wait:
 
@@ -63,11 +63,19 @@ class RetryPolicy:
     max_retry_after: float = 120.0
     initial_backoff: float = 1.0
     max_backoff: float = 30.0
+    create_lookup_window: float = 90.0
+    """After an uncertain create, how long to look for the instance before giving up."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
-        for name in ("deadline", "max_retry_after", "initial_backoff", "max_backoff"):
+        for name in (
+            "deadline",
+            "max_retry_after",
+            "initial_backoff",
+            "max_backoff",
+            "create_lookup_window",
+        ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 

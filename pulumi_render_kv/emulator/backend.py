@@ -308,6 +308,7 @@ class Backend:
         self._plane = data_plane
         self._store = store
         self._lock = threading.RLock()
+        self._starting: dict[str, _Instance] = {}  # created, server not started yet
         self._sequence = itertools.count(1)
         self._owners: dict[str, Owner] = {owner.id: owner}
         self._environments: dict[str, _Environment] = {}
@@ -521,8 +522,9 @@ class Backend:
         )
 
     def _free_instance_of(self, owner_id: str) -> _Instance | None:
+        candidates = [*self._instances.values(), *self._starting.values()]
         return next(
-            (i for i in self._instances.values() if i.owner_id == owner_id and i.plan == "free"),
+            (i for i in candidates if i.owner_id == owner_id and i.plan == "free"),
             None,
         )
 
@@ -574,6 +576,11 @@ class Backend:
                 updated_ns=now_ns,
                 lifecycle=InstanceLifecycle(self._lifecycle, created_at=self._clock()),
             )
+            # Reserved (its id, and a workspace's one free slot) while its server starts.
+            self._starting[instance.id] = instance
+        try:
+            # Outside the lock: starting a server takes seconds, and holding the lock made
+            # every other request, for any instance, wait behind it.
             if self._plane is not None:
                 try:
                     instance.endpoints = self._plane.start(self._plane_config(instance))
@@ -581,12 +588,18 @@ class Backend:
                     raise errors.InternalError(
                         f"could not start the Key Value server for {instance.id}: {exc}"
                     ) from exc
+        finally:
+            with self._lock:
+                del self._starting[instance.id]
+        with self._lock:
             self._instances[instance.id] = instance
             self._save(instance)
             return self._view(instance, fresh=True)
 
     def _unused_id(self) -> str:
-        while (candidate := ids.new_instance_id()) in self._instances:
+        while (
+            candidate := ids.new_instance_id()
+        ) in self._instances or candidate in self._starting:
             pass  # pragma: no cover - 36**20 ids; a collision is practically impossible
         return candidate
 

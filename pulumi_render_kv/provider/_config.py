@@ -8,11 +8,18 @@ effect at once and the key never enters state (render-api docs §1, dynamic prov
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from pulumi_render_kv.client import RenderSettings
 
 CONFIG_NAMESPACE = "render"
+
+
+def _refuse_pickle() -> NoReturn:
+    raise TypeError(
+        "ProviderConfig holds the Render API key and must not be pickled (it would end up in "
+        "the Pulumi provider blob and state). Read the configuration in the provider process."
+    )
 
 
 class ConfigSource(Protocol):
@@ -34,6 +41,15 @@ class ProviderConfig:
             return str(value) if value not in (None, "") else None
 
         return cls(api_key=get("apiKey"), owner_id=get("ownerId"), api_url=get("apiUrl"))
+
+    # Nothing pickles a configured provider today, but the SDK pickles the provider into
+    # state: were that ever to happen after configure(), the key would land in the blob.
+    # Refuse, as RenderSettings does.
+    def __reduce__(self) -> NoReturn:
+        _refuse_pickle()
+
+    def __reduce_ex__(self, protocol: Any) -> NoReturn:
+        _refuse_pickle()
 
     def settings(self) -> RenderSettings:
         """These values first, then RENDER_API_KEY / RENDER_OWNER_ID / RENDER_API_URL."""

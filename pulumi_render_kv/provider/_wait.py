@@ -14,7 +14,14 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from pulumi_render_kv import catalog
-from pulumi_render_kv.errors import InstanceFailed, WaitTimedOut
+from pulumi_render_kv.errors import (
+    InstanceFailed,
+    RateLimitedError,
+    RenderError,
+    RenderTransportError,
+    ServerError,
+    WaitTimedOut,
+)
 
 FIRST_DELAY = 0.5
 MAX_DELAY = 15.0
@@ -32,35 +39,58 @@ _T = TypeVar("_T", bound=HasStatus)
 
 
 def wait_until_available(
-    fetch: Callable[[], _T],
+    fetch: Callable[[float], _T],
     *,
     timeout: float,
     what: str,
+    dashboard: str = "https://dashboard.render.com",
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[str], None] | None = None,
 ) -> _T:
-    """Poll ``fetch`` until the instance is available; raise with the last status if not."""
+    """Poll ``fetch`` until the instance is available; raise with the last status if not.
+
+    ``dashboard`` is where to look until a read names the instance. ``fetch`` gets the
+    seconds left and must end by then (plus at most one request timeout):
+    the client cuts its retries to it, so the wait as a whole ends by its deadline. A status
+    read that fails transiently is retried on the next poll while time is left.
+    """
     deadline = clock() + timeout
     delay = 0.0
     last_reported = ""
+    last_status: str | None = None
+    last_error: RenderError | None = None
     while True:
-        current = fetch()
-        if current.status in catalog.READY_STATUSES:
-            return current
-        dashboard = catalog.DASHBOARD_URL.format(id=current.id)
-        if current.status in catalog.FAILED_STATUSES:
-            raise InstanceFailed(
-                f"{what} is {current.status!r} and will not become available by waiting; "
-                f"see {dashboard}"
-            )
-        if current.status != last_reported and progress is not None:
-            progress(f"{what} is {current.status!r}; waiting for 'available'")
-            last_reported = current.status
+        try:
+            current = fetch(max(0.0, deadline - clock()))
+        except RenderError as err:
+            if not isinstance(err, RateLimitedError | ServerError | RenderTransportError):
+                raise
+            last_error = err
+        else:
+            last_error = None
+            last_status = current.status
+            dashboard = catalog.DASHBOARD_URL.format(id=current.id)
+            if current.status in catalog.READY_STATUSES:
+                return current
+            if current.status in catalog.FAILED_STATUSES:
+                raise InstanceFailed(
+                    f"{what} is {current.status!r} and will not become available by waiting; "
+                    f"see {dashboard}"
+                )
+            if current.status != last_reported and progress is not None:
+                progress(f"{what} is {current.status!r}; waiting for 'available'")
+                last_reported = current.status
         remaining = deadline - clock()
         if remaining <= 0:
+            was = f"still {last_status!r}" if last_status is not None else "not confirmed"
+            failed = (
+                f"; the last status read failed: {str(last_error).rstrip('.')}"
+                if last_error is not None
+                else ""
+            )
             raise WaitTimedOut(
-                f"{what} was still {current.status!r} after {timeout:g} s (wait_timeout) "
+                f"{what} was {was} after {timeout:g} s (wait_timeout){failed}, "
                 f"and may still become available; see {dashboard}"
             )
         delay = min(MAX_DELAY, max(FIRST_DELAY, delay * BACKOFF), remaining)

@@ -28,6 +28,8 @@ from pulumi.dynamic import (
 
 from pulumi_render_kv import catalog
 from pulumi_render_kv.client import (
+    AmbiguousCreateError,
+    InvalidRequestError,
     KeyValueDetail,
     KeyValuePATCHInput,
     NotFoundError,
@@ -41,8 +43,15 @@ from pulumi_render_kv.errors import (
     PlanRejected,
     RenderCallFailed,
     WaitTimedOut,
+    WorkspaceNotVisible,
 )
-from pulumi_render_kv.planning import PlannedChanges, plan_changes
+from pulumi_render_kv.planning import (
+    UNUSED_CONSENT_WARNING,
+    PlannedChanges,
+    plan_changes,
+    unused_consent,
+    validated_only,
+)
 from pulumi_render_kv.provider import _convert
 from pulumi_render_kv.provider._config import ProviderConfig
 from pulumi_render_kv.provider._lookup import find_by_name
@@ -84,12 +93,14 @@ class KeyValueProvider(ResourceProvider):
     # --- check / diff: pure -----------------------------------------------------------------
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        given = _convert.user_inputs(news)
         canonical, problems = normalize_inputs(
-            _convert.user_inputs(news), default_owner_id=self._provider_config().owner_id
+            given, default_owner_id=self._provider_config().owner_id
         )
         olds = _convert.user_inputs(_olds)
+        planned: PlannedChanges | None = None
         if olds:
-            planned = plan_changes(olds, canonical)
+            planned = plan_changes(olds, validated_only(olds, canonical, problems, given))
             problems.extend(planned.rejections)
             if not planned.rejections:
                 for warning in planned.warnings:
@@ -98,6 +109,11 @@ class KeyValueProvider(ResourceProvider):
             e["cidrBlock"] in ("0.0.0.0/0", "::/0") for e in canonical["ipAllowList"]
         ):
             _warn(canonical.get("name"), "ipAllowList admits the whole internet (0.0.0.0/0)")
+        if planned is not None and not problems and unused_consent(canonical, planned):
+            # check runs in every preview and up: the warning repeats until the flag is gone.
+            # Not on a create: no old inputs is also the engine's second Check of a
+            # replacement, which did need the consent.
+            _warn(canonical.get("name"), UNUSED_CONSENT_WARNING)
         failures = [CheckFailure(p.property, p.reason) for p in problems]
         return CheckResult(_convert.to_pulumi(canonical), failures)
 
@@ -133,8 +149,7 @@ class KeyValueProvider(ResourceProvider):
                 fallback=adopted,
             )
         else:
-            body = _convert.create_body(spec, owner_id)
-            detail = self._call(f"create {what}", lambda: client.create_key_value(body))
+            detail = self._post(client, spec, owner_id, what)
             log_progress(f"{what}: created {detail.id}")
         try:
             detail = self._wait(client, detail.id, spec, what)
@@ -142,24 +157,33 @@ class KeyValueProvider(ResourceProvider):
         except Exception as err:
             # A failed create leaves nothing in Pulumi's state, yet the instance exists: say
             # how to take it over, or the next `pulumi up` would create a second one.
+            how = (
+                "run `pulumi up` again: adopt_existing=True takes it over again"
+                if spec.adopt_existing
+                else "set adopt_existing=True to take it over on the next `pulumi up`, or delete it"
+            )
             raise CreateIncomplete(
-                f"{err}. {detail.id} exists but is not in Pulumi's state: set "
-                "adopt_existing=True to take it over on the next `pulumi up`, or delete it",
+                f"{str(err).rstrip('.')}. {detail.id} exists but is not in Pulumi's state: {how}",
                 instance_id=detail.id,
             ) from err
         return CreateResult(detail.id, outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         client = self._client()
-        try:
-            detail = client.retrieve_key_value(id_)
-        except NotFoundError:
+        prior = _convert.user_inputs(props)
+        detail = self._read_or_confirm_gone(client, id_, prior)
+        if detail is None:
             # Deleted outside Pulumi: an empty id drops the resource from state.
             return ReadResult(id_="", outs={})
-        except RenderError as err:
-            raise RenderCallFailed(f"read Key Value {id_}", err) from err
-        live = _convert.live_inputs(detail, _convert.user_inputs(props))
-        return ReadResult(id_, self._outputs(client, live, detail), live)
+        live = _convert.live_inputs(detail, prior)
+        outs = self._outputs(client, live, detail)
+        if not self._provider_config().owner_id:
+            # check() puts ownerId into the inputs only from stack config: a workspace the
+            # key resolved is an output. Refreshed inputs that held it would show as a
+            # `- ownerId` diff in the next preview. (The SDK gives read no old inputs, so an
+            # owner_id written in the program is also left out; it cannot change anyway.)
+            live.pop("ownerId", None)
+        return ReadResult(id_, outs, live)
 
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
         olds, news = _convert.user_inputs(_olds), _convert.user_inputs(_news)
@@ -177,8 +201,8 @@ class KeyValueProvider(ResourceProvider):
                 detail = self._wait(client, _id, spec, f"Key Value {spec.name!r}")
             except WaitTimedOut as err:
                 raise WaitTimedOut(
-                    f"{err}. The change was sent; once it is available, `pulumi refresh` "
-                    "records it (or raise wait_timeout)"
+                    f"{str(err).rstrip('.')}. The change was sent; once it is available, "
+                    "`pulumi refresh` records it (or raise wait_timeout)"
                 ) from None
         return UpdateResult(self._outputs(client, {**news, "ownerId": detail.owner.id}, detail))
 
@@ -198,6 +222,85 @@ class KeyValueProvider(ResourceProvider):
             raise RenderCallFailed(f"delete Key Value {_id}", err) from err
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _read_or_confirm_gone(
+        self, client: RenderClient, id_: str, prior: Mapping[str, Any]
+    ) -> KeyValueDetail | None:
+        """The live instance, or None once its disappearance is confirmed.
+
+        Render answers 404 for a deleted instance and for one this key may not see. Dropping
+        on the first 404 would let a wrong or rotated key orphan every instance (and the next
+        `pulumi up` create them again), so read once more, and check that the key sees the
+        instance's workspace at all.
+        """
+        for _ in range(2):
+            try:
+                return client.retrieve_key_value(id_)
+            except NotFoundError:
+                continue
+            except RenderError as err:
+                raise RenderCallFailed(f"read Key Value {id_}", err) from err
+        owner = prior.get("ownerId")
+        if not isinstance(owner, str) or not owner:
+            return None  # state from before ownerId was recorded: nothing to check against
+        owners = self._call("list the workspaces the API key can see", client.list_owners)
+        if owner not in {o.id for o in owners}:
+            visible = ", ".join(o.id for o in owners) or "none"
+            raise WorkspaceNotVisible(
+                f"Key Value {prior.get('name')!r} ({id_}) was not found, and the Render API key "
+                f"cannot see workspace {owner} at all (it sees: {visible}). The key is probably "
+                "wrong or was rotated to another account; the instance is kept in state. Set "
+                "the right key (render:apiKey or RENDER_API_KEY) and refresh again"
+            )
+        return None
+
+    def _post(
+        self, client: RenderClient, spec: KeyValueSpec, owner_id: str, what: str
+    ) -> KeyValueDetail:
+        """POST the instance; a create the client could not resolve is handed to the user."""
+        body = _convert.create_body(spec, owner_id)
+        try:
+            # wait_timeout bounds the create too, the lookup after an uncertain POST included.
+            return client.create_key_value(body, timeout=spec.wait_timeout)
+        except AmbiguousCreateError as err:
+            raise CreateIncomplete(
+                f"Could not create {what}: {err}", candidate_ids=err.candidate_ids
+            ) from err
+        except InvalidRequestError as err:
+            if spec.plan == catalog.Plan.FREE.value:
+                self._explain_second_free(client, owner_id, what, err)
+            raise RenderCallFailed(f"create {what}", err) from err
+        except RenderError as err:
+            raise RenderCallFailed(f"create {what}", err) from err
+
+    def _explain_second_free(
+        self, client: RenderClient, owner_id: str, what: str, err: InvalidRequestError
+    ) -> None:
+        """A refused free create, with a free instance already there: say why and the way out.
+
+        A renamed resource is the usual cause: without an alias, Pulumi creates the new
+        resource before it deletes the old one, and the check that could catch it at preview
+        would need an API call (check makes none).
+        """
+        try:
+            free = [
+                kv
+                for kv in client.list_key_value(owner_id=owner_id)
+                if kv.plan == catalog.Plan.FREE.value
+            ]
+        except RenderError:
+            return  # Render's own message stands
+        if not free:
+            return
+        existing = ", ".join(f"{kv.name!r} ({kv.id})" for kv in free)
+        raise PlanRejected(
+            f"Could not create {what}: Render allows one free Key Value instance per workspace, "
+            f"and workspace {owner_id} has {existing}. If you renamed this resource in the "
+            "program, Pulumi creates the new one before deleting the old: add "
+            'opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="<old resource name>")]) '
+            "so it keeps the existing instance, or remove the old one in a separate `pulumi up` "
+            f"first. Render said: {err.message.rstrip('.')} (request id {err.request_id})"
+        ) from err
 
     def _find_to_adopt(
         self, client: RenderClient, spec: KeyValueSpec, owner_id: str
@@ -260,9 +363,10 @@ class KeyValueProvider(ResourceProvider):
         return self._call(
             f"wait for {what}",
             lambda: wait_until_available(
-                lambda: client.retrieve_key_value(id_),
+                lambda left: client.retrieve_key_value(id_, timeout=left),
                 timeout=spec.wait_timeout,
                 what=f"{what} ({id_})",
+                dashboard=catalog.DASHBOARD_URL.format(id=id_),
                 progress=log_progress,
             ),
         )

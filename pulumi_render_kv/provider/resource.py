@@ -134,9 +134,17 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
                 adopt_existing=adopt_existing,
                 wait_timeout=wait_timeout,
             )
-        secret = pulumi.ResourceOptions(additional_secret_outputs=list(SECRET_OUTPUTS))
+        own = pulumi.ResourceOptions(
+            additional_secret_outputs=list(SECRET_OUTPUTS),
+            # The provider refuses to delete a protected instance, but only when the delete
+            # runs: a destroy preview would show a plain delete, and the apply would fail after
+            # the other resources are gone. The engine checks Pulumi's own `protect` in
+            # preview too, so set it as well. Only a plain True can set it (an Output is not
+            # known when options are read); an explicit `protect` in opts wins.
+            protect=True if deletion_protection is True and not is_get else None,
+        )
         super().__init__(
-            KeyValueProvider(), resource_name, props, pulumi.ResourceOptions.merge(secret, opts)
+            KeyValueProvider(), resource_name, props, pulumi.ResourceOptions.merge(own, opts)
         )
         # Pulumi carries every number as a double; a port is an integer.
         self.port = self.port.apply(lambda p: None if p is None else int(p))

@@ -9,6 +9,7 @@ does, and compare bags the way the CLI's display does.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -40,6 +41,44 @@ def secret(value: Any) -> dict[str, Any]:
 def is_secret(value: Any) -> bool:
     """Whether ``value`` is a secret wrapper."""
     return isinstance(value, Mapping) and value.get(SECRET_SIG_KEY) == SECRET_SIG
+
+
+class _Masked:
+    """Stands for a secret in a repr: prints as ``[secret]``."""
+
+    def __repr__(self) -> str:
+        return "[secret]"
+
+
+_MASKED = _Masked()
+
+
+def mask(value: Any) -> Any:
+    """``value`` with every secret wrapper replaced by a ``[secret]`` placeholder, for reprs."""
+    if is_secret(value):
+        return _MASKED
+    if isinstance(value, Mapping):
+        return {k: mask(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(mask(v) for v in value)
+    return value
+
+
+def masked_repr(obj: Any, *, keys_only: Iterable[str] = ()) -> str:
+    """A dataclass's repr with secrets masked; ``keys_only`` fields show just their keys.
+
+    Reprs end up in assertion messages, logs and tracebacks, so they hide secrets like
+    ``render_plan`` and ``state_json`` do.
+    """
+    hidden = set(keys_only)
+    parts = []
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if f.name in hidden and isinstance(value, Mapping):
+            parts.append(f"{f.name}=<{', '.join(map(str, value))}>")
+        else:
+            parts.append(f"{f.name}={mask(value)!r}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
 
 
 def reveal(value: Any) -> Any:

@@ -41,6 +41,9 @@ class Goal:
     the component parents' types, as the engine builds it.
     """
 
+    def __repr__(self) -> str:
+        return _wire.masked_repr(self)
+
     type: str
     name: str
     inputs: Mapping[str, Any]
@@ -53,6 +56,9 @@ class Goal:
 @dataclass(frozen=True)
 class ReadGoal:
     """A read of an existing resource (``ResourceOptions(id=...)``), which becomes external."""
+
+    def __repr__(self) -> str:
+        return _wire.masked_repr(self)
 
     type: str
     name: str
@@ -70,6 +76,9 @@ class ResourceState:
     values revealed, for assertions. ``delete`` marks an old resource whose deletion is pending
     (a create-before-delete replacement whose Delete has not happened or failed).
     """
+
+    def __repr__(self) -> str:
+        return _wire.masked_repr(self)
 
     urn: str
     type: str
@@ -110,6 +119,9 @@ class RpcCall:
     sent, i.e. with secrets already stripped.
     """
 
+    def __repr__(self) -> str:
+        return _wire.masked_repr(self, keys_only=("request",))
+
     method: str
     name: str | None = None
     urn: str | None = None
@@ -122,6 +134,9 @@ class RpcCall:
 @dataclass(frozen=True)
 class CheckFailure:
     """A ``CheckFailure`` returned by the provider, with the goal value it refers to."""
+
+    def __repr__(self) -> str:
+        return _wire.masked_repr(self)
 
     type: str
     name: str
@@ -144,6 +159,9 @@ class CheckFailure:
 class PropertyChange:
     """One top-level property that differs between old and new (``add``/``delete``/``update``)."""
 
+    def __repr__(self) -> str:
+        return _wire.masked_repr(self)
+
     key: str
     kind: str
     old: Any = None
@@ -154,10 +172,11 @@ class EngineError(Exception):
     """A step failed, as the CLI would report it; state is left as the engine would leave it.
 
     ``step`` is what failed (``check``, ``diff``, ``create``, ``update``, ``delete``, ``read``,
-    ``import``, ``configure``, ``register``); ``resource`` is the resource name (None for
-    Configure). ``provider_message`` is the last line of the provider's error (for a Python
-    exception, ``ExceptionType: message``) and ``details`` the whole text the provider sent (the
-    server sends the full traceback). ``failures`` holds check failures, if that is what failed.
+    ``import``, ``configure``, ``register``, ``program``); ``resource`` is the resource name
+    (None for Configure and the program). ``provider_message`` is the last line of the
+    provider's error (for a Python exception, ``ExceptionType: message``) and ``details`` the
+    whole text the provider sent (the server sends the full traceback). ``failures`` holds
+    check failures, if that is what failed.
     """
 
     def __init__(
@@ -207,6 +226,9 @@ class StepResult:
     ``pulumi preview --diff`` prints: the old-vs-new input comparison without ``__`` keys (for
     a refresh, the old-vs-new output comparison).
     """
+
+    def __repr__(self) -> str:
+        return _wire.masked_repr(self)
 
     op: str
     type: str

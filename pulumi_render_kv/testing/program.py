@@ -52,6 +52,9 @@ class ProgramResult:
     plan: Plan
     wire_outputs: Mapping[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        return _wire.masked_repr(self)
+
     @property
     def outputs(self) -> dict[str, Any]:
         """Stack outputs, secrets revealed."""
@@ -255,6 +258,27 @@ def _close_loop(loop: asyncio.AbstractEventLoop) -> None:
     loop.close()
 
 
+def _missing_reference_output(
+    error: BaseException, references: Mapping[str, Mapping[str, Any]]
+) -> EngineError | None:
+    """The SDK's bare ``KeyError`` for an output no referenced stack has, as a clear error."""
+    if not isinstance(error, KeyError) or len(error.args) != 1 or not references:
+        return None
+    name = error.args[0]
+    if not isinstance(name, str) or any(name in outputs for outputs in references.values()):
+        return None
+    exported = "; ".join(
+        f"{stack!r} exports {', '.join(sorted(outputs)) or 'nothing'}"
+        for stack, outputs in references.items()
+    )
+    return EngineError(
+        f"the program asked a StackReference for output {name!r}, which no referenced stack "
+        f"exports ({exported}); export it from that stack, or use get_output() for an "
+        "optional value",
+        step="program",
+    )
+
+
 @contextlib.contextmanager
 def _quiet_abandoned_coroutines() -> Iterator[None]:
     # A failed program leaves SDK coroutines that were never awaited (Output.future(), ...);
@@ -397,6 +421,12 @@ def run_program(
                 return ProgramResult(deployment.finish(), monitor.stack_outputs or {})
             raise error  # deployment.scope() aborts the deployment
         if program_error is not None:
+            missing = _missing_reference_output(program_error, references)
+            if missing is not None:
+                with _quiet_abandoned_coroutines():
+                    program_error.__traceback__ = None
+                    program_error = None
+                raise missing
             raise program_error
         outputs = monitor.stack_outputs or {}
         plan = deployment.finish()

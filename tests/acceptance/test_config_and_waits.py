@@ -163,3 +163,95 @@ def test_workspace_resolved_at_create_is_still_protected(
         assert "allow_data_loss=True" in str(plan.error)
         assert engine.preview(key_value_program(**CACHE)).ops == {"cache": "same"}
         engine.destroy()
+
+
+def test_update_waits_through_the_restart(tmp_path: Path) -> None:
+    """A plan upgrade restarts the instance: up polls until it is available again."""
+    settings = EmulatorSettings(
+        port=0, data_plane=False, restart_delay=1.0, rate_limits=RateLimitSettings.unlimited()
+    )
+    with (
+        Emulator(settings) as emu,
+        ProviderServer(
+            cwd=ROOT, project=PROJECT, env=provider_env(emu), stderr_path=tmp_path / "err"
+        ) as srv,
+    ):
+        engine = Engine(srv)
+        engine.up(key_value_program(**CACHE))
+        emu.clear_requests()
+        plan = engine.up(key_value_program(plan="standard", workload="cache"))
+        assert plan.ops == {"cache": "update"}
+        assert engine.resource("cache").outputs["status"] == "available"
+        assert any("'updating_instance'; waiting for 'available'" in line for line in plan.stderr)
+        gets = [r for r in emu.requests() if r["method"] == "GET" and "connection" not in r["path"]]
+        assert 2 <= len(gets) <= 8  # polled through the restart, with backoff
+        engine.destroy()
+
+
+def test_refresh_with_the_key_resolved_workspace_leaves_no_diff(
+    bare_env: None, emu: Emulator, tmp_path: Path
+) -> None:
+    """No workspace configured: refresh must not put ownerId into the inputs (a `- ownerId`)."""
+    env = {"RENDER_API_URL": emu.url, "RENDER_API_KEY": API_KEY, "RENDER_API_CLIENT_LIMITS": "off"}
+    with ProviderServer(cwd=ROOT, project=PROJECT, env=env, stderr_path=tmp_path / "err") as srv:
+        engine = Engine(srv)
+        engine.up(key_value_program(**CACHE))
+        assert engine.refresh().ops == {"cache": "same"}
+        assert "ownerId" not in engine.resource("cache").inputs
+        assert engine.resource("cache").outputs["ownerId"] == emu.owner_id
+        preview = engine.preview(key_value_program(**CACHE))
+        assert preview.ops == {"cache": "same"}
+        assert preview.steps[0].changed_keys == ()
+        engine.destroy()
+
+
+def test_refresh_confirms_a_404_before_dropping(emu: Emulator, tmp_path: Path) -> None:
+    """One 404 is read again; the resource stays in state while the instance exists."""
+    with ProviderServer(
+        cwd=ROOT, project=PROJECT, env=provider_env(emu), stderr_path=tmp_path / "err"
+    ) as srv:
+        engine = Engine(srv)
+        engine.up(key_value_program(**CACHE))
+        kv_id = engine.resource("cache").id
+        emu.inject_fault("GET", f"/v1/key-value/{kv_id}", status=404, count=1)
+        assert engine.refresh().ops == {"cache": "same"}
+        assert engine.resource("cache").id == kv_id
+        engine.destroy()
+
+
+def test_refresh_with_a_key_that_cannot_see_the_workspace_fails_instead_of_dropping(
+    emu: Emulator, tmp_path: Path
+) -> None:
+    """A key of another account answers 404 for everything: say so, keep the state."""
+    other_settings = EmulatorSettings(
+        port=0,
+        data_plane=False,
+        owner_id="tea-otheraccount000000000",
+        rate_limits=RateLimitSettings.unlimited(),
+    )
+    with (
+        Emulator(other_settings) as other,
+        ProviderServer(
+            cwd=ROOT, project=PROJECT, env=provider_env(emu), stderr_path=tmp_path / "err"
+        ) as srv,
+    ):
+        # A fresh provider process per command, as the CLI runs it, so the new config is read.
+        engine = Engine(srv, fresh_provider_per_operation=True)
+        engine.up(key_value_program(**CACHE))
+        kv_id = engine.resource("cache").id
+        # `pulumi config set render:apiKey` with a key of another account (and its API)
+        engine.set_config(
+            {
+                "render:apiKey": secret("rnd_anotherAccountsKey"),
+                "render:apiUrl": other.url,
+                "render:ownerId": other.owner_id,
+            }
+        )
+        with pytest.raises(EngineError) as caught:
+            engine.refresh()
+        message = str(caught.value)
+        assert f"cannot see workspace {emu.owner_id}" in message
+        assert "rnd_anotherAccountsKey" not in message
+        assert engine.resource("cache").id == kv_id
+        engine.set_config({})
+        engine.destroy()

@@ -383,7 +383,123 @@ def test_create_that_fails_after_the_post_says_how_to_adopt(
         engine.up(key_value_program(**CACHE))
     [orphan] = dashboard.list_key_value()
     assert f"{orphan.id} exists but is not in Pulumi's state" in str(caught.value)
+    assert f".. {orphan.id}" not in str(caught.value)  # one full stop between sentences
     assert "adopt_existing=True" in str(caught.value)
     engine.up(key_value_program(**CACHE, adopt_existing=True))
     assert engine.resource("cache").id == orphan.id
     assert len(dashboard.list_key_value()) == 1
+
+
+def test_an_ambiguous_create_hands_over_instead_of_posting_again(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """A 503 on POST cannot prove nothing was made: one POST, then CreateIncomplete."""
+    emu.inject_fault("POST", "/v1/key-value", status=503, count=1)
+    # wait_timeout bounds the lookup after the uncertain POST (90 s by default).
+    with pytest.raises(EngineError) as caught:
+        engine.up(key_value_program(**CACHE, wait_timeout=2))
+    message = str(caught.value)
+    assert "CreateIncomplete" in message or "adopt_existing=True" in message
+    assert "no instance it provably made appeared" in message
+    assert "retry later.." not in message  # one full stop, not two
+    assert sum(r["method"] == "POST" for r in emu.requests()) == 1
+    assert dashboard.list_key_value() == []
+    # The way out it names works: nothing exists, so adoption creates the instance.
+    engine.up(key_value_program(**CACHE, adopt_existing=True))
+    assert len(dashboard.list_key_value()) == 1
+
+
+def test_adoption_that_finds_several_instances_names_them(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """Two instances with the adopted name: nothing is taken over, both ids are named."""
+    twins = [
+        dashboard.create_key_value(
+            KeyValuePOSTInput(name="twin", owner_id=emu.owner_id, plan="starter", ip_allow_list=[])
+        )
+        for _ in range(2)
+    ]
+    with pytest.raises(EngineError) as caught:
+        engine.up(key_value_program("twin", **CACHE, adopt_existing=True))
+    message = str(caught.value)
+    assert "found 2 Key Value instances named 'twin'" in message
+    assert all(kv.id in message for kv in twins)
+    assert not engine.has("twin")
+    assert len(dashboard.list_key_value()) == 2
+
+
+def test_failed_wait_after_adoption_does_not_ask_for_adopt_existing_again(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """adopt_existing is already set: the message says to run up again, not to set it."""
+    existing = dashboard.create_key_value(
+        KeyValuePOSTInput(name="legacy", owner_id=emu.owner_id, plan="starter", ip_allow_list=[])
+    )
+    emu.inject_fault("GET", "/v1/key-value/*/connection-info", status=403, count=1)
+    with pytest.raises(EngineError) as caught:
+        engine.up(key_value_program("legacy", **CACHE, adopt_existing=True))
+    message = str(caught.value)
+    assert f"{existing.id} exists but is not in Pulumi's state" in message
+    assert "set adopt_existing=True" not in message
+    assert "run `pulumi up` again" in message
+    engine.up(key_value_program("legacy", **CACHE, adopt_existing=True))
+    assert engine.resource("legacy").id == existing.id
+
+
+@pytest.mark.parametrize(
+    ("deletion_protection", "opts", "expected"),
+    [
+        (True, None, True),  # visible to the engine at preview, not only when delete runs
+        (None, None, None),
+        (False, None, None),
+        (False, pulumi.ResourceOptions(protect=True), True),  # the user's own protect stays
+        (True, pulumi.ResourceOptions(protect=False), False),  # an explicit choice wins
+        (True, pulumi.ResourceOptions(ignore_changes=["name"]), True),  # merged, not replaced
+    ],
+)
+def test_deletion_protection_sets_pulumi_protect(
+    engine: Engine,
+    deletion_protection: bool | None,
+    opts: pulumi.ResourceOptions | None,
+    expected: bool | None,
+) -> None:
+    """The harness does not model `protect`: check what the SDK would send the engine."""
+    made: list[render_kv.KeyValue] = []
+
+    def program() -> None:
+        made.append(
+            render_kv.KeyValue("cache", **CACHE, deletion_protection=deletion_protection, opts=opts)
+        )
+
+    assert engine.preview(program).ok
+    assert made[0]._protect is expected  # RegisterResourceRequest.protect
+
+
+def test_renaming_a_free_instances_resource_names_aliases(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """Rename = create new, then delete old: Render's one free instance per workspace refuses."""
+    free = {"plan": "free", "workload": "cache"}
+    engine.up(key_value_program("cache", name="cache", **free))
+    old_id = engine.resource("cache").id
+    with pytest.raises(EngineError) as caught:
+        engine.up(key_value_program("renamed", name="cache", **free))
+    message = str(caught.value)
+    assert "one free Key Value instance per workspace" in message
+    assert old_id in message
+    assert "aliases" in message
+    assert "free instance.." not in message
+    assert [kv.id for kv in dashboard.list_key_value()] == [old_id]
+
+
+def test_a_dashboard_plan_upgrade_is_refused_not_put_back(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    """Drift to a bigger plan cannot be undone (a downgrade): preview says so, as README does."""
+    engine.up(key_value_program(**CACHE))
+    dashboard.update_key_value(engine.resource("cache").id, KeyValuePATCHInput(plan="pro"))
+    assert engine.refresh().ops == {"cache": "update"}
+    preview = engine.preview(key_value_program(**CACHE))
+    assert preview.error is not None
+    assert "from 'pro' to 'starter'" in str(preview.error)
+    assert engine.up(key_value_program(plan="pro", workload="cache")).ops == {"cache": "same"}

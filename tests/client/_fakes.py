@@ -5,8 +5,10 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -87,6 +89,7 @@ def kv_json(
     ip_allow_list: list[dict[str, str]] | None = None,
     environment_id: str | None = None,
     list_item: bool = False,
+    created_at: str = "2026-06-09T16:25:25.48944232Z",
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": kv_id,
@@ -98,7 +101,7 @@ def kv_json(
         "options": {"maxmemoryPolicy": policy, "persistenceMode": persistence},
         "ipAllowList": ip_allow_list,
         "version": "8.1.4",
-        "createdAt": "2026-06-09T16:25:25.48944232Z",
+        "createdAt": created_at,
         "updatedAt": "2026-06-09T16:25:25.489442Z",
     }
     if environment_id is not None:
@@ -106,6 +109,10 @@ def kv_json(
     if list_item:
         body["dashboardUrl"] = f"https://dashboard.render.com/r/{kv_id}"
     return body
+
+
+def rfc3339(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, tz=UTC).isoformat().replace("+00:00", "Z")
 
 
 def connection_info_json(kv_id: str = "red-d8k3stdodlmc73btr2q0") -> dict[str, str]:
@@ -151,6 +158,7 @@ class FakeRender:
         self.requests: list[httpx.Request] = []
         self.faults: dict[tuple[str, str], list[Fault]] = {}
         self._ids = (f"red-{n:020d}" for n in itertools.count(1))
+        self.wall_clock: Callable[[], float] = time.time  # stamps createdAt of what POST makes
 
     def seed(self, **kwargs: Any) -> dict[str, Any]:
         kv = kv_json(next(self._ids), **kwargs)
@@ -198,6 +206,7 @@ class FakeRender:
                 region=body.get("region", "oregon"),
                 plan=body["plan"],
                 status="creating",
+                created_at=rfc3339(self.wall_clock()),
             )
             self.instances[kv["id"]] = kv
             return json_response(201, kv)

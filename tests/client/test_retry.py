@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import httpx
@@ -21,9 +22,10 @@ from pulumi_render_kv.client import (
     RetryPolicy,
     ServerError,
 )
+from pulumi_render_kv.client._client import CLOCK_SKEW
 from pulumi_render_kv.client._retry import retry_wait
 
-from ._fakes import API_KEY, OWNER_ID, FakeClock, FakeRender, Fault, make_client
+from ._fakes import API_KEY, OWNER_ID, FakeClock, FakeRender, Fault, make_client, rfc3339
 
 KV = "/key-value"
 
@@ -299,35 +301,95 @@ def test_create_timeout_or_5xx_after_creation_returns_that_instance(fault: Fault
     assert fake.calls("POST") == 1
 
 
-def test_create_503_without_creation_posts_again() -> None:
-    """A 503 where nothing was created: lookup finds nothing, the POST is re-sent once."""
-    fake = FakeRender()
-    fake.fail("POST", KV, Fault(503))
-    kv = make_client(fake).create_key_value(post_body())
-    assert list(fake.instances) == [kv.id]
-    assert fake.calls("POST") == 2
-    methods = [r.method for r in fake.requests]
-    assert methods == ["GET", "POST", "GET", "POST"]
+@pytest.mark.parametrize(
+    "fault",
+    [Fault(503), Fault(500), Fault(error=httpx.ReadError), Fault(error=httpx.ReadTimeout)],
+)
+def test_create_uncertain_failure_without_creation_is_never_posted_again(fault: Fault) -> None:
+    """Nothing appears after an uncertain POST: look for 90 s with backoff, then hand over."""
+    fake, clock = FakeRender(), FakeClock()
+    fake.fail("POST", KV, fault, *[Fault(503)] * 5)
+    with pytest.raises(AmbiguousCreateError) as info:
+        make_client(fake, clock).create_key_value(post_body())
+    assert fake.calls("POST") == 1
+    assert fake.instances == {}
+    assert info.value.candidate_ids == ()
+    assert "adopt_existing=True" in str(info.value)
+    assert "within 90 s" in str(info.value)
+    # backoff between lookups (1, 2, 4, … s), not a busy loop, and no longer than the window
+    assert clock.sleeps[:4] == [1.0, 2.0, 4.0, 8.0]
+    assert 90.0 <= sum(clock.sleeps) <= 90.0 + 1e-9
+    assert fake.calls("GET") <= 12
 
 
-def test_create_dropped_connection_without_creation_posts_again() -> None:
-    """A connection lost before Render acted: lookup finds nothing, one new POST, one instance."""
+def test_create_keeps_looking_while_render_acts_late() -> None:
+    """Render acts after the client gave up (a POST answered after the read timeout): found."""
     fake = FakeRender()
-    fake.fail("POST", KV, Fault(error=httpx.ReadError, act=False))
-    kv = make_client(fake).create_key_value(post_body())
+    pending: list[httpx.Request] = []
+    lists = 0
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        nonlocal lists
+        if request.method == "POST":
+            pending.append(request)  # Render is still working on it
+            raise httpx.ReadTimeout("scripted timeout", request=request)
+        if request.method == "GET" and request.url.path == "/v1/key-value":
+            lists += 1
+            if lists == 4 and pending:  # the snapshot, two empty lookups, then it lands
+                fake(pending.pop())
+        return fake(request)
+
+    kv = make_client(handler).create_key_value(post_body())
     assert list(fake.instances) == [kv.id]
-    assert fake.calls("POST") == 2
+    assert sum(r.method == "POST" for r in fake.requests) == 1
 
 
 def test_create_preexisting_same_name_is_never_taken_for_ours() -> None:
     """An instance with the same name that existed before the POST is not mistaken for ours."""
     fake = FakeRender()
-    old = fake.seed(name="cache")
+    fake.seed(name="cache")
     fake.fail("POST", KV, Fault(error=httpx.ReadError, act=False))
-    kv = make_client(fake).create_key_value(post_body())
-    assert kv.id != old["id"]
-    assert sorted(fake.instances) == sorted([old["id"], kv.id])
-    assert fake.calls("POST") == 2
+    with pytest.raises(AmbiguousCreateError) as info:
+        make_client(fake).create_key_value(post_body())
+    assert info.value.candidate_ids == ()
+    assert len(fake.instances) == 1
+    assert fake.calls("POST") == 1
+
+
+def test_create_recovery_refuses_an_instance_made_after_the_answered_failure() -> None:
+    """Another stack's same-name instance, made after our 500 came back, is not taken."""
+    fake = FakeRender()
+    theirs: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        response = fake(request)
+        if request.method == "POST":  # answered 500 (nothing made); the other stack's lands
+            later = rfc3339(time.time() + CLOCK_SKEW + 5)
+            theirs.append(fake.seed(name="cache", created_at=later)["id"])
+        return response
+
+    fake.fail("POST", KV, Fault(500))
+    with pytest.raises(AmbiguousCreateError) as info:
+        make_client(handler).create_key_value(post_body())
+    assert info.value.candidate_ids == tuple(theirs)
+    assert theirs[0] in str(info.value)
+    assert fake.calls("POST") == 1
+
+
+def test_create_recovery_refuses_an_instance_with_other_settings() -> None:
+    """A new same-name instance on another plan is someone else's, whatever its timing."""
+    fake = FakeRender()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            fake.seed(name="cache", plan="pro", created_at=rfc3339(time.time()))
+        return fake(request)
+
+    fake.fail("POST", KV, Fault(error=httpx.ReadTimeout))
+    with pytest.raises(AmbiguousCreateError) as info:
+        make_client(handler).create_key_value(post_body())
+    assert len(info.value.candidate_ids) == 1
+    assert fake.calls("POST") == 1
 
 
 def test_create_preexisting_same_name_and_ours_created_returns_ours() -> None:
@@ -392,15 +454,10 @@ def test_create_recovery_lookup_failure_is_retried() -> None:
     assert [r.method for r in fake.requests] == ["GET", "POST", "GET", "GET", "GET"]
 
 
-def test_create_two_uncertain_failures_then_found() -> None:
-    """Uncertain, nothing created, re-POST uncertain again but created: still one instance."""
+def test_create_proven_failure_then_uncertain_success_is_found() -> None:
+    """A 429 (nothing made) is re-posted; the second POST times out after acting: found."""
     fake = FakeRender()
-    fake.fail(
-        "POST",
-        KV,
-        Fault(error=httpx.ReadTimeout, act=False),
-        Fault(error=httpx.ReadError, act=True),
-    )
+    fake.fail("POST", KV, Fault(429), Fault(error=httpx.ReadError, act=True))
     kv = make_client(fake).create_key_value(post_body())
     assert list(fake.instances) == [kv.id]
     assert fake.calls("POST") == 2
@@ -412,7 +469,8 @@ def test_create_ambiguous_when_two_new_instances_appear() -> None:
 
     def handler(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
-            fake.seed(name="cache")  # someone else creates the same name concurrently
+            # someone else creates the same name and settings at the same moment
+            fake.seed(name="cache", created_at=rfc3339(time.time()))
         return fake(request)
 
     fake.fail("POST", KV, Fault(error=httpx.ReadError, act=True))
@@ -420,10 +478,10 @@ def test_create_ambiguous_when_two_new_instances_appear() -> None:
         make_client(handler).create_key_value(post_body())
     ids = sorted(fake.instances)
     assert info.value.candidate_ids == tuple(ids)
-    assert str(info.value) == (
-        f"Creating Key Value 'cache' failed ambiguously and 2 new instances with that name now "
-        f"exist in workspace {OWNER_ID} (oregon): {', '.join(ids)}. Something else is creating "
-        "instances with the same name; keep the right one, delete the others, then run again."
+    assert str(info.value).endswith(
+        f"and 2 new instances with that name and settings now exist in workspace {OWNER_ID} "
+        f"(oregon): {', '.join(ids)}. Something else is creating instances with the same name; "
+        "keep the right one, delete the others, then run again."
     )
 
 
@@ -438,15 +496,14 @@ def test_create_name_with_comma_is_matched_client_side() -> None:
     assert fake.calls("POST") == 1
 
 
-def test_create_gives_up_like_other_calls() -> None:
-    """A create that keeps failing uncertainly stops at max_attempts with the last error."""
-    fake = FakeRender()
-    fake.fail("POST", KV, *[Fault(503)] * 10)
-    client = make_client(fake)
-    with pytest.raises(ServerError):
-        client.create_key_value(post_body())
-    assert fake.calls("POST") == 6
-    assert fake.instances == {}
+def test_create_lookup_window_is_bounded_by_the_timeout() -> None:
+    """With timeout=20, the lookup after an uncertain POST ends by 20 s, not 90."""
+    fake, clock = FakeRender(), FakeClock()
+    fake.fail("POST", KV, Fault(503))
+    start = clock()
+    with pytest.raises(AmbiguousCreateError, match="within 20 s"):
+        make_client(fake, clock).create_key_value(post_body(), timeout=20)
+    assert clock() - start <= 20.0 + 1e-9
 
 
 def test_conflict_on_patch_is_not_retried() -> None:

@@ -272,3 +272,26 @@ def test_check_never_raises(raw: dict[str, Any]) -> None:
     out, problems = normalize_inputs(raw)
     assert isinstance(out, dict)
     assert all(p.property and p.reason for p in problems)
+
+
+def test_a_bad_bare_cidr_is_reported_on_the_entry_itself() -> None:
+    """A bare string has no cidrBlock key: the CLI would print `value {<nil>}` for that path."""
+    problems = problems_of({**BASE, "ipAllowList": ["10.0.0.1/8"]})
+    assert list(problems) == ["ipAllowList[0]"]
+    assert "did you mean 10.0.0.0/8?" in problems["ipAllowList[0]"]
+
+
+@pytest.mark.parametrize("unspecified", ["0.0.0.0", "::", " 0.0.0.0 "])
+def test_an_unspecified_address_without_prefix_is_refused(unspecified: str) -> None:
+    """`0.0.0.0` as a /32 admits no one; whoever writes it means everyone: ask which."""
+    reason = problems_of({**BASE, "ipAllowList": [{"cidrBlock": unspecified}]})[
+        "ipAllowList[0].cidrBlock"
+    ]
+    assert "/0" in reason
+    assert "admits no client" in reason
+
+
+def test_the_whole_internet_written_out_is_accepted() -> None:
+    canonical, problems = normalize_inputs({**BASE, "ipAllowList": ["0.0.0.0/0"]})
+    assert problems == []
+    assert canonical["ipAllowList"] == [{"cidrBlock": "0.0.0.0/0", "description": ""}]

@@ -174,3 +174,65 @@ def test_live_allow_list_we_would_refuse_still_shows_as_drift() -> None:
     live = live_inputs(_detail(ipAllowList=odd), inputs)
     assert live["ipAllowList"] == odd
     assert KeyValueProvider().diff("red-x", outputs_of(live), inputs).changes is True
+
+
+def test_a_region_typo_on_an_existing_stack_gets_one_reason_and_no_data_loss_advice() -> None:
+    """'oregan' is a typo to fix, not a replacement to consent to."""
+    old = checked(region="oregon")
+    result = KeyValueProvider().check(old, news(region="oregan"))
+    [failure] = result.failures
+    assert failure.property == "region"
+    assert "did you mean 'oregon'" in failure.reason
+    assert "allow_data_loss" not in failure.reason
+
+
+def test_a_plan_typo_warns_of_no_restart(capsys: pytest.CaptureFixture[str]) -> None:
+    """'strater' fails on plan; no restart warning for a plan that does not exist."""
+    old = checked(plan="standard")
+    result = KeyValueProvider().check(old, news(plan="strater"))
+    assert [f.property for f in result.failures] == ["plan"]
+    assert "restart" not in capsys.readouterr().err
+
+
+def test_a_workload_typo_warns_of_no_change_to_none(capsys: pytest.CaptureFixture[str]) -> None:
+    """'queu' fails on workload; the policy it would have implied is not planned as None."""
+    old = checked(workload="cache")
+    result = KeyValueProvider().check(old, news(workload="queu"))
+    assert [f.property for f in result.failures] == ["workload"]
+    err = capsys.readouterr().err
+    assert "None" not in err
+    assert "restart" not in err
+
+
+def test_valid_changes_next_to_a_typo_are_still_judged() -> None:
+    """A typo elsewhere does not hide a refused downgrade."""
+    old = checked(plan="pro")
+    result = KeyValueProvider().check(old, news(plan="starter", region="oregan"))
+    assert sorted(f.property for f in result.failures) == ["plan", "region"]
+
+
+def test_allow_data_loss_left_on_warns_in_every_check(capsys: pytest.CaptureFixture[str]) -> None:
+    """Consent that nothing needs is a standing licence for a later replacement: say so."""
+    old = checked(allowDataLoss=True)
+    assert KeyValueProvider().check(old, news(allowDataLoss=True)).failures == []
+    err = capsys.readouterr().err
+    assert "allow_data_loss=True is set but nothing in this update needs it" in err
+    assert "remove it" in err
+    # No old inputs is also the engine's second Check of a replacement, which did need it:
+    # the warning waits for the next preview instead of misleading there.
+    KeyValueProvider().check({}, news(allowDataLoss=True))
+    assert "nothing in this update needs it" not in capsys.readouterr().err
+
+
+def test_allow_data_loss_that_is_used_warns_only_of_the_loss(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """When the change needs the consent, the data-loss warning is the only one."""
+    old = checked(plan="free", workload=None, maxmemoryPolicy="allkeys_lru")
+    result = KeyValueProvider().check(
+        old, news(plan="starter", workload=None, maxmemoryPolicy="allkeys_lru", allowDataLoss=True)
+    )
+    assert result.failures == []
+    err = capsys.readouterr().err
+    assert "deletes all data" in err
+    assert "nothing in this update needs it" not in err

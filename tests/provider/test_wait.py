@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
 import pytest
 
-from pulumi_render_kv.errors import InstanceFailed, WaitTimedOut
+from pulumi_render_kv.client import ClientLimits, RenderClient, RenderSettings
+from pulumi_render_kv.errors import InstanceFailed, RenderTimeoutError, WaitTimedOut
 from pulumi_render_kv.provider._wait import MAX_DELAY, wait_until_available
 
 
@@ -39,7 +41,7 @@ def test_returns_at_once_when_available() -> None:
     seen = iter(statuses("available"))
     assert (
         wait_until_available(
-            lambda: next(seen), timeout=10, what="kv", clock=t.clock, sleep=t.sleep
+            lambda _: next(seen), timeout=10, what="kv", clock=t.clock, sleep=t.sleep
         ).status
         == "available"
     )
@@ -52,7 +54,7 @@ def test_polls_through_transient_statuses_with_growing_delays() -> None:
     seen = iter(statuses("unknown", "creating", "creating", "creating", "available"))
     progress: list[str] = []
     wait_until_available(
-        lambda: next(seen),
+        lambda _: next(seen),
         timeout=100,
         what="kv",
         clock=t.clock,
@@ -71,7 +73,7 @@ def test_delay_is_capped() -> None:
     t = FakeTime()
     seen = iter(statuses(*["creating"] * 12, "available"))
     wait_until_available(
-        lambda: next(seen), timeout=10_000, what="kv", clock=t.clock, sleep=t.sleep
+        lambda _: next(seen), timeout=10_000, what="kv", clock=t.clock, sleep=t.sleep
     )
     assert max(t.sleeps) == MAX_DELAY
 
@@ -81,7 +83,7 @@ def test_deadline_names_last_status_and_dashboard() -> None:
     t = FakeTime()
     with pytest.raises(WaitTimedOut) as caught:
         wait_until_available(
-            lambda: Snapshot("red-bbbbbbbbbbbbbbbbbbbb", "config_restart"),
+            lambda _: Snapshot("red-bbbbbbbbbbbbbbbbbbbb", "config_restart"),
             timeout=5,
             what="Key Value 'q'",
             clock=t.clock,
@@ -98,10 +100,74 @@ def test_suspended_fails_without_waiting() -> None:
     t = FakeTime()
     with pytest.raises(InstanceFailed, match="'suspended'"):
         wait_until_available(
-            lambda: Snapshot("red-c", "suspended"),
+            lambda _: Snapshot("red-c", "suspended"),
             timeout=100,
             what="kv",
             clock=t.clock,
             sleep=t.sleep,
         )
     assert t.sleeps == []
+
+
+class SlowReads:
+    """Render whose status reads each take a full read timeout, then time out."""
+
+    def __init__(self, t: FakeTime, read_timeout: float) -> None:
+        self.t, self.read_timeout, self.requests = t, read_timeout, 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests += 1
+        self.t.now += self.read_timeout
+        raise httpx.ReadTimeout("scripted slow read", request=request)
+
+
+def test_wait_timeout_is_a_deadline_for_the_reads_inside_it() -> None:
+    """wait_timeout=5 with reads that time out after 60 s: over by 5 s + one read, not 312 s."""
+    t = FakeTime()
+    slow = SlowReads(t, read_timeout=60.0)
+    settings = RenderSettings.resolve(
+        api_key="rnd_k", base_url="https://api.test/v1", limits=ClientLimits.off(), environ={}
+    )
+    client = RenderClient(
+        settings,
+        transport=httpx.MockTransport(slow),
+        clock=t.clock,
+        sleep=t.sleep,
+        rng=lambda: 0.5,
+    )
+    with pytest.raises(WaitTimedOut) as caught:
+        wait_until_available(
+            lambda left: client.retrieve_key_value("red-slow", timeout=left),
+            timeout=5,
+            what="Key Value 'cache' (red-slow)",
+            dashboard="https://dashboard.render.com/r/red-slow",
+            clock=t.clock,
+            sleep=t.sleep,
+        )
+    assert t.now <= 5 + 60
+    assert slow.requests == 1
+    message = str(caught.value)
+    assert "was not confirmed after 5 s (wait_timeout)" in message
+    assert "the last status read failed" in message
+    assert "https://dashboard.render.com/r/red-slow" in message
+
+
+def test_a_transient_status_read_failure_is_polled_past() -> None:
+    """One failed read while time is left is not the end of the wait."""
+    t = FakeTime()
+    answers: list[Snapshot | Exception] = [
+        Snapshot("red-a", "creating"),
+        RenderTimeoutError(method="GET", path="/key-value/red-a", cause="slow", maybe_sent=True),
+        Snapshot("red-a", "available"),
+    ]
+
+    def fetch(_left: float) -> Snapshot:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    assert (
+        wait_until_available(fetch, timeout=60, what="kv", clock=t.clock, sleep=t.sleep).status
+        == "available"
+    )

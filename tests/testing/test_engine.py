@@ -372,6 +372,13 @@ def test_secrets_are_stripped_on_the_wire_annotated_back_and_encrypted_in_state(
     for plaintext in ("tok-123", "pw-obj-1", "mem://obj-1", blob):
         assert plaintext not in text
     assert '"ciphertext"' in text
+    # A repr lands in assertion messages, logs and tracebacks: it masks secrets as
+    # render_plan and state_json do (RpcCall payloads are plaintext on the wire: keys only).
+    later = engine.up([goal])
+    for shown in (repr(plan), repr(later), repr(state), repr(engine.resources), repr(goal)):
+        for plaintext in ("tok-123", "pw-obj-1", "mem://obj-1"):
+            assert plaintext not in shown
+    assert "[secret]" in repr(state)
 
 
 def test_stack_config_reaches_configure_with_namespaces(

@@ -245,3 +245,27 @@ def test_component_children_get_the_parents_type_in_their_urn(engine: Engine, st
         "urn:pulumi:test::harness::harness:index:Pair$"
         "pulumi-python:dynamic/memprov:MemResource::pair-x"
     )
+
+
+def test_a_missing_stack_reference_output_is_a_clear_error(
+    server: ProviderServer, store: Store
+) -> None:
+    """An output the other stack does not export: one error naming it and the ones there."""
+
+    def app() -> None:
+        ref = pulumi.StackReference("org/harness/infra")
+        MemResource(
+            "app", {"name": ref.require_output("nope"), "size": 1}, MemProvider(str(store.path))
+        )
+
+    with pytest.raises(EngineError) as caught:
+        run_program(
+            app,
+            Engine(server, stack="app"),
+            preview=False,
+            stack_references={"org/harness/infra": {"endpoint": "mem://x"}},
+        )
+    message = str(caught.value)
+    assert "'nope'" in message
+    assert "org/harness/infra" in message
+    assert "endpoint" in message
