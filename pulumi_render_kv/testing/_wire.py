@@ -73,6 +73,8 @@ def masked_repr(obj: Any, *, keys_only: Iterable[str] = ()) -> str:
     hidden = set(keys_only)
     parts = []
     for f in dataclasses.fields(obj):
+        if not f.repr:
+            continue
         value = getattr(obj, f.name)
         if f.name in hidden and isinstance(value, Mapping):
             parts.append(f"{f.name}=<{', '.join(map(str, value))}>")

@@ -42,9 +42,15 @@ if TYPE_CHECKING:
 def delete_step(
     op: Operation, config: Mapping[str, Any], old: ResourceState, *, op_name: str = DELETE
 ) -> StepResult:
-    """Delete ``old`` (an external one is only dropped from state) and report the step."""
+    """Delete ``old`` (an external one is only dropped from state) and report the step.
+
+    A protected resource is refused before the provider hears of it, as the engine does.
+    """
     if not old.external:
+        # The engine loads and configures the provider for the deployment either way.
         op.conversation.configure(config)
+        if old.protect:
+            raise EngineError.protected(old)
         op.conversation.delete(old)
     op.state.remove(old)
     return StepResult.removal(op_name, old, show_changes=True)
@@ -183,6 +189,7 @@ class Deployment:
                 wire_inputs=inputs,
                 wire_outputs=outputs,
                 additional_secret_outputs=goal.additional_secret_outputs,
+                protect=goal.protect,
             ),
             replacing=old,
         )
@@ -214,6 +221,7 @@ class Deployment:
             checked,
             outputs,
             additional_secret_outputs=goal.additional_secret_outputs,
+            protect=goal.protect,
         )
         # Taking over a formerly external resource: the read one is dropped, never deleted.
         self.state.put(state, replacing=external_old)
@@ -262,14 +270,14 @@ class Deployment:
             id_, outputs = self.rpc.create(goal, urn, checked)
             new = ResourceState(
                 urn, goal.type, goal.name, id_, checked, outputs,
-                additional_secret_outputs=goal.additional_secret_outputs,
+                additional_secret_outputs=goal.additional_secret_outputs, protect=goal.protect,
             )  # fmt: skip
             self.state.put(new)
         else:
             id_, outputs = self.rpc.create(goal, urn, checked)
             new = ResourceState(
                 urn, goal.type, goal.name, id_, checked, outputs,
-                additional_secret_outputs=goal.additional_secret_outputs,
+                additional_secret_outputs=goal.additional_secret_outputs, protect=goal.protect,
             )  # fmt: skip
             pending = self.state.mark_pending_delete(old)
             self.state.insert_after(pending, new)
@@ -419,6 +427,9 @@ class Deployment:
                 self.steps.append(
                     StepResult.removal(DISCARD if old.external else DELETE, old, show_changes=True)
                 )
+                if old.protect and not old.external:
+                    # The engine checks protect as it plans the delete, in a preview too.
+                    raise EngineError.protected(old)
             return
         # Old halves of create-before-delete replacements (this run's, then any left pending
         # by an earlier failure), then what the program no longer registers, newest first.

@@ -70,6 +70,7 @@ def dynamic_goal(
     type_name: str = "Resource",
     delete_before_replace: bool | None = None,
     additional_secret_outputs: Iterable[str] = (),
+    protect: bool = False,
 ) -> Goal:
     """A :class:`Goal` for a dynamic resource, with ``__provider`` secret as the SDK sends it."""
     if _wire.PROVIDER_KEY in props:
@@ -82,6 +83,7 @@ def dynamic_goal(
         inputs=inputs,
         delete_before_replace=delete_before_replace,
         additional_secret_outputs=tuple(additional_secret_outputs),
+        protect=protect,
     )
 
 
@@ -312,14 +314,29 @@ class Engine:
         )
 
     def destroy(self) -> Plan:
-        """``pulumi destroy``: Delete each resource in reverse order; external ones are dropped."""
+        """``pulumi destroy --skip-preview``: Delete each resource, newest first.
+
+        External resources are only dropped from state. A protected resource is refused (the
+        engine's error, raised after the other deletes are done, as the engine goes on past
+        it; ``pulumi destroy`` with its preview would refuse before deleting anything).
+        """
         op = self.begin("destroy")
         with op.scope():
             steps: list[StepResult] = []
+            refused: list[EngineError] = []
             for old in reversed(self.state.entries):
-                steps.append(
-                    delete_step(op, self.config, old, op_name=DISCARD if old.external else DELETE)
-                )
+                try:
+                    step = delete_step(
+                        op, self.config, old, op_name=DISCARD if old.external else DELETE
+                    )
+                except EngineError as err:
+                    if not old.protect:
+                        raise
+                    refused.append(err)  # the engine goes on with the other deletes
+                    continue
+                steps.append(step)
+            if refused:
+                raise refused[0]
             self.state.clear()
             return op.end(steps)
 

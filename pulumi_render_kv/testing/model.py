@@ -38,7 +38,8 @@ class Goal:
     include ``__provider`` (see :func:`dynamic_goal`). ``import_id`` is
     ``ResourceOptions(import_=...)``: with no old state, the resource is imported (ImportStep).
     ``urn`` defaults to a top-level resource's URN; :func:`run_program` passes the URN with
-    the component parents' types, as the engine builds it.
+    the component parents' types, as the engine builds it. ``protect`` is
+    ``ResourceOptions(protect=True)``: the engine refuses to delete the resource.
     """
 
     def __repr__(self) -> str:
@@ -51,6 +52,7 @@ class Goal:
     additional_secret_outputs: tuple[str, ...] = ()
     urn: str | None = None
     import_id: str | None = None
+    protect: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,8 @@ class ResourceState:
 
     ``wire_inputs``/``wire_outputs`` keep secrets wrapped; ``inputs``/``outputs`` are the same
     values revealed, for assertions. ``delete`` marks an old resource whose deletion is pending
-    (a create-before-delete replacement whose Delete has not happened or failed).
+    (a create-before-delete replacement whose Delete has not happened or failed); ``protect``
+    is the resource's ``protect`` option at its last registration.
     """
 
     def __repr__(self) -> str:
@@ -89,6 +92,7 @@ class ResourceState:
     external: bool = False
     delete: bool = False
     additional_secret_outputs: tuple[str, ...] = ()
+    protect: bool = False
 
     @property
     def inputs(self) -> dict[str, Any]:
@@ -199,6 +203,20 @@ class EngineError(Exception):
         self.provider_message = provider_message
         self.details = details
         self.failures = failures
+
+    @classmethod
+    def protected(cls, state: ResourceState) -> EngineError:
+        """The engine's refusal to delete a protected resource (``step.go``)."""
+        return cls(
+            f'resource "{state.urn}" cannot be deleted\nbecause it is protected. To unprotect '
+            "the resource, either remove the `protect` flag from the resource in your Pulumi "
+            "program and run `pulumi up`, or use the command:\n"
+            f"`pulumi state unprotect '{state.urn}'`",
+            step="delete",
+            resource=state.name,
+            type=state.type,
+            urn=state.urn,
+        )
 
     @classmethod
     def check_failed(

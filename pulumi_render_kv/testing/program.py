@@ -72,6 +72,7 @@ class _Registration:
     urn: str
     additional_secret_outputs: tuple[str, ...]
     delete_before_replace: bool | None
+    protect: bool = False
 
 
 class _Monitor(MockMonitor):
@@ -124,6 +125,7 @@ class _Monitor(MockMonitor):
             delete_before_replace=(
                 request.deleteBeforeReplace if request.deleteBeforeReplaceDefined else None
             ),
+            protect=bool(request.protect),
         )
         try:
             return super().RegisterResource(request)  # type: ignore[no-untyped-call]  # SDK code is unannotated
@@ -215,6 +217,7 @@ class _EngineMocks(Mocks):
                 additional_secret_outputs=registration.additional_secret_outputs,
                 urn=registration.urn,
                 import_id=args.resource_id if registration.kind == "import" else None,
+                protect=registration.protect,
             )
         return self.deployment.apply(goal)
 

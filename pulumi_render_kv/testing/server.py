@@ -265,8 +265,17 @@ class ProviderServer:
             self._stderr_file = None
         _LIVE.discard(self)
 
-    def restart(self) -> None:
-        """Start a fresh process, as each CLI command does (new provider cache, new configure())."""
+    def restart(self, *, env: Mapping[str, str | None] | None = None) -> None:
+        """Start a fresh process, as each CLI command does (new provider cache, new configure()).
+
+        ``env`` changes the environment first, as a user's ``export``/``unset`` between two
+        commands does (``None`` removes a variable); the change stays for later restarts.
+        """
+        for key, value in (env or {}).items():
+            if value is None:
+                self._env.pop(key, None)
+            else:
+                self._env[key] = value
         self.close()
         self._start()
 

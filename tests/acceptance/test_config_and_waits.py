@@ -235,16 +235,17 @@ def test_refresh_with_a_key_that_cannot_see_the_workspace_fails_instead_of_dropp
             cwd=ROOT, project=PROJECT, env=provider_env(emu), stderr_path=tmp_path / "err"
         ) as srv,
     ):
-        # A fresh provider process per command, as the CLI runs it, so the new config is read.
-        engine = Engine(srv, fresh_provider_per_operation=True)
+        engine = Engine(srv)
         engine.up(key_value_program(**CACHE))
         kv_id = engine.resource("cache").id
-        # `pulumi config set render:apiKey` with a key of another account (and its API)
-        engine.set_config(
-            {
-                "render:apiKey": secret("rnd_anotherAccountsKey"),
-                "render:apiUrl": other.url,
-                "render:ownerId": other.owner_id,
+        # `export RENDER_API_KEY=…` of another account (and its API) before `pulumi refresh`:
+        # the environment is read afresh by each command's provider process. (A key changed
+        # with `pulumi config set` would not be: refresh uses the config of the last up.)
+        srv.restart(
+            env={
+                "RENDER_API_KEY": "rnd_anotherAccountsKey",
+                "RENDER_API_URL": other.url,
+                "RENDER_OWNER_ID": other.owner_id,
             }
         )
         with pytest.raises(EngineError) as caught:
@@ -253,5 +254,5 @@ def test_refresh_with_a_key_that_cannot_see_the_workspace_fails_instead_of_dropp
         assert f"cannot see workspace {emu.owner_id}" in message
         assert "rnd_anotherAccountsKey" not in message
         assert engine.resource("cache").id == kv_id
-        engine.set_config({})
+        srv.restart(env=provider_env(emu))
         engine.destroy()

@@ -96,7 +96,7 @@ def test_app_stack_reads_outputs_through_a_stack_reference(
 def test_the_readme_harness_example_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's `pulumi_render_kv.testing` example is runnable, not a sketch."""
     readme = (ROOT / "README.md").read_text()
-    section = readme.split("## Testing without the Pulumi CLI", 1)[1]
+    section = readme.split("## Testing with and without the Pulumi CLI", 1)[1]
     code = section.split("```python\n", 1)[1].split("```", 1)[0]
     monkeypatch.chdir(ROOT)
     exec(compile(code, "README.md", "exec"), {"__name__": "readme_example"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -514,3 +515,26 @@ def test_refresh_and_destroy_configure_with_the_config_in_state(
     assert "CheckConfig" in methods
     assert "DiffConfig" not in methods
     engine.destroy()
+
+
+def test_protect_refuses_deletes_as_the_engine_does(
+    engine: Engine, make_goal: MakeGoal, store: Store
+) -> None:
+    """Recorded under the CLI: no Delete reaches the provider; destroy goes on past it."""
+    guarded = replace(make_goal("a", {"name": "a", "size": 1}), protect=True)
+    plain = make_goal("b", {"name": "b", "size": 1})
+    engine.up([guarded, plain])
+
+    preview = engine.preview([plain])  # the program no longer declares the protected one
+    assert preview.error is not None
+    assert "cannot be deleted\nbecause it is protected" in str(preview.error)
+
+    with pytest.raises(EngineError) as refused:
+        engine.destroy()
+    assert refused.value.resource == "a"
+    assert [c.name for c in engine.calls if c.method == "Delete"] == ["b"]
+    assert [s.name for s in engine.resources] == ["a"]
+
+    engine.up([replace(guarded, protect=False)])
+    engine.destroy()
+    assert store.objects == {}
