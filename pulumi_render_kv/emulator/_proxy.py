@@ -40,6 +40,8 @@ import threading
 import time
 from collections.abc import Iterable
 
+from .resp import ProtocolError, RequestParser, encode_request
+
 _log = logging.getLogger(__name__)
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -101,96 +103,6 @@ def address_admitted(address: str, networks: Iterable[Network]) -> bool:
     return any(ip.version == network.version and ip in network for network in networks)
 
 
-class ProtocolError(ValueError):
-    """The client's bytes are not a RESP request."""
-
-
-def parse_request(
-    buffer: bytes | bytearray,
-    *,
-    max_args: int = _PREAUTH_MAX_ARGS,
-    max_bulk: int = _PREAUTH_MAX_BULK,
-) -> tuple[list[bytes], int] | None:
-    """One request (multibulk or inline) from the front of ``buffer``.
-
-    Returns the arguments and the number of bytes used, or None when more bytes are needed.
-    Raises ProtocolError for bytes Redis would reject, or that exceed the limits.
-    """
-    if not buffer:
-        return None
-    if buffer[:1] != b"*":
-        return _parse_inline(buffer, max_bulk)
-    header = _line(buffer, 0, "invalid multibulk length")
-    if header is None:
-        return None
-    count = _parse_int(buffer[1:header], "invalid multibulk length")
-    if count > max_args:
-        raise ProtocolError("invalid multibulk length")
-    position = header + 2
-    args: list[bytes] = []
-    for _ in range(max(count, 0)):
-        parsed = _parse_bulk(buffer, position, max_bulk)
-        if parsed is None:
-            return None
-        arg, position = parsed
-        args.append(arg)
-    return args, position
-
-
-def _parse_inline(buffer: bytes | bytearray, max_size: int) -> tuple[list[bytes], int] | None:
-    end = buffer.find(b"\n")
-    if end < 0:
-        if len(buffer) > max_size:
-            raise ProtocolError("too big inline request")
-        return None
-    return [bytes(part) for part in bytes(buffer[:end]).split()], end + 1
-
-
-def _parse_bulk(
-    buffer: bytes | bytearray, position: int, max_bulk: int
-) -> tuple[bytes, int] | None:
-    """The bulk string (``$<len>`` CRLF bytes CRLF) at ``position``, and the position after it."""
-    if position >= len(buffer):
-        return None
-    if buffer[position : position + 1] != b"$":
-        found = bytes(buffer[position : position + 1]).decode("latin-1")
-        raise ProtocolError(f"expected '$', got '{found}'")
-    line_end = _line(buffer, position, "invalid bulk length")
-    if line_end is None:
-        return None
-    length = _parse_int(buffer[position + 1 : line_end], "invalid bulk length")
-    if not 0 <= length <= max_bulk:
-        raise ProtocolError("invalid bulk length")
-    start = line_end + 2
-    stop = start + length
-    if len(buffer) < stop + 2:
-        return None
-    if buffer[stop : stop + 2] != b"\r\n":
-        raise ProtocolError("invalid bulk terminator")
-    return bytes(buffer[start:stop]), stop + 2
-
-
-def _line(buffer: bytes | bytearray, position: int, message: str) -> int | None:
-    """Where the header line at ``position`` ends; None while incomplete (and plausibly short)."""
-    end = buffer.find(b"\r\n", position)
-    if end < 0 and len(buffer) - position > 32:
-        raise ProtocolError(message)
-    return None if end < 0 else end
-
-
-def encode_request(args: Iterable[bytes]) -> bytes:
-    """A RESP multibulk request."""
-    parts = [b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args]
-    return b"*%d\r\n" % len(parts) + b"".join(parts)
-
-
-def _parse_int(raw: bytes | bytearray, message: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ProtocolError(message) from None
-
-
 def _hello_credentials(args: list[bytes]) -> tuple[bytes, bytes] | None:
     """The ``AUTH user pass`` option of ``HELLO [protover [AUTH user pass] [SETNAME name]]``."""
     index = 2
@@ -226,7 +138,8 @@ class _Connection:
         self.admitted = admitted
         self.phase = _Phase.HANDSHAKE
         self.deadline: float | None = time.monotonic() + _HANDSHAKE_TIMEOUT
-        self.request = bytearray()  # decrypted client bytes not yet handled (before PIPE)
+        # Decrypted client bytes not yet handled (before PIPE).
+        self.request = RequestParser(max_args=_PREAUTH_MAX_ARGS, max_bulk=_PREAUTH_MAX_BULK)
         self.to_backend = bytearray()
         self.to_client = bytearray()  # TLS records waiting for the client socket
         self.auth_reply = bytearray()
@@ -270,8 +183,8 @@ class _Connection:
         if self.phase is _Phase.PIPE:
             self.to_backend += plain
         elif self.phase is not _Phase.CLOSING:
-            self.request += plain
-            if len(self.request) > _PREAUTH_LIMIT:
+            self.request.feed(plain)
+            if self.request.buffered > _PREAUTH_LIMIT:
                 self._reply_and_close(b"-ERR Protocol error: too big request before AUTH\r\n")
                 return
             self._handle_requests()
@@ -320,8 +233,7 @@ class _Connection:
             self.auth_reply.clear()
             self.phase = _Phase.PIPE
             self.deadline = None
-            self.to_backend += self.request  # what the client pipelined behind its AUTH
-            self.request.clear()
+            self.to_backend += self.request.take_rest()  # what was pipelined behind the AUTH
             if self.client_eof:
                 self._on_client_eof()
         if self.phase is _Phase.PIPE:
@@ -378,14 +290,12 @@ class _Connection:
     def _handle_requests(self) -> None:
         while self.phase in (_Phase.PREAUTH, _Phase.REFUSED):
             try:
-                parsed = parse_request(self.request)
+                args = self.request.next()
             except ProtocolError as error:
                 self._reply_and_close(b"-ERR Protocol error: %s\r\n" % str(error).encode())
                 return
-            if parsed is None:
+            if args is None:
                 return
-            args, used = parsed
-            del self.request[:used]
             if not args:
                 continue
             if self.phase is _Phase.REFUSED:
