@@ -1,22 +1,8 @@
 """The external endpoint of an emulated Key Value instance: a TLS gate in front of its plain port.
 
-Render's external URL is ``rediss://<instance_id>:<password>@<host>:6379``: TLS, a password for
-the ACL user named after the instance, and only clients whose address is in the instance's IP
-allow list. Its internal URL has no password. Redis/Valkey cannot give one port a password and
-another port none (ACL users are server-wide, and the ``default`` user must stay password-less
-for the internal URL), so the gate does what the server cannot:
-
-1. terminates TLS with the data plane's certificate;
-2. checks the peer address against the *current* allow list when the connection is accepted;
-   a refused client still gets a TLS session and is told, in Render's words,
-   ``AUTH failed: Client IP address is not in the allowlist``, then the connection is closed;
-3. before authentication answers every command except AUTH / HELLO ... AUTH / QUIT with NOAUTH,
-   and only forwards credentials for the ACL user named after the instance (a one-argument
-   ``AUTH <password>`` is taken as that user) -- so ``AUTH default ...`` cannot reach the
-   password-less default user;
-4. lets the *server* judge the password: the AUTH/HELLO goes to a fresh backend connection and the
-   gate starts piping bytes only when the server did not answer with an error. The session then
-   runs as the ACL user on the real server (``ACL WHOAMI`` answers the instance id).
+Who is admitted and what a client is answered before login is decided in :mod:`._gate_policy`
+(Render's allow list and error texts, Redis's AUTH rules); requests are framed by :mod:`.resp`.
+This module terminates TLS, connects to the server and moves the bytes.
 
 Design: one thread per gate runs a ``selectors`` loop over the listening socket and every
 connection, with TLS done through ``ssl.MemoryBIO`` so that no socket ever blocks the loop. That
@@ -30,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import enum
 import errno
-import ipaddress
 import logging
 import os
 import selectors
@@ -38,80 +23,31 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Iterable
 
-from .resp import ProtocolError, RequestParser, encode_request
+from ._gate_policy import (
+    BACKEND_DOWN,
+    PREAUTH_LIMIT,
+    PREAUTH_MAX_ARGS,
+    PREAUTH_MAX_BULK,
+    TOO_BIG,
+    Network,
+    Preauth,
+    Reply,
+    address_admitted,
+    protocol_error,
+)
+from .resp import ProtocolError, RequestParser
 
 _log = logging.getLogger(__name__)
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-# Replies, spelled as Render (allowlist) and Redis/Valkey (the rest) spell them.
-ALLOWLIST_ERROR = b"-ERR AUTH failed: Client IP address is not in the allowlist\r\n"
-WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
-NOAUTH = b"-NOAUTH Authentication required.\r\n"
-HELLO_NOAUTH = (
-    b"-NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-    b"HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
-    b"select the RESP protocol version at the same time\r\n"
-)
-AUTH_ARITY = b"-ERR wrong number of arguments for 'auth' command\r\n"
-BACKEND_DOWN = b"-ERR Key Value instance is not reachable, try again later\r\n"
 
 _RECV_SIZE = 64 * 1024
 # Per-direction buffer above which the gate stops reading the side that fills it.
 _BUFFER_LIMIT = 1024 * 1024
-# Before authentication a client gets little: Redis itself caps unauthenticated requests.
-_PREAUTH_LIMIT = 64 * 1024
-_PREAUTH_MAX_ARGS = 32
-_PREAUTH_MAX_BULK = 16 * 1024
-_PREAUTH_MAX_FAILURES = 10
 _HANDSHAKE_TIMEOUT = 10.0
 _PREAUTH_TIMEOUT = 30.0
 _CLOSE_TIMEOUT = 5.0
 _MAX_ACCEPTS_PER_WAKEUP = 64
 _DEFAULT_MAX_CONNECTIONS = 256
-
-
-def parse_allow_list(cidrs: Iterable[str]) -> tuple[Network, ...]:
-    """CIDR blocks as networks; host bits are dropped like Go's net.ParseCIDR does for Render.
-
-    Raises ValueError naming the bad block.
-    """
-    networks: list[Network] = []
-    for cidr in cidrs:
-        try:
-            networks.append(ipaddress.ip_network(cidr, strict=False))
-        except ValueError as error:
-            raise ValueError(f"invalid CIDR block {cidr!r} in the IP allow list: {error}") from None
-    return tuple(networks)
-
-
-def address_admitted(address: str, networks: Iterable[Network]) -> bool:
-    """Whether a peer address is inside one of the networks.
-
-    IPv4-mapped IPv6 peers (``::ffff:127.0.0.1``, seen on dual-stack sockets) count as IPv4, and
-    an address only matches networks of its own family: ``ipaddress`` would otherwise put every
-    IPv4 address inside ``::/0``.
-    """
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip.version == network.version and ip in network for network in networks)
-
-
-def _hello_credentials(args: list[bytes]) -> tuple[bytes, bytes] | None:
-    """The ``AUTH user pass`` option of ``HELLO [protover [AUTH user pass] [SETNAME name]]``."""
-    index = 2
-    while index < len(args):
-        option = args[index].upper()
-        if option == b"AUTH" and index + 2 < len(args):
-            return args[index + 1], args[index + 2]
-        index += 3 if option == b"AUTH" else 2
-    return None
 
 
 class _Phase(enum.Enum):
@@ -139,11 +75,11 @@ class _Connection:
         self.phase = _Phase.HANDSHAKE
         self.deadline: float | None = time.monotonic() + _HANDSHAKE_TIMEOUT
         # Decrypted client bytes not yet handled (before PIPE).
-        self.request = RequestParser(max_args=_PREAUTH_MAX_ARGS, max_bulk=_PREAUTH_MAX_BULK)
+        self.request = RequestParser(max_args=PREAUTH_MAX_ARGS, max_bulk=PREAUTH_MAX_BULK)
         self.to_backend = bytearray()
         self.to_client = bytearray()  # TLS records waiting for the client socket
         self.auth_reply = bytearray()
-        self.failures = 0
+        self.session = Preauth(gate.username, admitted=admitted)
         self.client_eof = False
         self.client_gone = False  # the client socket failed: nothing more can be sent to it
         self.closed = False
@@ -184,8 +120,8 @@ class _Connection:
             self.to_backend += plain
         elif self.phase is not _Phase.CLOSING:
             self.request.feed(plain)
-            if self.request.buffered > _PREAUTH_LIMIT:
-                self._reply_and_close(b"-ERR Protocol error: too big request before AUTH\r\n")
+            if self.request.buffered > PREAUTH_LIMIT:
+                self._reply_and_close(TOO_BIG)
                 return
             self._handle_requests()
         if eof:
@@ -217,14 +153,13 @@ class _Connection:
                 # user, and stay unauthenticated.
                 end = self.auth_reply.find(b"\r\n")
                 if end < 0:
-                    if len(self.auth_reply) > _PREAUTH_LIMIT:
+                    if len(self.auth_reply) > PREAUTH_LIMIT:
                         self._reply_and_close(BACKEND_DOWN)
                     return
                 error = bytes(self.auth_reply[: end + 2])
                 self._drop_backend()
                 self.phase = _Phase.PREAUTH
-                self._reply(error)
-                self._count_failure()
+                self._answer(self.session.on_server_refusal(error))
                 self._handle_requests()
                 if self.client_eof and self.phase is _Phase.PREAUTH:
                     self._start_closing()
@@ -292,46 +227,24 @@ class _Connection:
             try:
                 args = self.request.next()
             except ProtocolError as error:
-                self._reply_and_close(b"-ERR Protocol error: %s\r\n" % str(error).encode())
+                self._reply_and_close(protocol_error(error))
                 return
             if args is None:
                 return
             if not args:
                 continue
-            if self.phase is _Phase.REFUSED:
-                self._reply_and_close(ALLOWLIST_ERROR)
-                return
-            self._handle_preauth(args)
-
-    def _handle_preauth(self, args: list[bytes]) -> None:
-        username = self.gate.username
-        command = args[0].upper()
-        if command == b"QUIT":
-            self._reply_and_close(b"+OK\r\n")
-        elif command == b"AUTH":
-            if len(args) not in (2, 3):
-                self._reply(AUTH_ARITY)
-                self._count_failure()
-            elif len(args) == 3 and args[1] != username:
-                self._reply(WRONGPASS)
-                self._count_failure()
+            decision = self.session.on_request(args)
+            if isinstance(decision, Reply):
+                self._answer(decision)
             else:
-                self._authenticate([b"AUTH", username, args[-1]])
-        elif command == b"HELLO":
-            credentials = _hello_credentials(args)
-            if credentials is None:
-                self._reply(HELLO_NOAUTH)
-                self._count_failure()
-            elif credentials[0] != username:
-                self._reply(WRONGPASS)
-                self._count_failure()
-            else:
-                self._authenticate(args)
-        else:
-            self._reply(NOAUTH)
-            self._count_failure()
+                self._authenticate(decision.request)
 
-    def _authenticate(self, args: list[bytes]) -> None:
+    def _answer(self, decision: Reply) -> None:
+        self._reply(decision.data)
+        if decision.close and self.phase is not _Phase.CLOSING:
+            self._start_closing()
+
+    def _authenticate(self, request: bytes) -> None:
         """Open a backend connection and let the server check the credentials."""
         host = self.gate.host
         backend = socket.socket(socket_family(host), socket.SOCK_STREAM)
@@ -345,14 +258,9 @@ class _Connection:
         self.backend = backend
         self.backend_connecting = code != 0
         self.backend_write_closed = False
-        self.to_backend = bytearray(encode_request(args))
+        self.to_backend = bytearray(request)
         self.auth_reply.clear()
         self.phase = _Phase.AUTH_PENDING
-
-    def _count_failure(self) -> None:
-        self.failures += 1
-        if self.failures >= _PREAUTH_MAX_FAILURES and self.phase is not _Phase.CLOSING:
-            self._start_closing()
 
     # -- shutdown paths -------------------------------------------------------------------------
 

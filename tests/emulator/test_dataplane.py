@@ -30,7 +30,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from pulumi_render_kv.emulator import dataplane
-from pulumi_render_kv.emulator._proxy import address_admitted, parse_allow_list
+from pulumi_render_kv.emulator._gate_policy import address_admitted, parse_allow_list
 from pulumi_render_kv.emulator.dataplane import (
     DataPlane,
     DataPlaneError,
