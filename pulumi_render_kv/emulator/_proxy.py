@@ -329,6 +329,9 @@ async def _relay(
     sink_alive = True
     with contextlib.suppress(OSError):
         while data := await source.read(_RECV_SIZE):
+            # A closing transport does not raise on write, it drops the bytes and logs
+            # "socket.send() raised exception" after a few: stop writing to it instead.
+            sink_alive = sink_alive and not sink.is_closing()
             if not sink_alive:
                 continue
             try:
