@@ -1,586 +1,60 @@
 """The external endpoint of an emulated Key Value instance: a TLS gate in front of its plain port.
 
-Render's external URL is ``rediss://<instance_id>:<password>@<host>:6379``: TLS, a password for
-the ACL user named after the instance, and only clients whose address is in the instance's IP
-allow list. Its internal URL has no password. Redis/Valkey cannot give one port a password and
-another port none (ACL users are server-wide, and the ``default`` user must stay password-less
-for the internal URL), so the gate does what the server cannot:
+What the gate admits and answers is decided in :mod:`._gate_policy`, and requests are framed by
+:mod:`.resp`; this module is the plumbing: an ``asyncio`` TLS server (``asyncio.start_server``
+with the data plane's ``ssl.SSLContext``) that, per client,
 
-1. terminates TLS with the data plane's certificate;
-2. checks the peer address against the *current* allow list when the connection is accepted;
-   a refused client still gets a TLS session and is told, in Render's words,
-   ``AUTH failed: Client IP address is not in the allowlist``, then the connection is closed;
-3. before authentication answers every command except AUTH / HELLO ... AUTH / QUIT with NOAUTH,
-   and only forwards credentials for the ACL user named after the instance (a one-argument
-   ``AUTH <password>`` is taken as that user) -- so ``AUTH default ...`` cannot reach the
-   password-less default user;
-4. lets the *server* judge the password: the AUTH/HELLO goes to a fresh backend connection and the
-   gate starts piping bytes only when the server did not answer with an error. The session then
-   runs as the ACL user on the real server (``ACL WHOAMI`` answers the instance id).
+1. takes the allow-list verdict when the TLS session is up (so a new allow list applies to new
+   connections, as on Render);
+2. answers requests with the policy's replies until the policy says to authenticate, then sends
+   the credentials on a fresh backend connection and reads the server's first reply line;
+3. once the server accepted them, pipes bytes both ways without looking at them.
 
-Design: one thread per gate runs a ``selectors`` loop over the listening socket and every
-connection, with TLS done through ``ssl.MemoryBIO`` so that no socket ever blocks the loop. That
-bounds the threads (one per instance, whatever the number of clients), gives back-pressure in
-both directions (a side is not read while the other side's buffer is full), and makes closing
-trivial: the loop owns every socket and closes them all when it ends.
+Each gate runs one event loop in one background thread (``kv-gate-<instance>``): the threads are
+bounded by the number of instances, not clients. Stream back-pressure (``drain()``, the readers'
+limits) keeps either side from buffering without bound. ``close()`` stops accepting, cancels
+every client (closing both of its sockets) and joins the thread.
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
-import enum
-import errno
-import ipaddress
 import logging
-import os
-import selectors
 import socket
 import ssl
 import threading
-import time
-from collections.abc import Iterable
+from typing import NamedTuple
+
+from . import resp
+from ._gate_policy import (
+    BACKEND_DOWN,
+    MAX_CLIENTS,
+    PREAUTH_LIMIT,
+    PREAUTH_MAX_ARGS,
+    PREAUTH_MAX_BULK,
+    TOO_BIG,
+    Network,
+    Preauth,
+    Reply,
+    address_admitted,
+    protocol_error,
+)
 
 _log = logging.getLogger(__name__)
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-# Replies, spelled as Render (allowlist) and Redis/Valkey (the rest) spell them.
-ALLOWLIST_ERROR = b"-ERR AUTH failed: Client IP address is not in the allowlist\r\n"
-WRONGPASS = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
-NOAUTH = b"-NOAUTH Authentication required.\r\n"
-HELLO_NOAUTH = (
-    b"-NOAUTH HELLO must be called with the client already authenticated, otherwise the "
-    b"HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and "
-    b"select the RESP protocol version at the same time\r\n"
-)
-AUTH_ARITY = b"-ERR wrong number of arguments for 'auth' command\r\n"
-BACKEND_DOWN = b"-ERR Key Value instance is not reachable, try again later\r\n"
-
 _RECV_SIZE = 64 * 1024
-# Per-direction buffer above which the gate stops reading the side that fills it.
+# Per-stream read buffer above which asyncio stops reading that side (and the longest line the
+# server's reply to the credentials may have).
 _BUFFER_LIMIT = 1024 * 1024
-# Before authentication a client gets little: Redis itself caps unauthenticated requests.
-_PREAUTH_LIMIT = 64 * 1024
-_PREAUTH_MAX_ARGS = 32
-_PREAUTH_MAX_BULK = 16 * 1024
-_PREAUTH_MAX_FAILURES = 10
 _HANDSHAKE_TIMEOUT = 10.0
 _PREAUTH_TIMEOUT = 30.0
+# How long a closing connection may take: the server's last replies after the client hung up,
+# and the TLS close_notify exchange.
 _CLOSE_TIMEOUT = 5.0
-_MAX_ACCEPTS_PER_WAKEUP = 64
+_START_TIMEOUT = 10.0
 _DEFAULT_MAX_CONNECTIONS = 256
-
-
-def parse_allow_list(cidrs: Iterable[str]) -> tuple[Network, ...]:
-    """CIDR blocks as networks; host bits are dropped like Go's net.ParseCIDR does for Render.
-
-    Raises ValueError naming the bad block.
-    """
-    networks: list[Network] = []
-    for cidr in cidrs:
-        try:
-            networks.append(ipaddress.ip_network(cidr, strict=False))
-        except ValueError as error:
-            raise ValueError(f"invalid CIDR block {cidr!r} in the IP allow list: {error}") from None
-    return tuple(networks)
-
-
-def address_admitted(address: str, networks: Iterable[Network]) -> bool:
-    """Whether a peer address is inside one of the networks.
-
-    IPv4-mapped IPv6 peers (``::ffff:127.0.0.1``, seen on dual-stack sockets) count as IPv4, and
-    an address only matches networks of its own family: ``ipaddress`` would otherwise put every
-    IPv4 address inside ``::/0``.
-    """
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return any(ip.version == network.version and ip in network for network in networks)
-
-
-class ProtocolError(ValueError):
-    """The client's bytes are not a RESP request."""
-
-
-def parse_request(
-    buffer: bytes | bytearray,
-    *,
-    max_args: int = _PREAUTH_MAX_ARGS,
-    max_bulk: int = _PREAUTH_MAX_BULK,
-) -> tuple[list[bytes], int] | None:
-    """One request (multibulk or inline) from the front of ``buffer``.
-
-    Returns the arguments and the number of bytes used, or None when more bytes are needed.
-    Raises ProtocolError for bytes Redis would reject, or that exceed the limits.
-    """
-    if not buffer:
-        return None
-    if buffer[:1] != b"*":
-        return _parse_inline(buffer, max_bulk)
-    header = _line(buffer, 0, "invalid multibulk length")
-    if header is None:
-        return None
-    count = _parse_int(buffer[1:header], "invalid multibulk length")
-    if count > max_args:
-        raise ProtocolError("invalid multibulk length")
-    position = header + 2
-    args: list[bytes] = []
-    for _ in range(max(count, 0)):
-        parsed = _parse_bulk(buffer, position, max_bulk)
-        if parsed is None:
-            return None
-        arg, position = parsed
-        args.append(arg)
-    return args, position
-
-
-def _parse_inline(buffer: bytes | bytearray, max_size: int) -> tuple[list[bytes], int] | None:
-    end = buffer.find(b"\n")
-    if end < 0:
-        if len(buffer) > max_size:
-            raise ProtocolError("too big inline request")
-        return None
-    return [bytes(part) for part in bytes(buffer[:end]).split()], end + 1
-
-
-def _parse_bulk(
-    buffer: bytes | bytearray, position: int, max_bulk: int
-) -> tuple[bytes, int] | None:
-    """The bulk string (``$<len>`` CRLF bytes CRLF) at ``position``, and the position after it."""
-    if position >= len(buffer):
-        return None
-    if buffer[position : position + 1] != b"$":
-        found = bytes(buffer[position : position + 1]).decode("latin-1")
-        raise ProtocolError(f"expected '$', got '{found}'")
-    line_end = _line(buffer, position, "invalid bulk length")
-    if line_end is None:
-        return None
-    length = _parse_int(buffer[position + 1 : line_end], "invalid bulk length")
-    if not 0 <= length <= max_bulk:
-        raise ProtocolError("invalid bulk length")
-    start = line_end + 2
-    stop = start + length
-    if len(buffer) < stop + 2:
-        return None
-    if buffer[stop : stop + 2] != b"\r\n":
-        raise ProtocolError("invalid bulk terminator")
-    return bytes(buffer[start:stop]), stop + 2
-
-
-def _line(buffer: bytes | bytearray, position: int, message: str) -> int | None:
-    """Where the header line at ``position`` ends; None while incomplete (and plausibly short)."""
-    end = buffer.find(b"\r\n", position)
-    if end < 0 and len(buffer) - position > 32:
-        raise ProtocolError(message)
-    return None if end < 0 else end
-
-
-def encode_request(args: Iterable[bytes]) -> bytes:
-    """A RESP multibulk request."""
-    parts = [b"$%d\r\n%s\r\n" % (len(arg), arg) for arg in args]
-    return b"*%d\r\n" % len(parts) + b"".join(parts)
-
-
-def _parse_int(raw: bytes | bytearray, message: str) -> int:
-    try:
-        return int(raw)
-    except ValueError:
-        raise ProtocolError(message) from None
-
-
-def _hello_credentials(args: list[bytes]) -> tuple[bytes, bytes] | None:
-    """The ``AUTH user pass`` option of ``HELLO [protover [AUTH user pass] [SETNAME name]]``."""
-    index = 2
-    while index < len(args):
-        option = args[index].upper()
-        if option == b"AUTH" and index + 2 < len(args):
-            return args[index + 1], args[index + 2]
-        index += 3 if option == b"AUTH" else 2
-    return None
-
-
-class _Phase(enum.Enum):
-    HANDSHAKE = "handshake"  # TLS handshake running
-    REFUSED = "refused"  # address not allowed: answer the first request with the allowlist error
-    PREAUTH = "preauth"  # waiting for AUTH / HELLO AUTH
-    AUTH_PENDING = "auth_pending"  # credentials sent to the server, waiting for its verdict
-    PIPE = "pipe"  # authenticated: bytes flow both ways
-    CLOSING = "closing"  # flushing the last bytes to the client
-
-
-class _Connection:
-    """One client of the gate. Only the gate's loop thread touches it."""
-
-    def __init__(self, gate: TlsGateProxy, sock: socket.socket, admitted: bool) -> None:
-        self.gate = gate
-        self.client = sock
-        self.backend: socket.socket | None = None
-        self.backend_connecting = False
-        self.backend_write_closed = False
-        self.incoming = ssl.MemoryBIO()
-        self.outgoing = ssl.MemoryBIO()
-        self.tls = gate.context.wrap_bio(self.incoming, self.outgoing, server_side=True)
-        self.admitted = admitted
-        self.phase = _Phase.HANDSHAKE
-        self.deadline: float | None = time.monotonic() + _HANDSHAKE_TIMEOUT
-        self.request = bytearray()  # decrypted client bytes not yet handled (before PIPE)
-        self.to_backend = bytearray()
-        self.to_client = bytearray()  # TLS records waiting for the client socket
-        self.auth_reply = bytearray()
-        self.failures = 0
-        self.client_eof = False
-        self.client_gone = False  # the client socket failed: nothing more can be sent to it
-        self.closed = False
-        self.client_mask = 0
-        self.backend_mask = 0
-
-    # -- events ---------------------------------------------------------------------------------
-
-    def on_client_readable(self) -> None:
-        try:
-            data = self.client.recv(_RECV_SIZE)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            self._on_client_gone()
-            return
-        if not data:
-            self._on_client_eof()
-            return
-        self.incoming.write(data)
-        if self.phase is _Phase.HANDSHAKE:
-            try:
-                self.tls.do_handshake()
-            except ssl.SSLWantReadError:
-                self._flush_tls()
-                return
-            except (ssl.SSLError, OSError) as error:
-                # Plain-text clients end up here: the external endpoint is TLS only. The TLS
-                # alert OpenSSL queued is still sent, so a TLS client learns why.
-                _log.debug("%s: TLS handshake failed: %s", self.gate.name, error)
-                self._start_closing(notify=False)
-                return
-            self._flush_tls()
-            self.phase = _Phase.PREAUTH if self.admitted else _Phase.REFUSED
-            self.deadline = time.monotonic() + _PREAUTH_TIMEOUT
-        plain, eof = self._read_plain()
-        if self.phase is _Phase.PIPE:
-            self.to_backend += plain
-        elif self.phase is not _Phase.CLOSING:
-            self.request += plain
-            if len(self.request) > _PREAUTH_LIMIT:
-                self._reply_and_close(b"-ERR Protocol error: too big request before AUTH\r\n")
-                return
-            self._handle_requests()
-        if eof:
-            self._on_client_eof()
-
-    def on_client_writable(self) -> None:
-        if not self._send(self.client, self.to_client):
-            self._on_client_gone()
-            return
-        if not self.to_client and self.phase is _Phase.CLOSING:
-            self.abort()
-
-    def on_backend_readable(self) -> None:
-        assert self.backend is not None
-        try:
-            data = self.backend.recv(_RECV_SIZE)
-        except (BlockingIOError, InterruptedError):
-            return
-        except OSError:
-            data = b""
-        if not data:
-            self._on_backend_eof()
-            return
-        if self.phase is _Phase.AUTH_PENDING:
-            self.auth_reply += data
-            if self.auth_reply[:1] == b"-":
-                # The server refused the credentials (or the HELLO): relay its error line, drop
-                # that backend connection, which is still logged in as the password-less default
-                # user, and stay unauthenticated.
-                end = self.auth_reply.find(b"\r\n")
-                if end < 0:
-                    if len(self.auth_reply) > _PREAUTH_LIMIT:
-                        self._reply_and_close(BACKEND_DOWN)
-                    return
-                error = bytes(self.auth_reply[: end + 2])
-                self._drop_backend()
-                self.phase = _Phase.PREAUTH
-                self._reply(error)
-                self._count_failure()
-                self._handle_requests()
-                if self.client_eof and self.phase is _Phase.PREAUTH:
-                    self._start_closing()
-                return
-            data = bytes(self.auth_reply)
-            self.auth_reply.clear()
-            self.phase = _Phase.PIPE
-            self.deadline = None
-            self.to_backend += self.request  # what the client pipelined behind its AUTH
-            self.request.clear()
-            if self.client_eof:
-                self._on_client_eof()
-        if self.phase is _Phase.PIPE:
-            self._send_plain(data)
-
-    def on_backend_writable(self) -> None:
-        assert self.backend is not None
-        if self.backend_connecting:
-            error = self.backend.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
-            if error:
-                _log.debug("%s: backend connect failed: %s", self.gate.name, os.strerror(error))
-                self._on_backend_eof()
-                return
-            self.backend_connecting = False
-        if not self._send(self.backend, self.to_backend):
-            self._on_backend_eof()
-            return
-        self._maybe_half_close_backend()
-
-    def expire(self, now: float) -> None:
-        if self.deadline is not None and now >= self.deadline:
-            _log.debug("%s: closing a client stuck in %s", self.gate.name, self.phase.value)
-            self.abort()
-
-    # -- interest -------------------------------------------------------------------------------
-
-    def client_interest(self) -> int:
-        mask = 0
-        if self.closed or self.client_gone:
-            return mask
-        reading = not self.client_eof and self.phase is not _Phase.CLOSING
-        if reading and (self.phase is not _Phase.PIPE or len(self.to_backend) < _BUFFER_LIMIT):
-            mask |= selectors.EVENT_READ
-        if self.to_client:
-            mask |= selectors.EVENT_WRITE
-        return mask
-
-    def backend_interest(self) -> int:
-        if self.closed or self.backend is None:
-            return 0
-        if self.backend_connecting:
-            return selectors.EVENT_WRITE
-        mask = 0
-        if self.phase is _Phase.AUTH_PENDING or (
-            self.phase is _Phase.PIPE and len(self.to_client) < _BUFFER_LIMIT
-        ):
-            mask |= selectors.EVENT_READ
-        if self.to_backend:
-            mask |= selectors.EVENT_WRITE
-        return mask
-
-    # -- before authentication ------------------------------------------------------------------
-
-    def _handle_requests(self) -> None:
-        while self.phase in (_Phase.PREAUTH, _Phase.REFUSED):
-            try:
-                parsed = parse_request(self.request)
-            except ProtocolError as error:
-                self._reply_and_close(b"-ERR Protocol error: %s\r\n" % str(error).encode())
-                return
-            if parsed is None:
-                return
-            args, used = parsed
-            del self.request[:used]
-            if not args:
-                continue
-            if self.phase is _Phase.REFUSED:
-                self._reply_and_close(ALLOWLIST_ERROR)
-                return
-            self._handle_preauth(args)
-
-    def _handle_preauth(self, args: list[bytes]) -> None:
-        username = self.gate.username
-        command = args[0].upper()
-        if command == b"QUIT":
-            self._reply_and_close(b"+OK\r\n")
-        elif command == b"AUTH":
-            if len(args) not in (2, 3):
-                self._reply(AUTH_ARITY)
-                self._count_failure()
-            elif len(args) == 3 and args[1] != username:
-                self._reply(WRONGPASS)
-                self._count_failure()
-            else:
-                self._authenticate([b"AUTH", username, args[-1]])
-        elif command == b"HELLO":
-            credentials = _hello_credentials(args)
-            if credentials is None:
-                self._reply(HELLO_NOAUTH)
-                self._count_failure()
-            elif credentials[0] != username:
-                self._reply(WRONGPASS)
-                self._count_failure()
-            else:
-                self._authenticate(args)
-        else:
-            self._reply(NOAUTH)
-            self._count_failure()
-
-    def _authenticate(self, args: list[bytes]) -> None:
-        """Open a backend connection and let the server check the credentials."""
-        host = self.gate.host
-        backend = socket.socket(socket_family(host), socket.SOCK_STREAM)
-        backend.setblocking(False)
-        backend.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        code = backend.connect_ex((host, self.gate.backend_port))
-        if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK, errno.EAGAIN):
-            backend.close()
-            self._reply_and_close(BACKEND_DOWN)
-            return
-        self.backend = backend
-        self.backend_connecting = code != 0
-        self.backend_write_closed = False
-        self.to_backend = bytearray(encode_request(args))
-        self.auth_reply.clear()
-        self.phase = _Phase.AUTH_PENDING
-
-    def _count_failure(self) -> None:
-        self.failures += 1
-        if self.failures >= _PREAUTH_MAX_FAILURES and self.phase is not _Phase.CLOSING:
-            self._start_closing()
-
-    # -- shutdown paths -------------------------------------------------------------------------
-
-    def _on_client_gone(self) -> None:
-        """The client reset the connection (typically: it wrote, then closed without reading).
-
-        Its replies are dropped, but commands it sent before leaving still reach the server --
-        a client that writes ``AUTH ...; SET k v`` and hangs up gets its SET done, as with Redis.
-        """
-        self.client_gone = True
-        self.to_client.clear()
-        self._on_client_eof()
-
-    def _on_client_eof(self) -> None:
-        """The client will send no more; what it already sent is still handled, as Redis does."""
-        self.client_eof = True
-        if self.phase is _Phase.PIPE:
-            # Let what the client already sent reach the server, then half-close towards it so
-            # the server sees the end too; its last replies are still relayed until it closes.
-            self.deadline = time.monotonic() + _CLOSE_TIMEOUT
-            self._maybe_half_close_backend()
-        elif self.phase is _Phase.AUTH_PENDING:
-            pass  # the server's verdict on the AUTH decides what becomes of the commands behind it
-        elif self.phase is _Phase.HANDSHAKE:
-            self.abort()
-        elif self.phase is _Phase.CLOSING:
-            if not self.to_client:
-                self.abort()
-        else:  # PREAUTH / REFUSED: every complete request was answered; send that, then close
-            self._start_closing()
-
-    def _maybe_half_close_backend(self) -> None:
-        if (
-            self.client_eof
-            and self.phase is _Phase.PIPE
-            and self.backend is not None
-            and not self.to_backend
-            and not self.backend_write_closed
-        ):
-            self.backend_write_closed = True
-            with contextlib.suppress(OSError):
-                self.backend.shutdown(socket.SHUT_WR)
-
-    def _on_backend_eof(self) -> None:
-        if self.phase is _Phase.AUTH_PENDING:
-            self._reply_and_close(BACKEND_DOWN)
-        else:
-            self._start_closing()
-
-    def _reply_and_close(self, data: bytes) -> None:
-        self._reply(data)
-        if not self.closed:
-            self._start_closing()
-
-    def _start_closing(self, *, notify: bool = True) -> None:
-        """Stop reading, send the pending bytes (and a TLS close_notify), then close."""
-        self._drop_backend()
-        self.phase = _Phase.CLOSING
-        self.deadline = time.monotonic() + _CLOSE_TIMEOUT
-        if notify:
-            with contextlib.suppress(ssl.SSLError, ValueError, OSError):
-                self.tls.unwrap()  # queues close_notify; raises while waiting for the client's
-        self._flush_tls()
-        if not self.to_client:
-            self.abort()
-
-    def _drop_backend(self) -> None:
-        if self.backend is not None:
-            self.gate.forget(self.backend, self.backend_mask)
-            self.backend_mask = 0
-            self.backend.close()
-            self.backend = None
-        self.backend_connecting = False
-        self.to_backend.clear()
-
-    def abort(self) -> None:
-        """Close both sides now."""
-        if self.closed:
-            return
-        self._drop_backend()
-        self.closed = True
-        self.gate.forget(self.client, self.client_mask)
-        self.client_mask = 0
-        self.client.close()
-
-    # -- bytes ----------------------------------------------------------------------------------
-
-    def _reply(self, data: bytes) -> None:
-        self._send_plain(data)
-
-    def _send_plain(self, data: bytes) -> None:
-        try:
-            self.tls.write(data)
-        except (ssl.SSLError, ValueError, OSError):
-            self.abort()
-            return
-        self._flush_tls()
-
-    def _read_plain(self) -> tuple[bytes, bool]:
-        """Everything the TLS layer can decrypt now, and whether the client sent close_notify."""
-        chunks: list[bytes] = []
-        eof = False
-        while True:
-            try:
-                chunk = self.tls.read(_RECV_SIZE)
-            except ssl.SSLWantReadError:
-                break
-            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
-                eof = True
-                break
-            except (ssl.SSLError, OSError):
-                eof = True
-                break
-            if not chunk:
-                eof = True
-                break
-            chunks.append(chunk)
-        self._flush_tls()
-        return b"".join(chunks), eof
-
-    def _flush_tls(self) -> None:
-        pending = self.outgoing.read()
-        if pending and not self.client_gone:
-            self.to_client += pending
-
-    @staticmethod
-    def _send(sock: socket.socket, buffer: bytearray) -> bool:
-        """Send what the socket takes now; False when the peer is gone."""
-        if not buffer:
-            return True
-        try:
-            sent = sock.send(buffer[: _RECV_SIZE * 4])
-        except (BlockingIOError, InterruptedError):
-            return True
-        except OSError:
-            return False
-        del buffer[:sent]
-        return True
 
 
 class TlsGateProxy:
@@ -610,14 +84,13 @@ class TlsGateProxy:
         self.username = username.encode()
         self._allow_list = allow_list
         self._max_connections = max_connections
-        self._selector = selectors.DefaultSelector()
-        self._listener: socket.socket | None = None
         self._port = 0
-        self._wake_reader, self._wake_writer = socket.socketpair()
-        self._wake_reader.setblocking(False)
-        self._wake_writer.setblocking(False)
-        self._connections: set[_Connection] = set()
-        self._stopping = threading.Event()
+        # One task per client, from the moment its TLS session is up. Only the loop thread
+        # changes it; tests read its size from outside.
+        self._connections: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop: asyncio.Event | None = None
+        self._stopping = False
         self._thread: threading.Thread | None = None
         self._closed = False
 
@@ -636,28 +109,18 @@ class TlsGateProxy:
 
     def start(self, preferred_port: int = 0) -> int:
         """Listen and serve; returns the port."""
-        listener = socket.socket(socket_family(self.host), socket.SOCK_STREAM)
-        try:
-            # Lets a resumed instance take back its old port while connections the gate closed
-            # are still in TIME_WAIT; it does not allow two listeners on one port.
-            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                listener.bind((self.host, preferred_port))
-            except OSError:
-                if not preferred_port:
-                    raise
-                listener.bind((self.host, 0))
-            listener.listen(128)
-            listener.setblocking(False)
-        except BaseException:
-            listener.close()
-            raise
-        self._listener = listener
+        listener = _listen(self.host, preferred_port)
         self._port = int(listener.getsockname()[1])
-        self._selector.register(listener, selectors.EVENT_READ, None)
-        self._selector.register(self._wake_reader, selectors.EVENT_READ, None)
-        self._thread = threading.Thread(target=self._run, name=f"kv-gate-{self.name}", daemon=True)
+        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._thread = threading.Thread(
+            target=self._run, args=(listener, ready), name=f"kv-gate-{self.name}", daemon=True
+        )
         self._thread.start()
+        try:
+            ready.result(timeout=_START_TIMEOUT)
+        except BaseException:
+            self.close()
+            raise
         return self.port
 
     def close(self) -> None:
@@ -665,139 +128,265 @@ class TlsGateProxy:
         if self._closed:
             return
         self._closed = True
-        self._stopping.set()
-        with contextlib.suppress(OSError):
-            self._wake_writer.send(b"\0")
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            if self._thread.is_alive():  # pragma: no cover - the loop never blocks that long
-                _log.warning("%s: gate thread did not stop in time", self.name)
-        else:
-            self._release()
+        if self._thread is None:
+            return
+        loop, stop = self._loop, self._stop
+        if loop is not None and stop is not None:
+            # The loop may have ended already (it failed to start): nothing left to wake.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(stop.set)
+        self._thread.join(timeout=_START_TIMEOUT)
+        if self._thread.is_alive():  # pragma: no cover - the loop never blocks that long
+            _log.warning("%s: gate thread did not stop in time", self.name)
 
-    def forget(self, sock: socket.socket, mask: int) -> None:
-        """Unregister a socket that is about to be closed."""
-        if mask:
-            with contextlib.suppress(KeyError, ValueError):
-                self._selector.unregister(sock)
+    # -- the loop thread --------------------------------------------------------------------------
 
-    # -- loop -----------------------------------------------------------------------------------
-
-    def _run(self) -> None:
+    def _run(self, listener: socket.socket, ready: concurrent.futures.Future[None]) -> None:
         try:
-            while not self._stopping.is_set():
-                events = self._selector.select(self._timeout())
-                for key, mask in events:
-                    if key.fileobj is self._listener:
-                        self._accept()
-                    elif key.fileobj is self._wake_reader:
-                        with contextlib.suppress(OSError):
-                            self._wake_reader.recv(64)
-                    else:
-                        connection, side = key.data
-                        self._dispatch(connection, side, key.fileobj, mask)
-                now = time.monotonic()
-                for connection in list(self._connections):
-                    connection.expire(now)
-                    self._sync(connection)
-        except Exception:  # pragma: no cover - a bug must not leave sockets open
+            asyncio.run(self._serve(listener, ready))
+        except BaseException as error:  # pragma: no cover - a bug must not hang start()
             _log.exception("%s: gate loop failed", self.name)
+            if not ready.done():
+                ready.set_exception(error)
         finally:
-            self._release()
+            listener.close()  # already closed by the server unless it never started
 
-    def _dispatch(self, connection: _Connection, side: str, fileobj: object, mask: int) -> None:
+    async def _serve(self, listener: socket.socket, ready: concurrent.futures.Future[None]) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
         try:
-            if connection.closed:
-                pass
-            elif side == "client":
-                if mask & selectors.EVENT_WRITE and not connection.closed:
-                    connection.on_client_writable()
-                if mask & selectors.EVENT_READ and not connection.closed:
-                    connection.on_client_readable()
-            # A backend socket dropped earlier in this batch may have been replaced by a new
-            # one (a retried AUTH): its stale events must not be taken for the new socket's.
-            elif fileobj is connection.backend:
-                if mask & selectors.EVENT_WRITE:
-                    connection.on_backend_writable()
-                if mask & selectors.EVENT_READ and fileobj is connection.backend:
-                    connection.on_backend_readable()
+            server = await asyncio.start_server(
+                self._client,
+                sock=listener,
+                ssl=self.context,
+                ssl_handshake_timeout=_HANDSHAKE_TIMEOUT,
+                ssl_shutdown_timeout=_CLOSE_TIMEOUT,
+                limit=_BUFFER_LIMIT,
+            )
+        except BaseException as error:
+            ready.set_exception(error)
+            return
+        ready.set_result(None)
+        await self._stop.wait()
+        self._stopping = True
+        server.close()
+        # Cancel every client until none is left: a client whose handshake completed during the
+        # last round has a task that was not in the set yet.
+        current = asyncio.current_task()
+        while tasks := asyncio.all_tasks() - {current}:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        await server.wait_closed()
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One client, from its TLS session being up to both of its sockets being closed."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        login: _Login | None = None
+        try:
+            if self._stopping:
+                return
+            if len(self._connections) > self._max_connections:
+                writer.write(MAX_CLIENTS)
+                return
+            # Read now, not when the gate started: a new allow list applies to new connections.
+            peer = writer.get_extra_info("peername") or ("",)
+            admitted = address_admitted(str(peer[0]), self._allow_list)
+            parser = resp.RequestParser(max_args=PREAUTH_MAX_ARGS, max_bulk=PREAUTH_MAX_BULK)
+            session = Preauth(self.username, admitted=admitted)
+            async with asyncio.timeout(_PREAUTH_TIMEOUT):
+                login = await self._log_in(reader, writer, session, parser)
+            if login is not None:
+                await _pipe(reader, writer, login, parser.take_rest())
+        except (OSError, TimeoutError, EOFError, ValueError) as error:
+            # The client or the server went away (or sent garbage TLS); nothing to answer.
+            _log.debug("%s: client closed: %r", self.name, error)
         except Exception:  # pragma: no cover - one broken connection must not stop the gate
             _log.exception("%s: closing a connection after an unexpected error", self.name)
-            connection.abort()
-        self._sync(connection)
-
-    def _sync(self, connection: _Connection) -> None:
-        """Bring the selector in line with what the connection wants next."""
-        if connection.closed:
-            self._connections.discard(connection)
-            return
-        connection.client_mask = self._interest(
-            connection.client,
-            connection.client_mask,
-            connection.client_interest(),
-            connection,
-            "client",
-        )
-        if connection.backend is not None:
-            connection.backend_mask = self._interest(
-                connection.backend,
-                connection.backend_mask,
-                connection.backend_interest(),
-                connection,
-                "backend",
-            )
-
-    def _interest(
-        self, sock: socket.socket, current: int, wanted: int, connection: _Connection, side: str
-    ) -> int:
-        if wanted == current:
-            return current
-        if current == 0:
-            self._selector.register(sock, wanted, (connection, side))
-        elif wanted == 0:
-            self._selector.unregister(sock)
-        else:
-            self._selector.modify(sock, wanted, (connection, side))
-        return wanted
-
-    def _accept(self) -> None:
-        assert self._listener is not None
-        for _ in range(_MAX_ACCEPTS_PER_WAKEUP):
+        finally:
             try:
-                sock, address = self._listener.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as error:  # e.g. EMFILE: try again on the next wake-up
-                _log.warning("%s: accept failed: %s", self.name, error)
-                return
-            if len(self._connections) >= self._max_connections:
-                sock.close()
+                if login is not None:
+                    login.writer.transport.abort()  # closes its socket on the loop's next turn
+                await _close(writer, graceful=not self._stopping)
+            finally:
+                self._connections.discard(task)
+
+    async def _log_in(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        session: Preauth,
+        parser: resp.RequestParser,
+    ) -> _Login | None:
+        """Answer requests until the server accepts credentials; None when the client is done."""
+        while True:
+            try:
+                args = parser.next()
+            except resp.ProtocolError as error:
+                writer.write(protocol_error(error))
+                return None
+            if args is None:
+                if parser.buffered > PREAUTH_LIMIT:
+                    writer.write(TOO_BIG)
+                    return None
+                data = await reader.read(_RECV_SIZE)
+                if not data:  # every complete request was answered: close
+                    return None
+                parser.feed(data)
                 continue
-            sock.setblocking(False)
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            admitted = address_admitted(str(address[0]), self._allow_list)
-            connection = _Connection(self, sock, admitted)
-            self._connections.add(connection)
-            self._sync(connection)
+            if not args:
+                continue
+            decision = session.on_request(args)
+            if not isinstance(decision, Reply):
+                verdict = await self._authenticate(decision.request)
+                if isinstance(verdict, _Login):
+                    return verdict
+                if verdict is None:
+                    decision = Reply(BACKEND_DOWN, close=True)
+                else:
+                    decision = session.on_server_refusal(verdict)
+            writer.write(decision.data)
+            if decision.close:
+                return None
+            await writer.drain()
 
-    def _timeout(self) -> float:
-        deadlines = [c.deadline for c in self._connections if c.deadline is not None]
-        if not deadlines:
-            return 1.0
-        return min(max(min(deadlines) - time.monotonic(), 0.0), 1.0)
+    async def _authenticate(self, request: bytes) -> _Login | bytes | None:
+        """Send the credentials on a new backend connection and read the server's verdict.
 
-    def _release(self) -> None:
-        for connection in list(self._connections):
-            connection.abort()
-        self._connections.clear()
-        if self._listener is not None:
-            with contextlib.suppress(KeyError, ValueError):
-                self._selector.unregister(self._listener)
-            self._listener.close()
-        self._selector.close()
-        self._wake_reader.close()
-        self._wake_writer.close()
+        Returns the logged-in connection, the server's error line when it refused them, or None
+        when the server is not reachable.
+        """
+        try:
+            reader, writer = await asyncio.open_connection(
+                self.host, self.backend_port, limit=_BUFFER_LIMIT
+            )
+        except OSError:
+            return None
+        try:
+            writer.write(request)
+            # The first line tells: an error is one line; any other reply (+OK, or HELLO's map
+            # header) is relayed as it comes and the rest of it is piped.
+            line = await reader.readline()
+        except (OSError, ValueError):
+            line = b""
+        except BaseException:  # cancelled (the gate stops, the pre-AUTH time is up)
+            writer.transport.abort()
+            raise
+        if line[:1] == b"-" or not line.endswith(b"\n"):
+            # Refused (or gone): this connection is still logged in as the password-less
+            # default user, so it is dropped, and the client stays unauthenticated.
+            await _close(writer, graceful=False)
+            return line if line.endswith(b"\n") else None
+        return _Login(reader, writer, line)
+
+
+class _Login(NamedTuple):
+    """A backend connection the server accepted the client's credentials on."""
+
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    reply: bytes  # the first line of the server's answer, not yet sent to the client
+
+
+async def _pipe(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    backend: _Login,
+    pipelined: bytes,
+) -> None:
+    """Relay both ways until the server closes (or the client left and the server had time).
+
+    The bytes the client pipelined behind its AUTH go to the server before the AUTH reply goes
+    to the client: a client that writes ``AUTH ...; SET k v`` and hangs up gets its SET done,
+    as with Redis, even though the reply makes its socket answer with a reset.
+    """
+    backend.writer.write(pipelined)
+    writer.write(backend.reply)
+    upstream = asyncio.create_task(_relay(reader, backend.writer, half_close=True))
+    downstream = asyncio.create_task(_relay(backend.reader, writer, half_close=False))
+    try:
+        await asyncio.wait({upstream, downstream}, return_when=asyncio.FIRST_COMPLETED)
+        if not downstream.done():
+            # The client is done sending; the server has seen the end (half-close) and answers
+            # what it already received, then closes.
+            await asyncio.wait({downstream}, timeout=_CLOSE_TIMEOUT)
+    finally:
+        for task in (upstream, downstream):
+            task.cancel()
+        await asyncio.gather(upstream, downstream, return_exceptions=True)
+
+
+async def _relay(
+    source: asyncio.StreamReader, sink: asyncio.StreamWriter, *, half_close: bool
+) -> None:
+    """Copy until ``source`` ends; a failing ``sink`` only stops the copying, not the reading.
+
+    The client side may reset after hanging up; what the server still sends is then read and
+    dropped, so the server is never blocked writing to a dead client.
+    """
+    sink_alive = True
+    with contextlib.suppress(OSError):
+        while data := await source.read(_RECV_SIZE):
+            # A closing transport does not raise on write, it drops the bytes and logs
+            # "socket.send() raised exception" after a few: stop writing to it instead.
+            sink_alive = sink_alive and not sink.is_closing()
+            if not sink_alive:
+                continue
+            try:
+                sink.write(data)
+                await sink.drain()
+            except OSError:
+                sink_alive = False
+    if half_close and sink_alive and sink.can_write_eof():
+        with contextlib.suppress(OSError):
+            sink.write_eof()
+            await sink.drain()
+
+
+async def _close(writer: asyncio.StreamWriter, *, graceful: bool) -> None:
+    """Close a stream: gracefully (pending bytes, then TLS close_notify) unless told otherwise.
+
+    Waits until the socket is closed, so that nothing is left open once the loop ends; when a
+    graceful close takes too long, or is cancelled because the gate stops, the socket is
+    aborted instead.
+    """
+    if graceful:
+        writer.close()
+        try:
+            async with asyncio.timeout(_CLOSE_TIMEOUT):
+                await writer.wait_closed()
+        except Exception:  # noqa: S110 - a peer that fails its half of the close gets aborted
+            pass
+        except BaseException:
+            writer.transport.abort()
+            raise
+        else:
+            return
+    writer.transport.abort()
+    with contextlib.suppress(Exception):
+        await writer.wait_closed()
+
+
+def _listen(host: str, preferred_port: int) -> socket.socket:
+    listener = socket.socket(socket_family(host), socket.SOCK_STREAM)
+    try:
+        # Lets a resumed instance take back its old port while connections the gate closed are
+        # still in TIME_WAIT; it does not allow two listeners on one port.
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            listener.bind((host, preferred_port))
+        except OSError:
+            if not preferred_port:
+                raise
+            listener.bind((host, 0))
+        listener.listen(128)
+        listener.setblocking(False)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
 
 
 def socket_family(host: str) -> socket.AddressFamily:

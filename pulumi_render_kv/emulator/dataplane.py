@@ -47,7 +47,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from ._proxy import Network, TlsGateProxy, parse_allow_list, socket_family
+from ._gate_policy import Network, parse_allow_list
+from ._proxy import TlsGateProxy, socket_family
 from ._tls import TlsFiles, ensure_certificates, server_context
 from .plane import PERSISTENCE_MODES
 

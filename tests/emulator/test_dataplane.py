@@ -30,12 +30,7 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from pulumi_render_kv.emulator import dataplane
-from pulumi_render_kv.emulator._proxy import (
-    ProtocolError,
-    address_admitted,
-    parse_allow_list,
-    parse_request,
-)
+from pulumi_render_kv.emulator._gate_policy import address_admitted, parse_allow_list
 from pulumi_render_kv.emulator.dataplane import (
     DataPlane,
     DataPlaneError,
@@ -226,18 +221,6 @@ def test_allow_list_admits_only_addresses_inside_its_blocks(
 ) -> None:
     """An address is admitted only by a block of its own family that contains it."""
     assert address_admitted(address, parse_allow_list(cidrs)) is admitted
-
-
-@pytest.mark.dataplane
-def test_request_parser_handles_multibulk_inline_partial_and_garbage() -> None:
-    """The pre-AUTH parser reads both RESP forms, waits for more bytes, rejects garbage."""
-    assert parse_request(b"*2\r\n$4\r\nAUTH\r\n$3\r\npw1\r\n*1") == ([b"AUTH", b"pw1"], 23)
-    assert parse_request(b"AUTH pw1\r\nPING") == ([b"AUTH", b"pw1"], 10)
-    assert parse_request(b"*2\r\n$4\r\nAUTH\r\n$3\r\npw") is None
-    with pytest.raises(ProtocolError, match="expected '\\$'"):
-        parse_request(b"*1\r\n:12\r\n")
-    with pytest.raises(ProtocolError, match="invalid bulk length"):
-        parse_request(b"*1\r\n$999999999\r\n")
 
 
 # -- start and the internal endpoint ------------------------------------------------------------
