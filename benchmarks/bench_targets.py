@@ -65,7 +65,7 @@ KV_TYPE = "pulumi-python:dynamic/render-kv:KeyValue"
 READINESS_DELAYS = (2.0, 10.0, 30.0)
 # For the fake-clock run of the wait loop: some just past a poll (16, 31), some on one.
 SIM_DELAYS = (2.0, 4.0, 10.0, 16.0, 30.0, 31.0, 60.0, 120.0, 300.0, 900.0)
-COLD_REPEATS = 5
+COLD_REPEATS = 9
 PREVIEW_RESOURCES = 200
 REPEATS = 7
 SCALE_N = 50
