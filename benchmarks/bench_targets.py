@@ -436,6 +436,21 @@ def cold_start(report: Report) -> None:
         "none",
         not emulator_stack,
     )
+    # Which of the package's own imports the first Check pays for (nested names, cumulative).
+    ours = (
+        "pulumi_render_kv",
+        "pulumi_render_kv.client",
+        "pulumi_render_kv.client._wire",
+        "pulumi_render_kv.spec",
+        "pydantic",
+        "httpx",
+        "tenacity",
+    )
+    report.note(
+        "cold start",
+        "imports on the KeyValue path (cumulative ms, -X importtime): "
+        + ", ".join(f"{n} {imported[n] / 1000:.0f}" for n in ours if n in imported),
+    )
     report.note(
         "cold start",
         f"KeyValue first-Check times (ms): {', '.join(f'{t * 1000:.0f}' for t in kv_times)}",
