@@ -28,7 +28,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-# Issue 9's figures next to their targets: one table, and docs/PERFORMANCE.md (about 7 min).
+# Issue 9's figures next to their targets: one table, and docs/PERFORMANCE.md (about 6 min).
 bench: venv server
 	$(BIN)/python benchmarks/bench_targets.py
 

@@ -16,7 +16,8 @@ Sections (each described in the generated document, with what limits every miss)
 
 Timings are medians where repeated and are noisy (the machine is shared); they are printed,
 never asserted. The run exits 1 only when an operation does the wrong thing. It takes about
-6-7 minutes, most of it the scale section (rate limits and create delays are real time).
+5-6 minutes (measured: 324 s), most of it the scale section (rate limits and create delays
+are real time).
 
 Run with ``make bench`` or ``.venv/bin/python benchmarks/bench_targets.py``.
 """
