@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench venv server clean
+.PHONY: demo test lint bench bench-detail venv server clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,12 @@ lint: venv
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Issue 9's figures next to their targets: one table, and docs/PERFORMANCE.md (about 6 min).
 bench: venv server
+	$(BIN)/python benchmarks/bench_targets.py
+
+# The finer-grained speed tables (check/diff ops/s; lifecycle wall times on 5 instances).
+bench-detail: venv server
 	$(BIN)/python benchmarks/bench_planning.py
 	$(BIN)/python benchmarks/bench_lifecycle.py
 

@@ -173,15 +173,26 @@ normalize_persistence = _one_of([m.value for m in PersistenceMode])
 normalize_workload = _one_of([w.value for w in Workload])
 
 
-def normalize_cidr(value: Any) -> tuple[Any, str | None]:
-    """``10.0.0.1`` → ``10.0.0.1/32``; host bits are an error that names the network meant.
+IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _parse_network(text: str, *, strict: bool) -> IpNetwork:
+    # ip_network() tries IPv4 first and parses IPv6 text twice; a colon decides the family
+    # exactly as that failed IPv4 attempt would (an IPv4 text never has one, IPv6 always).
+    if ":" in text:
+        return ipaddress.IPv6Network(text, strict=strict)
+    return ipaddress.IPv4Network(text, strict=strict)
+
+
+def _parse_cidr(value: Any) -> tuple[IpNetwork | None, str | None]:
+    """The network ``value`` names, or ``None`` and the reason it names none.
 
     ``0.0.0.0`` (or ``::``) without a prefix is an error rather than a /32 (/128): as a host
     it admits no client, and whoever writes it almost surely means "everyone", which must be
     written out as ``/0``.
     """
     if not isinstance(value, str) or not value.strip():
-        return value, "must be an IPv4 or IPv6 address or CIDR block, such as 203.0.113.0/24"
+        return None, "must be an IPv4 or IPv6 address or CIDR block, such as 203.0.113.0/24"
     text = value.strip()
     if "/" not in text:
         try:
@@ -190,19 +201,26 @@ def normalize_cidr(value: Any) -> tuple[Any, str | None]:
             pass
         else:
             if address.is_unspecified:
-                return value, (
+                return None, (
                     f"is read as {address}/{address.max_prefixlen}, which admits no client; "
                     f"write {address}/0 to admit every address (the whole internet), or the "
                     "address you mean"
                 )
     try:
-        network = ipaddress.ip_network(text, strict=True)
+        return _parse_network(text, strict=True), None
     except ValueError:
         try:
-            masked = ipaddress.ip_network(text, strict=False)
+            masked = _parse_network(text, strict=False)
         except ValueError:
-            return value, "is not an IP address or CIDR block (example: 203.0.113.0/24)"
-        return value, f"has host bits set; did you mean {masked.with_prefixlen}?"
+            return None, "is not an IP address or CIDR block (example: 203.0.113.0/24)"
+        return None, f"has host bits set; did you mean {masked.with_prefixlen}?"
+
+
+def normalize_cidr(value: Any) -> tuple[Any, str | None]:
+    """``10.0.0.1`` → ``10.0.0.1/32``; host bits are an error that names the network meant."""
+    network, reason = _parse_cidr(value)
+    if network is None:
+        return value, reason
     return network.with_prefixlen, None
 
 
@@ -276,7 +294,7 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
     if not isinstance(value, list | tuple):
         problems.append(Problem("ipAllowList", "must be a list of {cidrBlock, description}"))
         return value
-    by_cidr: dict[str, tuple[Any, str]] = {}
+    by_cidr: dict[str, tuple[IpNetwork, str]] = {}
     unknown_entries = False
     for index, item in enumerate(value):
         where = f"ipAllowList[{index}]"
@@ -293,12 +311,15 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
         if raw_cidr is UNKNOWN or description is UNKNOWN:
             unknown_entries = True
             continue
-        cidr, reason = normalize_cidr(raw_cidr)
-        if reason:
+        # Parsed once: the network object is also the sort key below (parsing is most of a
+        # check's cost with a long allow list).
+        network, reason = _parse_cidr(raw_cidr)
+        if network is None:
             # A bare string has no cidrBlock to point at: the CLI would print its value as nil.
             path = where if isinstance(item, str) else f"{where}.cidrBlock"
             problems.append(Problem(path, f"{raw_cidr!r} {reason}"))
             continue
+        cidr = network.with_prefixlen
         if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
             problems.append(
                 Problem(
@@ -316,7 +337,7 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
                 )
             )
             continue
-        by_cidr[cidr] = (ipaddress.ip_network(cidr), description)
+        by_cidr[cidr] = (network, description)
     if unknown_entries:
         return UNKNOWN
     ordered = sorted(
