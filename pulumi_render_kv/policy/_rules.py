@@ -110,8 +110,13 @@ def _queue_durable(resource: Resource, config: Mapping[str, Any], _stack: str) -
             "choose plan 'starter' or larger"
         )
     elif persistence is not _UNKNOWN and persistence not in allowed:
+        loses = (
+            "every queued job"
+            if persistence == PersistenceMode.OFF.value
+            else "the jobs queued since the last snapshot"
+        )
         found.append(
-            f"persistenceMode is {persistence!r}, so a restart loses queued jobs; "
+            f"persistenceMode is {persistence!r}, so a restart loses {loses}; "
             f"set persistence_mode to one of {', '.join(map(repr, allowed))}"
         )
     return found
@@ -157,9 +162,9 @@ def _no_free_plan(resource: Resource, config: Mapping[str, Any], stack: str) -> 
     if not is_production(stack, config) or resource.get("plan") != Plan.FREE.value:
         return []
     return [
-        f"plan is 'free' on production stack {stack!r}: no persistence, and Render may restart "
-        "or expire free instances; choose plan 'starter' or larger (with allow_data_loss=True "
-        "for an existing instance: the free → paid move wipes its data)"
+        f"plan is 'free' on production stack {stack!r}: it has no persistence, so its data is "
+        "lost whenever the instance restarts; choose plan 'starter' or larger (with "
+        "allow_data_loss=True for an existing instance: the free → paid move wipes its data)"
     ]
 
 

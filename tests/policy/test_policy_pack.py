@@ -108,7 +108,7 @@ def test_queue_that_evicts_fails_with_the_blueprint_spelling_mapped() -> None:
 
 def test_queue_without_persistence_fails() -> None:
     message = only(violations("render-kv-queue-durable", {**QUEUE, "persistenceMode": "off"}))
-    assert "persistenceMode is 'off'" in message
+    assert "persistenceMode is 'off', so a restart loses every queued job" in message
     assert "'journal_snapshot', 'snapshot'" in message
 
 
@@ -122,9 +122,9 @@ def test_queue_persistence_modes_are_configurable() -> None:
     props = {**QUEUE, "persistenceMode": "snapshot"}
     assert violations("render-kv-queue-durable", props) == []
     config = {"allowedPersistenceModes": ["journal_snapshot"]}
-    assert "persistenceMode is 'snapshot'" in only(
-        violations("render-kv-queue-durable", props, config=config)
-    )
+    message = only(violations("render-kv-queue-durable", props, config=config))
+    assert "persistenceMode is 'snapshot', so a restart loses the jobs queued since" in message
+    assert "set persistence_mode to one of 'journal_snapshot'" in message
 
 
 def test_queue_name_pattern_catches_queues_declared_without_workload() -> None:
