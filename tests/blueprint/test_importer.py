@@ -307,3 +307,17 @@ def test_cli_writes_nothing_on_error(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert err.rstrip().endswith("nothing was written")
     assert main([str(tmp_path / "missing.yaml")]) == 1
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_no_blueprint_text_can_become_code() -> None:
+    text = 'services:\n- {type: keyvalue, name: "x\\nimport os", ipAllowList: []}\n'
+    program = render_program(read_blueprint(text), 'evil"""\nimport sys.yaml')
+    tree = ast.parse(program)
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert imported == {"pulumi", "pulumi_render_kv"}
+    assert '# "x\\nimport os": type keyvalue at "evil\\"\\"\\"\\nimport sys.yaml" line 2' in program
