@@ -49,7 +49,7 @@ class Rule:
 
     name: str
     description: str
-    enforcement: str  # "advisory" | "mandatory" | "disabled", as PulumiPolicy.yaml spells it
+    enforcement: str  # "advisory" | "mandatory" | "disabled", as --policy-pack-config spells it
     config_schema: Mapping[str, Mapping[str, Any]]
     check: Check
 
@@ -57,10 +57,15 @@ class Rule:
         """Messages naming the resource, the rule, the value and the fix."""
         settings = {key: schema.get("default") for key, schema in self.config_schema.items()}
         settings.update({k: v for k, v in config.items() if k in self.config_schema})
-        return [
-            f"KeyValue {resource.name!r} breaks {self.name}: {problem}"
-            for problem in self.check(resource, settings, stack)
-        ]
+        try:
+            problems = self.check(resource, settings, stack)
+        except re.error as err:
+            # A broken pattern must not let everything through: fail closed, saying why.
+            problems = [
+                f"the policy config holds a pattern that is not a regular expression "
+                f"({err.pattern!r}: {err}); fix it in the --policy-pack-config file"
+            ]
+        return [f"KeyValue {resource.name!r} breaks {self.name}: {problem}" for problem in problems]
 
 
 def is_production(stack: str, config: Mapping[str, Any]) -> bool:
@@ -274,8 +279,3 @@ RULES: tuple[Rule, ...] = (
         check=_region_allowed,
     ),
 )
-
-
-def rule(name: str) -> Rule:
-    """The rule with this name (KeyError otherwise)."""
-    return {r.name: r for r in RULES}[name]

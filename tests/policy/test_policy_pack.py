@@ -182,6 +182,13 @@ def test_production_pattern_and_forbidden_cidrs_are_configurable() -> None:
     assert "admits 10.0.0.0/8" in message
 
 
+def test_a_broken_pattern_fails_closed() -> None:
+    broken = {"productionStackPattern": "prod("}
+    message = only(violations("render-kv-deletion-protection", QUEUE, config=broken))
+    assert "pattern that is not a regular expression ('prod('" in message
+    assert "fix it in the --policy-pack-config file" in message
+
+
 # --- render-kv-deletion-protection -----------------------------------------------------------
 
 
