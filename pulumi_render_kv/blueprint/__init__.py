@@ -1,0 +1,30 @@
+"""From a Render Blueprint to Pulumi: ``render-kv-import render.yaml``.
+
+``read_blueprint`` turns a Blueprint's Key Value services into canonical values (or a
+``BlueprintError`` naming every bad line); ``render_program`` writes the Pulumi program
+that adopts them; ``main`` is the console script.
+"""
+
+from pulumi_render_kv.blueprint._cli import main
+from pulumi_render_kv.blueprint._read import (
+    AllowEntry,
+    Blueprint,
+    BlueprintError,
+    KeyValueService,
+    Problem,
+    read_blueprint,
+)
+from pulumi_render_kv.blueprint._write import output_name, render_program, render_project
+
+__all__ = [
+    "AllowEntry",
+    "Blueprint",
+    "BlueprintError",
+    "KeyValueService",
+    "Problem",
+    "main",
+    "output_name",
+    "read_blueprint",
+    "render_program",
+    "render_project",
+]

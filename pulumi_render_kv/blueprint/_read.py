@@ -1,0 +1,414 @@
+"""Reading a Render Blueprint (``render.yaml``): its Key Value services, with line numbers.
+
+The Blueprint is parsed into PyYAML *nodes* (``yaml.compose``), not plain values, so that
+every problem names the line it is on. Values go through the provider's own normalisers
+(``spec``): a Blueprint the importer accepts is one whose program ``pulumi preview`` accepts.
+Every problem is collected before failing, as ``spec.normalize_inputs`` does.
+
+Blueprint facts (render.com/docs/blueprint-spec, ``../shared/docs/render-api-keyvalue.md``
+§13): Key Value services are ``type: keyvalue`` (deprecated alias ``redis``), ``ipAllowList``
+is required (``source`` + optional ``description``), ``plan`` defaults to ``starter``,
+``region`` to ``oregon``, ``maxmemoryPolicy`` to ``allkeys-lru`` (hyphenated spellings).
+"""
+
+from __future__ import annotations
+
+import difflib
+import keyword
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from pulumi_render_kv import spec
+
+KEY_VALUE_TYPES = ("keyvalue", "redis")
+DEFAULT_PLAN = "starter"
+DEFAULT_REGION = "oregon"
+DEFAULT_POLICY = "allkeys-lru"
+# Key Value fields of a Blueprint service, and what the importer does with each.
+SERVICE_FIELDS = ("type", "name", "plan", "previewPlan", "region", "maxmemoryPolicy", "ipAllowList")
+ALLOW_ENTRY_FIELDS = ("source", "description")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in the Blueprint the importer cannot turn into a working program."""
+
+    line: int  # 1-based
+    where: str  # path in the Blueprint, e.g. services[2].maxmemoryPolicy
+    reason: str
+
+    def format(self, filename: str) -> str:
+        return f"{filename}:{self.line}: {self.where}: {self.reason}"
+
+
+class BlueprintError(ValueError):
+    """The Blueprint cannot be imported; ``problems`` lists every reason, by line."""
+
+    def __init__(self, filename: str, problems: list[Problem]) -> None:
+        self.filename = filename
+        self.problems = problems
+        super().__init__("\n".join(p.format(filename) for p in problems))
+
+
+@dataclass(frozen=True)
+class AllowEntry:
+    cidr_block: str
+    description: str
+
+
+@dataclass(frozen=True)
+class KeyValueService:
+    """One Key Value service, its values canonical (the API's spelling)."""
+
+    name: str
+    line: int
+    type: str
+    plan: str
+    region: str
+    maxmemory_policy: str
+    ip_allow_list: tuple[AllowEntry, ...]
+    defaulted: tuple[str, ...]  # Blueprint fields left out, filled with Render's defaults
+
+    @property
+    def variable(self) -> str:
+        """A Python identifier for the resource in the generated program."""
+        ident = re.sub(r"\W", "_", self.name)
+        if not ident or ident[0].isdigit() or keyword.iskeyword(ident):
+            ident = f"kv_{ident}"
+        return ident
+
+
+@dataclass
+class Blueprint:
+    services: list[KeyValueService] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was ignored, and why
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _pairs(node: yaml.MappingNode) -> Iterator[tuple[str, yaml.Node, yaml.Node]]:
+    for key, value in node.value:
+        yield str(key.value), key, value
+
+
+class _Reader:
+    def __init__(self, filename: str) -> None:
+        self.filename = filename
+        self.problems: list[Problem] = []
+        self.blueprint = Blueprint()
+
+    def problem(self, node: yaml.Node, where: str, reason: str) -> None:
+        self.problems.append(Problem(_line(node), where, reason))
+
+    def note(self, node: yaml.Node, where: str, text: str) -> None:
+        self.blueprint.notes.append(f"{self.filename}:{_line(node)}: {where}: {text}")
+
+    def mapping(self, node: yaml.Node, where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        """The node's keys; a duplicate key is a problem (PyYAML would keep the last)."""
+        if not isinstance(node, yaml.MappingNode):
+            self.problem(node, where, "must be a mapping (key: value)")
+            return {}
+        seen: dict[str, tuple[yaml.Node, yaml.Node]] = {}
+        for key, key_node, value in _pairs(node):
+            if key in seen:
+                self.problem(
+                    key_node, f"{where}.{key}", f"is given twice (also line {_line(seen[key][0])})"
+                )
+            seen[key] = (key_node, value)
+        return seen
+
+    def scalar(self, node: yaml.Node, where: str) -> str | None:
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str":
+            return str(node.value)
+        self.problem(node, where, "must be a string")
+        return None
+
+    def read(self, root: yaml.Node | None) -> Blueprint:
+        if root is None:
+            self.problems.append(Problem(1, "(file)", "is empty: a Blueprint has a services: list"))
+            return self.blueprint
+        top = self.mapping(root, "(file)")
+        if "services" not in top:
+            self.problem(root, "(file)", "has no services: list, so no Key Value to import")
+        for key, (key_node, value) in top.items():
+            if key == "services":
+                self.services(value)
+            elif key == "projects":
+                self.projects(value)
+            else:
+                self.note(key_node, key, "ignored: only Key Value services are imported")
+        if "services" in top and not self.blueprint.services and not self.problems:
+            self.problem(
+                top["services"][0],
+                "services",
+                "has no Key Value service (type: keyvalue or redis): nothing to import",
+            )
+        names: dict[str, KeyValueService] = {}
+        for service in self.blueprint.services:
+            if service.name in names:
+                self.problems.append(
+                    Problem(
+                        service.line,
+                        f"service {service.name!r}",
+                        f"the name is used twice (also line {names[service.name].line}); "
+                        "Render names are unique per workspace and region here",
+                    )
+                )
+            names[service.name] = service
+        variables: dict[str, str] = {}
+        for service in self.blueprint.services:
+            if service.variable in variables and variables[service.variable] != service.name:
+                self.problems.append(
+                    Problem(
+                        service.line,
+                        f"service {service.name!r}",
+                        f"gives the same Python name {service.variable!r} as "
+                        f"{variables[service.variable]!r}; rename one",
+                    )
+                )
+            variables.setdefault(service.variable, service.name)
+        return self.blueprint
+
+    def projects(self, node: yaml.Node) -> None:
+        """Projects are refused only when they hold Key Value: an environment id is needed."""
+        found = False
+        for path, service in self._key_values_in(node, "projects"):
+            found = True
+            self.problem(
+                service,
+                path,
+                "a Key Value inside a project environment is not supported: the Blueprint "
+                "does not give the environment's evm-… id; move it to the top-level services: "
+                "list for the import and set environment_id= in the generated program",
+            )
+        if not found:
+            self.note(node, "projects", "ignored: they hold no Key Value services")
+
+    def _key_values_in(self, node: yaml.Node, path: str) -> Iterator[tuple[str, yaml.Node]]:
+        if isinstance(node, yaml.MappingNode):
+            keys = {str(k.value): v for k, v in node.value}
+            kind = keys.get("type")
+            if isinstance(kind, yaml.ScalarNode) and kind.value in KEY_VALUE_TYPES:
+                yield path, node
+                return
+            for key, value in keys.items():
+                yield from self._key_values_in(value, f"{path}.{key}")
+        elif isinstance(node, yaml.SequenceNode):
+            for index, item in enumerate(node.value):
+                yield from self._key_values_in(item, f"{path}[{index}]")
+
+    def services(self, node: yaml.Node) -> None:
+        if not isinstance(node, yaml.SequenceNode):
+            self.problem(node, "services", "must be a list of services (- type: keyvalue ...)")
+            return
+        for index, item in enumerate(node.value):
+            where = f"services[{index}]"
+            fields = self.mapping(item, where)
+            type_node = fields.get("type", (None, None))[1]
+            kind = self.scalar(type_node, f"{where}.type") if type_node is not None else None
+            if type_node is None:
+                self.problem(item, where, "has no type:")
+                continue
+            if kind not in KEY_VALUE_TYPES:
+                name_node = fields.get("name", (None, None))[1]
+                name = name_node.value if isinstance(name_node, yaml.ScalarNode) else "?"
+                self.note(item, where, f"{kind} service {name!r} ignored: not a Key Value")
+                continue
+            service = self.service(item, fields, where)
+            if service is not None:
+                self.blueprint.services.append(service)
+
+    def service(
+        self, node: yaml.Node, fields: dict[str, tuple[yaml.Node, yaml.Node]], where: str
+    ) -> KeyValueService | None:
+        before = len(self.problems)
+        name = self.required(fields, "name", where, node)
+        if name is not None:
+            where = f"{where} ({name!r})"
+        for key, (key_node, _) in fields.items():
+            if key not in SERVICE_FIELDS:
+                hint = _did_you_mean(key, SERVICE_FIELDS)
+                if key == "persistenceMode":
+                    hint = "; Blueprints have none: set persistence_mode in the generated program"
+                self.problem(
+                    key_node,
+                    f"{where}.{key}",
+                    f"is not a Key Value field of a Blueprint{hint}; "
+                    f"known: {', '.join(SERVICE_FIELDS)}",
+                )
+        kind = str(fields["type"][1].value)
+        if kind == "redis":
+            self.note(
+                fields["type"][1], f"{where}.type", "'redis' is the deprecated name of 'keyvalue'"
+            )
+        defaulted: list[str] = []
+        plan = self.value(
+            fields,
+            "plan",
+            where,
+            default=DEFAULT_PLAN,
+            normalize=spec.normalize_plan,
+            defaulted=defaulted,
+        )
+        region = self.value(
+            fields,
+            "region",
+            where,
+            default=DEFAULT_REGION,
+            normalize=spec.normalize_region,
+            defaulted=defaulted,
+        )
+        policy = self.value(
+            fields,
+            "maxmemoryPolicy",
+            where,
+            default=DEFAULT_POLICY,
+            normalize=spec.normalize_policy,
+            defaulted=defaulted,
+        )
+        if "previewPlan" in fields:
+            self.note(
+                fields["previewPlan"][0],
+                f"{where}.previewPlan",
+                "ignored: preview environments are Render's, not this program's",
+            )
+        allow_list = self.allow_list(fields, where, node)
+        if len(self.problems) > before or name is None or allow_list is None:
+            return None
+        return KeyValueService(
+            name=name,
+            line=_line(node),
+            type=kind,
+            plan=str(plan),
+            region=str(region),
+            maxmemory_policy=str(policy),
+            ip_allow_list=allow_list,
+            defaulted=tuple(defaulted),
+        )
+
+    def required(
+        self, fields: dict[str, tuple[yaml.Node, yaml.Node]], key: str, where: str, node: yaml.Node
+    ) -> str | None:
+        if key not in fields:
+            self.problem(node, where, f"has no {key}:")
+            return None
+        value = self.scalar(fields[key][1], f"{where}.{key}")
+        if value is not None and not value.strip():
+            self.problem(fields[key][1], f"{where}.{key}", "must not be empty")
+            return None
+        return value.strip() if value is not None else None
+
+    def value(
+        self,
+        fields: dict[str, tuple[yaml.Node, yaml.Node]],
+        key: str,
+        where: str,
+        *,
+        default: str,
+        normalize: spec.Normalizer,
+        defaulted: list[str],
+    ) -> Any:
+        if key not in fields:
+            defaulted.append(key)
+            return normalize(default)[0]
+        value_node = fields[key][1]
+        raw = self.scalar(value_node, f"{where}.{key}")
+        if raw is None:
+            return None
+        canonical, reason = normalize(raw)
+        if reason:
+            self.problem(value_node, f"{where}.{key}", f"{raw!r} {reason}")
+        return canonical
+
+    def allow_list(
+        self, fields: dict[str, tuple[yaml.Node, yaml.Node]], where: str, node: yaml.Node
+    ) -> tuple[AllowEntry, ...] | None:
+        if "ipAllowList" not in fields:
+            self.problem(
+                node,
+                where,
+                "has no ipAllowList:, which Render requires for Key Value; add "
+                "`ipAllowList: []` for internal connections only, or the CIDR blocks "
+                "(- source: 203.0.113.0/24) the live instance admits",
+            )
+            return None
+        list_node = fields["ipAllowList"][1]
+        where = f"{where}.ipAllowList"
+        if isinstance(list_node, yaml.ScalarNode) and list_node.tag == "tag:yaml.org,2002:null":
+            return ()  # `ipAllowList:` with nothing after it: the empty list
+        if not isinstance(list_node, yaml.SequenceNode):
+            self.problem(list_node, where, "must be a list of {source, description}, or []")
+            return None
+        entries: dict[str, tuple[AllowEntry, int]] = {}
+        ok = True
+        for index, item in enumerate(list_node.value):
+            at = f"{where}[{index}]"
+            entry = self.mapping(item, at)
+            for key, (key_node, _) in entry.items():
+                if key not in ALLOW_ENTRY_FIELDS:
+                    hint = (
+                        " (Blueprints say source:, the API cidrBlock)" if key == "cidrBlock" else ""
+                    )
+                    self.problem(
+                        key_node,
+                        f"{at}.{key}",
+                        f"is not an ipAllowList field{hint}; known: source, description",
+                    )
+                    ok = False
+            if "source" not in entry:
+                if isinstance(item, yaml.MappingNode):
+                    self.problem(item, at, "has no source: (a CIDR block such as 203.0.113.0/24)")
+                ok = False
+                continue
+            source_node = entry["source"][1]
+            source = self.scalar(source_node, f"{at}.source")
+            description = ""
+            if "description" in entry:
+                description = self.scalar(entry["description"][1], f"{at}.description") or ""
+            if source is None:
+                ok = False
+                continue
+            cidr, reason = spec.normalize_cidr(source)
+            if reason:
+                self.problem(source_node, f"{at}.source", f"{source!r} {reason}")
+                ok = False
+                continue
+            if cidr in entries and entries[cidr][0].description != description:
+                self.problem(
+                    source_node,
+                    f"{at}.source",
+                    f"{cidr} is listed twice (also line {entries[cidr][1]}) with different "
+                    "descriptions; keep one entry",
+                )
+                ok = False
+                continue
+            entries[str(cidr)] = (AllowEntry(str(cidr), description), _line(source_node))
+        return tuple(e for e, _ in entries.values()) if ok else None
+
+
+def _did_you_mean(value: str, choices: tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def read_blueprint(text: str, filename: str = "render.yaml") -> Blueprint:
+    """The Blueprint's Key Value services; raises ``BlueprintError`` naming every bad line."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = int(mark.line) + 1 if mark is not None else 1
+        raise BlueprintError(filename, [Problem(line, "(YAML)", str(err.problem or err))]) from err
+    except yaml.YAMLError as err:
+        raise BlueprintError(filename, [Problem(1, "(YAML)", str(err))]) from err
+    reader = _Reader(filename)
+    blueprint = reader.read(root)
+    if reader.problems:
+        raise BlueprintError(filename, sorted(reader.problems, key=lambda p: p.line))
+    return blueprint

@@ -1,0 +1,163 @@
+"""render-kv-import end to end: Blueprint → generated program → the harness → the emulator.
+
+Each Blueprint describes instances that already exist (created first through the API, as
+Render created them from the Blueprint). The generated program's first `up` must adopt every
+one of them without a single write (no POST, no PATCH), and its stack outputs must be the
+live instances' ``fromService`` properties.
+"""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from pulumi_render_kv.blueprint import main
+from pulumi_render_kv.client import CidrBlockAndDescription, KeyValuePOSTInput, RenderClient
+from pulumi_render_kv.emulator import Emulator
+from pulumi_render_kv.testing import Engine, run_program
+
+pytestmark = [pytest.mark.grpc, pytest.mark.dataplane]
+
+# Each case: the Blueprint, and the instances Render made from it (name, plan, region,
+# policy in the API's spelling, allow list).
+Live = tuple[str, str, str, str, list[tuple[str, str]]]
+CASES: dict[str, tuple[str, list[Live]]] = {
+    "internal-only": (
+        """\
+services:
+  - type: keyvalue
+    name: cache
+    plan: starter
+    maxmemoryPolicy: allkeys-lru
+    ipAllowList: [] # Only allow internal connections
+""",
+        [("cache", "starter", "oregon", "allkeys_lru", [])],
+    ),
+    "open": (
+        """\
+services:
+  - type: keyvalue
+    name: public-cache
+    region: frankfurt
+    plan: standard
+    maxmemoryPolicy: allkeys-lfu
+    ipAllowList:
+      - source: 0.0.0.0/0
+        description: everywhere
+""",
+        [("public-cache", "standard", "frankfurt", "allkeys_lfu", [("0.0.0.0/0", "everywhere")])],
+    ),
+    "office-ranges-underscored": (
+        """\
+services:
+  - type: keyvalue
+    name: sessions
+    plan: pro
+    region: virginia
+    maxmemoryPolicy: volatile_lru
+    ipAllowList:
+      - source: 203.0.113.0/24
+        description: office
+      - source: 198.51.100.7
+      - source: 2001:db8::/32
+        description: office v6
+""",
+        [
+            (
+                "sessions",
+                "pro",
+                "virginia",
+                "volatile_lru",
+                [
+                    ("198.51.100.7/32", ""),
+                    ("203.0.113.0/24", "office"),
+                    ("2001:db8::/32", "office v6"),
+                ],
+            )
+        ],
+    ),
+    "redis-alias-defaults-and-other-services": (
+        """\
+services:
+  - type: web
+    name: api
+    runtime: python
+    envVars:
+      - key: REDIS_URL
+        fromService: {type: redis, name: jobs, property: connectionString}
+  - type: redis
+    name: jobs
+    maxmemoryPolicy: noeviction
+    ipAllowList: []
+  - type: keyvalue
+    name: ttl-cache
+    maxmemoryPolicy: volatile-ttl
+    previewPlan: starter
+    ipAllowList:
+      - source: 10.0.0.0/8
+        description: vpn
+""",
+        [
+            ("jobs", "starter", "oregon", "noeviction", []),
+            ("ttl-cache", "starter", "oregon", "volatile_ttl", [("10.0.0.0/8", "vpn")]),
+        ],
+    ),
+}
+
+
+def generate(tmp_path: Path, blueprint: str) -> Callable[[], None]:
+    (tmp_path / "render.yaml").write_text(blueprint)
+    out = tmp_path / "program"
+    assert main([str(tmp_path / "render.yaml"), "-o", str(out), "--project", "imported"]) == 0
+    program = out / "__main__.py"
+    return lambda: runpy.run_path(str(program), run_name="__main__")
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_first_up_adopts_everything_and_writes_nothing(
+    case: str, tmp_path: Path, engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    blueprint, live = CASES[case]
+    ids = {
+        name: dashboard.create_key_value(
+            KeyValuePOSTInput(
+                name=name,
+                owner_id=emu.owner_id,
+                plan=plan,
+                region=region,
+                maxmemory_policy=policy,
+                ip_allow_list=[
+                    CidrBlockAndDescription(cidr_block=c, description=d) for c, d in allow
+                ],
+            )
+        ).id
+        for name, plan, region, policy, allow in live
+    }
+    program = generate(tmp_path, blueprint)
+    emu.clear_requests()
+
+    result = run_program(program, engine, preview=False)
+
+    counts = emu.request_counts()
+    assert counts.get("POST") is None, counts
+    assert counts.get("PATCH") is None, counts
+    assert counts.get("DELETE") is None, counts
+    assert {name: engine.resource(name).id for name in ids} == ids
+    for name, kv_id in ids.items():
+        info = dashboard.retrieve_key_value_connection_info(kv_id)
+        url = info.get_internal_connection_string()
+        assert result.outputs[f"{name}.connectionString"] == url
+        assert f"{name}.connectionString" in result.secret_outputs
+        assert result.outputs[f"{name}.host"] == urlsplit(url).hostname
+        assert result.outputs[f"{name}.port"] == urlsplit(url).port
+    # Adopted and reconciled: the next run is a no-op with no write either.
+    again = run_program(program, engine, preview=True)
+    assert again.plan.ops == dict.fromkeys(ids, "same")
+    assert all(m not in emu.request_counts() for m in ("POST", "PATCH", "DELETE")), (
+        emu.request_counts()
+    )
+    engine.destroy()
