@@ -1,7 +1,8 @@
 """Facts about Render Key Value, as data.
 
-Everything here comes from ``render-api-keyvalue.md`` (the reference in ``../shared/docs``):
-the enums with their exact wire spelling, the plan order that makes plan changes
+Everything here comes from Render's API reference (https://api-docs.render.com) and its Key
+Value docs (https://render.com/docs/key-value), checked against recorded traffic: the enums
+with their exact wire spelling, the plan order that makes plan changes
 upgrade-only, the plan sizes, the workloads we offer, and — in ``CHANGE_RULES`` — what a
 change of each property does to a running instance. Validation (``spec``) and planning
 (``planning``) read these tables; nothing else restates them.
@@ -65,7 +66,8 @@ class Workload(StrEnum):
 
 DEFAULT_REGION = Region.OREGON
 
-# Upgrade order (render-api-keyvalue.md §9). Custom plans are larger than every named plan;
+# Upgrade order: Render moves a Key Value instance to a larger plan only. Custom plans are
+# larger than every named plan;
 # two custom plans cannot be compared, so changes between them are left to Render.
 PLAN_RANK: dict[str, int] = {
     Plan.FREE.value: 0,
@@ -150,7 +152,7 @@ CHANGE_RULES: dict[str, ChangeRule] = {
 
 REPLACING_PROPERTIES = tuple(p for p, r in CHANGE_RULES.items() if r.kind is ChangeKind.REPLACE)
 
-# Statuses (render-api-keyvalue.md §2.10, §8). Serving traffic, even with maintenance planned:
+# Statuses, as the API reports them. Serving traffic, even with maintenance planned:
 READY_STATUSES = frozenset({"available", "maintenance_scheduled"})
 # Render will not leave these by itself: waiting longer cannot help. Every other status
 # (`unknown` from a fresh create, `creating`, the restart states, new ones) is waited out.

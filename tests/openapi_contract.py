@@ -6,8 +6,7 @@ The spec lives outside the repository, in ``../shared/render-openapi/`` (overrid
 Validation is stricter than the spec itself: every object schema that lists properties is
 closed (``additionalProperties: false``), so a field the spec does not know fails the test.
 What Render really sends or accepts beyond the copied spec (2026-01-06) is named once, in
-``DOCUMENTED_DEVIATIONS`` below, each with the evidence for it in
-``../shared/docs/render-api-keyvalue.md``. Nothing else may deviate.
+``DOCUMENTED_DEVIATIONS`` below, each with the evidence for it. Nothing else may deviate.
 
 Both the client's and the emulator's contract tests use this module, so neither side can
 pass by agreeing with the other: each is checked against the spec on its own.
@@ -61,19 +60,19 @@ _PERSISTENCE_MODE = {"type": "string", "enum": ["journal_snapshot", "snapshot", 
 DOCUMENTED_DEVIATIONS: dict[str, Deviation] = {
     "persistenceMode": Deviation(
         "`persistenceMode` in keyValueOptions/POST/PATCH inputs (and the redis* twins)",
-        "[spec-new] render-api-keyvalue.md §2.1, §2.2, §2.6; SOURCE.txt 'Known staleness'",
+        "[spec-new] in Render's current API reference, newer than the copied spec (SOURCE.txt)",
     ),
     "ipAllowList-null": Deviation(
         "an empty `ipAllowList` is sent as null in keyValue/keyValueDetail (and redis*)",
-        "[observed] render-api-keyvalue.md §3.2, §6",
+        "[observed] ../shared/render-traffic/: create and GET answers with `ipAllowList: null`",
     ),
     "error-code": Deviation(
         "optional machine-readable `code` in error bodies",
-        "[spec-new] render-api-keyvalue.md §10",
+        "[spec-new] in Render's current API reference (error responses)",
     ),
     "redis-suspend-resume": Deviation(
         "POST /redis/{redisId}/suspend and /resume (202, no body)",
-        "[spec-new] render-api-keyvalue.md §4",
+        "[spec-new] in Render's current API reference (Redis: suspend, resume)",
     ),
     "environment-ids-null": Deviation(
         "empty id lists (`databasesIds`, `redisIds`, `serviceIds`, `envGroupIds`) of an "
@@ -82,7 +81,7 @@ DOCUMENTED_DEVIATIONS: dict[str, Deviation] = {
     ),
     "environment-resources-201": Deviation(
         "POST /environments/{environmentId}/resources answers 201 (spec: 200)",
-        "[observed] render-api-keyvalue.md §7",
+        "[observed] ../shared/render-traffic/ (POST /environments/{id}/resources → 201)",
     ),
 }
 

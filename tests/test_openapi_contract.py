@@ -7,7 +7,8 @@ from openapi_contract import requires_spec, validate_request_body, validate_resp
 
 pytestmark = requires_spec
 
-# A create response recorded from Render's testing environment (render-api-keyvalue.md §3.2).
+# A create response recorded from Render's testing environment (status "unknown", allow list
+# null).
 RECORDED_CREATE = {
     "createdAt": "2026-06-09T16:25:25.48944232Z",
     "id": "red-d8k3stdodlmc73btr2q0",

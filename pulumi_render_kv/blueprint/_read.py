@@ -5,8 +5,8 @@ every problem names the line it is on. Values go through the provider's own norm
 (``spec``): a Blueprint the importer accepts is one whose program ``pulumi preview`` accepts.
 Every problem is collected before failing, as ``spec.normalize_inputs`` does.
 
-Blueprint facts (render.com/docs/blueprint-spec, ``../shared/docs/render-api-keyvalue.md``
-§13): Key Value services are ``type: keyvalue`` (deprecated alias ``redis``), ``ipAllowList``
+Blueprint facts (https://render.com/docs/blueprint-spec): Key Value services are
+``type: keyvalue`` (deprecated alias ``redis``), ``ipAllowList``
 is required (``source`` + optional ``description``), ``plan`` defaults to ``starter``,
 ``region`` to ``oregon``, ``maxmemoryPolicy`` to ``allkeys-lru`` (hyphenated spellings).
 """

@@ -1,6 +1,7 @@
 """Client-side rate limiting: stay under Render's limits instead of discovering them via 429s.
 
-Render limits each user per endpoint group (render-api-keyvalue.md §10): GETs 400/minute,
+Render limits each user per endpoint group (https://api-docs.render.com/reference/rate-limiting):
+GETs 400/minute,
 other POST/PATCH/DELETE 30/minute, creates 20/hour. :class:`RateLimiter` keeps a sliding-window
 log per bucket: a request may go only if fewer than ``count`` requests of its buckets were
 sent in the last ``period`` seconds. A sliding window is stricter than Render's fixed,

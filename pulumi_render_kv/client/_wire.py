@@ -7,10 +7,11 @@ Strict in what we send: request models (``KeyValuePOSTInput``, ``KeyValuePATCHIn
 ``CidrBlockAndDescription`` when built by hand) forbid unknown fields, check enums, and are
 serialised by alias with unset fields left out (:func:`request_json`).
 
-Tolerant in what we read (render-api-keyvalue.md): unknown fields are ignored; ``ipAllowList:
-null`` reads as ``[]``; ``status``, ``plan``, ``region`` and ``maxmemoryPolicy`` are kept as
-plain strings, so a value Render adds later does not break reading; nanosecond timestamps
-parse (to microseconds); the legacy ``redisCLICommand`` name is accepted for ``cliCommand``.
+Tolerant in what we read, as Render's real answers require: unknown fields are ignored;
+``ipAllowList: null`` reads as ``[]``; ``status``, ``plan``, ``region`` and
+``maxmemoryPolicy`` are kept as plain strings, so a value Render adds later does not break
+reading; nanosecond timestamps parse (to microseconds); the legacy ``redisCLICommand`` name
+is accepted for ``cliCommand``.
 
 Connection strings are secrets: :class:`KeyValueConnectionInfo` holds them as ``SecretStr`` and
 has explicit accessors for the plain values.

@@ -1,8 +1,11 @@
 """Where the provider finds its credentials: stack config first, then the environment.
 
-Nothing here is stored on the pickled provider: the Pulumi SDK calls ``configure`` in the
-provider process with the *current* stack config on every run, so a rotated key takes
-effect at once and the key never enters state (render-api docs §1, dynamic providers §2.2).
+Nothing here is stored on the pickled provider: the Pulumi SDK calls ``configure`` in each
+provider process with the stack config the engine hands it, and the environment is read in
+that process, so a rotated ``RENDER_API_KEY`` takes effect at the next command. (The engine
+itself keeps the stack config, encrypted, with the default provider in state, and refresh
+and destroy configure from that copy: a key set with ``pulumi config set`` counts from the
+next ``pulumi up``.) Render authenticates with ``Authorization: Bearer <API key>``.
 """
 
 from __future__ import annotations
