@@ -60,7 +60,10 @@ def server(
 
 @pytest.fixture
 def engine(server: ProviderServer, emu: Emulator) -> Iterator[Engine]:
-    eng = Engine(server, stack="dev")
+    # A fresh provider process per operation, as the CLI starts one per command: process-wide
+    # caches (the shared client, its limiter, a resolved workspace) meet tests as users meet
+    # them, never carried over from an earlier command. Costs ~1 s per operation.
+    eng = Engine(server, stack="dev", fresh_provider_per_operation=True)
     yield eng
     # Leave nothing behind in the emulator for the next test.
     emu.reset()

@@ -16,7 +16,7 @@ import redis
 import pulumi_render_kv as render_kv
 from pulumi_render_kv.client import KeyValuePATCHInput, KeyValuePOSTInput, RenderClient
 from pulumi_render_kv.emulator import Emulator
-from pulumi_render_kv.testing import Engine, EngineError
+from pulumi_render_kv.testing import Engine, EngineError, ProviderServer
 
 from .conftest import API_KEY, key_value_program, writes
 
@@ -503,3 +503,14 @@ def test_a_dashboard_plan_upgrade_is_refused_not_put_back(
     assert preview.error is not None
     assert "from 'pro' to 'starter'" in str(preview.error)
     assert engine.up(key_value_program(plan="pro", workload="cache")).ops == {"cache": "same"}
+
+
+def test_each_operation_gets_a_fresh_provider_process(
+    engine: Engine, server: ProviderServer
+) -> None:
+    """As under the CLI: nothing cached in the provider process survives to the next command."""
+    engine.up(key_value_program(**CACHE))
+    first_pid, starts = server.pid, server.starts
+    assert engine.preview(key_value_program(**CACHE)).ops == {"cache": "same"}
+    assert server.pid != first_pid
+    assert server.starts == starts + 1
