@@ -27,8 +27,9 @@ use dynamic resources, on machines where the CLI is not available.
 (``tests/engine_traces/``): the plugin's own conversation (Handshake and GetPluginInfo as it
 loads, CheckConfig/DiffConfig of the default provider before a program's first resource,
 Configure with the provider's URN and id, Cancel as the command ends; refresh, destroy and
-import configure with the stack config saved at the last ``up``, as the engine does), the RPC
-sequences and their fields (Diff/Update/Delete get the old
+import configure with the stack config saved at the last ``up``, as the engine does),
+``protect`` (a protected resource's delete is refused before the provider hears of it; destroy
+goes on past it, as ``pulumi destroy --skip-preview`` does), the RPC sequences and their fields (Diff/Update/Delete get the old
 *outputs* as ``olds``); secrets stripped before every call (the server answers
 ``acceptSecrets=False``) and re-applied to results with ``annotateSecrets`` and
 ``additional_secret_outputs``; unknowns only in a preview, only to Check and Diff; planned
@@ -43,7 +44,7 @@ renders the state like a checkpoint, with every secret as ciphertext.
 **What it does not reproduce**: checkpoints on disk and their encryption (the ciphertext is
 random filler), the display (colours, progress, exact layout), parallelism and dependency
 ordering (steps run one at a time in registration order; deletes in reverse state order),
-``ignore_changes``, ``replace_on_changes``, ``protect``, ``retain_on_delete``, aliases,
+``ignore_changes``, ``replace_on_changes``, ``retain_on_delete``, aliases,
 ``depends_on``, partial failures (``initErrors``), unknown config, provider
 functions (invokes), non-dynamic resources, and the CLI's own behaviours (policy packs,
 ``--target``, plans). One server process serves all operations unless you pass
