@@ -52,7 +52,7 @@ from typing import Any
 import pulumi_render_kv as render_kv
 from pulumi_render_kv.emulator import Emulator, EmulatorSettings, RateLimitSettings
 from pulumi_render_kv.emulator.dataplane import find_server_binary
-from pulumi_render_kv.testing import Engine, EngineError, Plan, ProviderServer
+from pulumi_render_kv.testing import Engine, EngineError, OperationResult, ProviderServer
 
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = "render-kv-bench"
@@ -78,7 +78,7 @@ def stack_program(maxmemory_policy: str | None = None) -> Callable[[], None]:
 @dataclass(frozen=True)
 class Operation:
     label: str
-    run: Callable[[Engine], Plan]
+    run: Callable[[Engine], OperationResult]
     expected_op: str  # what every resource's step must be
 
 
@@ -112,7 +112,7 @@ def request_delta(before: Mapping[str, int], after: Mapping[str, int]) -> dict[s
     return {m: n for m, n in delta.items() if n}
 
 
-def verify(op: Operation, plan: Plan, engine: Engine) -> None:
+def verify(op: Operation, plan: OperationResult, engine: Engine) -> None:
     if not plan.ok:
         raise BenchmarkError(f"{op.label}: {plan.error}")
     expected = dict.fromkeys(NAMES, op.expected_op)

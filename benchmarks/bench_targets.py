@@ -441,7 +441,7 @@ def cold_start(report: Report) -> None:
     ours = (
         "pulumi_render_kv",
         "pulumi_render_kv.client",
-        "pulumi_render_kv.client._wire",
+        "pulumi_render_kv.client._models",
         "pulumi_render_kv.spec",
         "pydantic",
         "httpx",

@@ -24,27 +24,27 @@ from ._errors import (
     UnauthorizedError,
 )
 from ._limiter import ClientLimits, Rate
-from ._redact import redact
-from ._retry import RetryPolicy
-from ._settings import DEFAULT_BASE_URL, RenderSettings, Timeouts
-from ._wire import (
+from ._models import (
     DATABASE_STATUSES,
     DEFAULT_REGION,
     CidrBlockAndDescription,
     Environment,
-    KeyValue,
     KeyValueConnectionInfo,
     KeyValueDetail,
     KeyValueOptions,
     KeyValuePATCHInput,
     KeyValuePlan,
     KeyValuePOSTInput,
+    KeyValueSummary,
     Maintenance,
     MaxmemoryPolicy,
     Owner,
     PersistenceMode,
     Region,
 )
+from ._redact import redact
+from ._retry import RetryPolicy
+from ._settings import DEFAULT_BASE_URL, RenderSettings, Timeouts
 
 __all__ = [
     "DATABASE_STATUSES",
@@ -58,13 +58,13 @@ __all__ = [
     "Environment",
     "ForbiddenError",
     "InvalidRequestError",
-    "KeyValue",
     "KeyValueConnectionInfo",
     "KeyValueDetail",
     "KeyValueOptions",
     "KeyValuePATCHInput",
     "KeyValuePOSTInput",
     "KeyValuePlan",
+    "KeyValueSummary",
     "Maintenance",
     "MaxmemoryPolicy",
     "NotFoundError",

@@ -1,7 +1,7 @@
 """RenderClient: one method per Render API operation used for Key Value instances.
 
 Methods are named after the spec's ``operationId`` in snake_case and return the wire models of
-:mod:`._wire`. Every call goes through the same path: client-side limiter → httpx → status
+:mod:`._models`. Every call goes through the same path: client-side limiter → httpx → status
 check (:func:`api_error_from_response`) → body parsing, wrapped in the one retry policy of
 :mod:`._retry`.
 
@@ -58,24 +58,24 @@ from ._errors import (
     api_error_from_response,
 )
 from ._limiter import LimitExceeded, RateLimiter, buckets_for
-from ._pagination import MAX_PAGE_SIZE, iterate_pages
-from ._redact import redact
-from ._retry import AttemptInfo, RetryPolicy, is_retryable, maybe_acted, run_with_retries
-from ._settings import ENV_OWNER_ID, RenderSettings, _refuse_pickle
-from ._wire import (
+from ._models import (
     DEFAULT_REGION,
     Environment,
-    KeyValue,
     KeyValueConnectionInfo,
     KeyValueDetail,
     KeyValuePATCHInput,
     KeyValuePOSTInput,
+    KeyValueSummary,
     KeyValueWithCursor,
     Owner,
     OwnerWithCursor,
     _Request,
     request_json,
 )
+from ._pagination import MAX_PAGE_SIZE, iterate_pages
+from ._redact import redact
+from ._retry import AttemptInfo, RetryPolicy, is_retryable, maybe_acted, run_with_retries
+from ._settings import ENV_OWNER_ID, RenderSettings, _refuse_pickle
 
 __all__ = ["RenderClient"]
 
@@ -132,14 +132,14 @@ class _PostWindow:
     start: float = 0.0
     end: float | None = None
 
-    def admits(self, kv: KeyValue) -> bool:
+    def admits(self, kv: KeyValueSummary) -> bool:
         created = kv.created_at.timestamp()
         if created < self.start - CLOCK_SKEW:
             return False
         return self.end is None or created <= self.end + CLOCK_SKEW
 
 
-def _matches(kv: KeyValue, body: KeyValuePOSTInput) -> bool:
+def _matches(kv: KeyValueSummary, body: KeyValuePOSTInput) -> bool:
     """Whether ``kv`` has every setting ``body`` sent (what Render defaults is not compared)."""
     sent = (
         (body.plan, kv.plan),
@@ -422,13 +422,13 @@ class RenderClient:
         *,
         deadline: float | None,
         policy: RetryPolicy | None = None,
-    ) -> list[KeyValue]:
+    ) -> list[KeyValueSummary]:
         """All pages; each page retried on its own, or sent once if ``deadline`` is given."""
         op = _Op("GET", "/key-value", "/key-value")
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
 
-        def fetch(cursor: str | None) -> list[tuple[KeyValue, str | None]]:
+        def fetch(cursor: str | None) -> list[tuple[KeyValueSummary, str | None]]:
             query = {**params, "limit": str(limit), "cursor": cursor}
             if deadline is None:
                 response = self._call(op, params=query, policy=policy)
@@ -449,7 +449,7 @@ class RenderClient:
         owner_id: str | Sequence[str] | None = None,
         environment_id: str | Sequence[str] | None = None,
         limit: int = MAX_PAGE_SIZE,
-    ) -> list[KeyValue]:
+    ) -> list[KeyValueSummary]:
         """``GET /key-value``: every instance matching the filters, following cursors to the end.
 
         Filters take one value or several (OR within a filter, AND across filters).
@@ -468,7 +468,7 @@ class RenderClient:
         *,
         deadline: float | None,
         policy: RetryPolicy | None = None,
-    ) -> list[KeyValue]:
+    ) -> list[KeyValueSummary]:
         """Instances with exactly the body's name, owner and region."""
         region = body.region or DEFAULT_REGION
         params = {

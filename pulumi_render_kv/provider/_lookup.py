@@ -5,12 +5,12 @@ Used by ``adopt_existing`` (in the provider) and ``get_key_value`` (in the progr
 
 from __future__ import annotations
 
-from pulumi_render_kv.client import KeyValue, RenderClient
+from pulumi_render_kv.client import KeyValueSummary, RenderClient
 
 
 def find_by_name(
     client: RenderClient, name: str, *, owner_id: str, region: str | None = None
-) -> list[KeyValue]:
+) -> list[KeyValueSummary]:
     """Every instance called exactly ``name`` in the workspace (and region, if given)."""
     found = client.list_key_value(
         name=[name], owner_id=[owner_id], region=[region] if region else None

@@ -15,7 +15,7 @@ use dynamic resources, on machines where the CLI is not available.
   delete-before-replace, deletes of what is gone), ``refresh`` (Read, then the swapped and
   inverted Diff), ``destroy``, ``read_existing`` (``ResourceOptions(id=...)``) and
   ``import_`` (which fails for dynamic resources exactly as the CLI does). Every RPC is
-  recorded, and each operation returns a :class:`Plan` of :class:`StepResult` objects.
+  recorded, and each operation returns an :class:`OperationResult` of :class:`StepResult` objects.
 * :func:`run_program` runs a real Pulumi program (a callable that creates resources) under
   the SDK's mock monitor, whose ``new_resource`` forwards every registration to the
   :class:`Engine`, and returns its stack outputs; ``pulumi.StackReference`` reads are served
@@ -29,17 +29,17 @@ loads, CheckConfig/DiffConfig of the default provider before a program's first r
 Configure with the provider's URN and id, Cancel as the command ends; refresh, destroy and
 import configure with the stack config saved at the last ``up``, as the engine does),
 ``protect`` (a protected resource's delete is refused before the provider hears of it; destroy
-goes on past it, as ``pulumi destroy --skip-preview`` does), the RPC sequences and their fields (Diff/Update/Delete get the old
-*outputs* as ``olds``); secrets stripped before every call (the server answers
-``acceptSecrets=False``) and re-applied to results with ``annotateSecrets`` and
+goes on past it, as ``pulumi destroy --skip-preview`` does), the RPC sequences and their fields
+(Diff/Update/Delete get the old *outputs* as ``olds``); secrets stripped before every call (the
+server answers ``acceptSecrets=False``) and re-applied to results with ``annotateSecrets`` and
 ``additional_secret_outputs``; unknowns only in a preview, only to Check and Diff; planned
-outputs in a preview are the checked inputs; numbers as floats and ``None`` values dropped;
-the DIFF_UNKNOWN fallback to the engine's own input diff (``__provider`` included);
-``DIFF_NONE`` is "same" even with ``replaces``; an empty id from Read means the resource is
-gone; check failures are reported as the CLI prints them and stop the operation before any
-Create (a preview returns such errors in ``Plan.error``; the other operations raise
-:class:`EngineError`, leaving the state as the engine would). :meth:`Engine.state_json`
-renders the state like a checkpoint, with every secret as ciphertext.
+outputs in a preview are the checked inputs; numbers as floats and ``None`` values dropped; the
+DIFF_UNKNOWN fallback to the engine's own input diff (``__provider`` included); ``DIFF_NONE``
+is "same" even with ``replaces``; an empty id from Read means the resource is gone; check
+failures are reported as the CLI prints them and stop the operation before any Create (a
+preview returns such errors in ``OperationResult.error``; the other operations raise
+:class:`EngineError`, leaving the state as the engine would). :meth:`Engine.state_json` renders
+the state like a checkpoint, with every secret as ciphertext.
 
 **What it does not reproduce**: checkpoints on disk and their encryption (the ciphertext is
 random filler), the display (colours, progress, exact layout), parallelism and dependency
@@ -88,7 +88,7 @@ or with a whole program (``engine.preview(program)``/``engine.up(program)`` work
     print(render_plan(result.plan))
 """
 
-from ._wire import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, is_secret, reveal, secret
+from ._values import SECRET_SIG, SECRET_SIG_KEY, UNKNOWN, is_secret, reveal, secret
 from .engine import (
     Engine,
     decode_provider,
@@ -100,7 +100,7 @@ from .model import (
     CheckFailure,
     EngineError,
     Goal,
-    Plan,
+    OperationResult,
     PropertyChange,
     ReadGoal,
     ResourceState,
@@ -119,7 +119,7 @@ __all__ = [
     "Engine",
     "EngineError",
     "Goal",
-    "Plan",
+    "OperationResult",
     "ProgramResult",
     "PropertyChange",
     "ProviderServer",

@@ -19,7 +19,7 @@ import grpc
 from google.protobuf import empty_pb2, json_format
 from pulumi.runtime.proto import provider_pb2
 
-from . import _wire
+from . import _values
 from .model import (
     PROVIDER_TYPE,
     CheckFailure,
@@ -119,20 +119,20 @@ class ProviderConversation:
         as the provider's inputs.
         """
         olds = self.state.provider_inputs
-        plain_news = _wire.reveal(dict(config))
-        plain_olds = _wire.reveal(dict(olds or {}))
+        plain_news = _values.reveal(dict(config))
+        plain_olds = _values.reveal(dict(olds or {}))
         check = provider_pb2.CheckRequest(
             **self._provider_fields(),
-            olds=_wire.to_struct(plain_olds),
-            news=_wire.to_struct(plain_news),
+            olds=_values.to_struct(plain_olds),
+            news=_values.to_struct(plain_news),
         )
         self._plain_call("CheckConfig", check, unimplemented_ok=True)
         if olds is not None:
             diff = provider_pb2.DiffRequest(
                 **self._provider_fields(),
-                olds=_wire.to_struct(plain_olds),
-                old_inputs=_wire.to_struct(plain_olds),
-                news=_wire.to_struct(plain_news),
+                olds=_values.to_struct(plain_olds),
+                old_inputs=_values.to_struct(plain_olds),
+                news=_values.to_struct(plain_news),
             )
             self._plain_call("DiffConfig", diff, unimplemented_ok=True)
         if not preview:
@@ -217,13 +217,13 @@ class ProviderConversation:
         *,
         preview: bool,
     ) -> tuple[dict[str, Any], tuple[CheckFailure, ...]]:
-        sent_olds, sent_news = _wire.reveal(dict(olds)), _wire.reveal(dict(news))
+        sent_olds, sent_news = _values.reveal(dict(olds)), _values.reveal(dict(news))
         request = provider_pb2.CheckRequest(
             urn=urn,
             name=goal.name,
             type=goal.type,
-            olds=_wire.to_struct(olds),
-            news=_wire.to_struct(news),
+            olds=_values.to_struct(olds),
+            news=_values.to_struct(news),
             randomSeed=os.urandom(32),
         )
         response = self._call(
@@ -235,8 +235,8 @@ class ProviderConversation:
             urn=urn,
             payload={"olds": sent_olds, "news": sent_news},
         )
-        checked = _wire.annotate_secrets(_wire.from_struct(response.inputs), news)
-        if not preview and _wire.contains_unknown(checked):
+        checked = _values.annotate_secrets(_values.from_struct(response.inputs), news)
+        if not preview and _values.contains_unknown(checked):
             raise EngineError(
                 "Check returned unknown values outside a preview",
                 step="check",
@@ -264,9 +264,9 @@ class ProviderConversation:
             urn=state.urn,
             name=state.name,
             type=state.type,
-            olds=_wire.to_struct(old_outputs),
-            old_inputs=_wire.to_struct(old_inputs),
-            news=_wire.to_struct(news),
+            olds=_values.to_struct(old_outputs),
+            old_inputs=_values.to_struct(old_inputs),
+            news=_values.to_struct(news),
         )
         response = self._call(
             "Diff",
@@ -277,16 +277,16 @@ class ProviderConversation:
             urn=state.urn,
             payload={
                 "id": state.id,
-                "olds": _wire.reveal(dict(old_outputs)),
-                "old_inputs": _wire.reveal(dict(old_inputs)),
-                "news": _wire.reveal(dict(news)),
+                "olds": _values.reveal(dict(old_outputs)),
+                "old_inputs": _values.reveal(dict(old_inputs)),
+                "news": _values.reveal(dict(news)),
             },
         )
         result = provider_pb2.DiffResponse.DiffChanges.Name(response.changes)
         keys: tuple[str, ...] = tuple(response.diffs)
         if response.changes == provider_pb2.DiffResponse.DIFF_UNKNOWN:
             # diffResource: fall back to the engine's own diff of all the inputs.
-            fallback = _wire.changed_keys(old_inputs, news)
+            fallback = _values.changed_keys(old_inputs, news)
             some = bool(fallback)
             keys = tuple(k for k, _ in fallback)
         else:
@@ -303,7 +303,7 @@ class ProviderConversation:
         self, goal: Goal, urn: str, checked: Mapping[str, Any]
     ) -> tuple[str, dict[str, Any]]:
         request = provider_pb2.CreateRequest(
-            urn=urn, name=goal.name, type=goal.type, properties=_wire.to_struct(checked)
+            urn=urn, name=goal.name, type=goal.type, properties=_values.to_struct(checked)
         )
         response = self._call(
             "Create",
@@ -312,7 +312,7 @@ class ProviderConversation:
             name=goal.name,
             type_=goal.type,
             urn=urn,
-            payload={"properties": _wire.reveal(dict(checked))},
+            payload={"properties": _values.reveal(dict(checked))},
         )
         if not response.id:
             raise EngineError(
@@ -323,8 +323,8 @@ class ProviderConversation:
                 type=goal.type,
                 urn=urn,
             )
-        outputs = _wire.annotate_secrets(_wire.from_struct(response.properties), checked)
-        return response.id, _wire.mark_secret(outputs, goal.additional_secret_outputs)
+        outputs = _values.annotate_secrets(_values.from_struct(response.properties), checked)
+        return response.id, _values.mark_secret(outputs, goal.additional_secret_outputs)
 
     def update(self, old: ResourceState, goal: Goal, checked: Mapping[str, Any]) -> dict[str, Any]:
         request = provider_pb2.UpdateRequest(
@@ -332,9 +332,9 @@ class ProviderConversation:
             urn=old.urn,
             name=old.name,
             type=old.type,
-            olds=_wire.to_struct(old.wire_outputs),
-            news=_wire.to_struct(checked),
-            old_inputs=_wire.to_struct(old.wire_inputs),
+            olds=_values.to_struct(old.wire_outputs),
+            news=_values.to_struct(checked),
+            old_inputs=_values.to_struct(old.wire_inputs),
         )
         response = self._call(
             "Update",
@@ -345,13 +345,13 @@ class ProviderConversation:
             urn=old.urn,
             payload={
                 "id": old.id,
-                "olds": _wire.reveal(dict(old.wire_outputs)),
-                "news": _wire.reveal(dict(checked)),
-                "old_inputs": _wire.reveal(dict(old.wire_inputs)),
+                "olds": _values.reveal(dict(old.wire_outputs)),
+                "news": _values.reveal(dict(checked)),
+                "old_inputs": _values.reveal(dict(old.wire_inputs)),
             },
         )
-        outputs = _wire.annotate_secrets(_wire.from_struct(response.properties), checked)
-        return _wire.mark_secret(outputs, goal.additional_secret_outputs)
+        outputs = _values.annotate_secrets(_values.from_struct(response.properties), checked)
+        return _values.mark_secret(outputs, goal.additional_secret_outputs)
 
     def read(
         self,
@@ -368,10 +368,10 @@ class ProviderConversation:
         fields: dict[str, Any] = {"id": id_, "urn": urn, "name": name, "type": type_}
         payload: dict[str, Any] = {"id": id_}
         if properties is not None and inputs is not None:
-            fields["properties"] = _wire.to_struct(properties)
-            fields["inputs"] = _wire.to_struct(inputs)
-            payload["properties"] = _wire.reveal(dict(properties))
-            payload["inputs"] = _wire.reveal(dict(inputs))
+            fields["properties"] = _values.to_struct(properties)
+            fields["inputs"] = _values.to_struct(inputs)
+            payload["properties"] = _values.reveal(dict(properties))
+            payload["inputs"] = _values.reveal(dict(inputs))
         request = provider_pb2.ReadRequest(**fields)
         return self._call(
             "Read", request, step=step, name=name, type_=type_, urn=urn, payload=payload
@@ -384,8 +384,8 @@ class ProviderConversation:
             urn=old.urn,
             name=old.name,
             type=old.type,
-            properties=_wire.to_struct(old.wire_outputs),
-            old_inputs=_wire.to_struct(old.wire_inputs),
+            properties=_values.to_struct(old.wire_outputs),
+            old_inputs=_values.to_struct(old.wire_inputs),
         )
         self._call(
             "Delete",
@@ -396,7 +396,7 @@ class ProviderConversation:
             urn=old.urn,
             payload={
                 "id": old.id,
-                "properties": _wire.reveal(dict(old.wire_outputs)),
-                "old_inputs": _wire.reveal(dict(old.wire_inputs)),
+                "properties": _values.reveal(dict(old.wire_outputs)),
+                "old_inputs": _values.reveal(dict(old.wire_inputs)),
             },
         )

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from . import _wire
+from . import _values
 from .model import (
     CREATE,
     DELETE,
@@ -28,7 +28,7 @@ from .model import (
     DiffOutcome,
     EngineError,
     Goal,
-    Plan,
+    OperationResult,
     ReadGoal,
     ResourceState,
     StepResult,
@@ -62,7 +62,7 @@ class Deployment:
     :meth:`apply` takes each registration as the program makes it and returns what the engine
     returns to the program: the id and the outputs (in a preview, the planned outputs, with
     unknowns for what the provider would compute). :meth:`finish` deletes what was not
-    registered (``up``) or plans it (``preview``) and returns the :class:`Plan`.
+    registered (``up``) or plans it (``preview``) and returns the :class:`OperationResult`.
     Registrations may come from several threads; they are handled one at a time.
     Whoever creates a deployment runs it inside :meth:`scope`, so that an exception of any kind
     ends the engine's operation.
@@ -113,8 +113,8 @@ class Deployment:
                 urn=urn,
             )
         self._seen.add(urn)
-        inputs = _wire.normalize_bag(goal.inputs)
-        if not self.preview and _wire.contains_unknown(inputs):
+        inputs = _values.normalize_bag(goal.inputs)
+        if not self.preview and _values.contains_unknown(inputs):
             raise ValueError(f"{goal.name}: unknown input values are only possible in a preview")
         self.rpc.configure(self.config, program=True, preview=self.preview)
         return urn, inputs
@@ -157,7 +157,7 @@ class Deployment:
             "changes": display_changes(old.wire_inputs, checked),
         }
         if not diff.some:
-            outputs = _wire.mark_secret(old.wire_outputs, goal.additional_secret_outputs)
+            outputs = _values.mark_secret(old.wire_outputs, goal.additional_secret_outputs)
             if not self.preview:
                 self._keep(old, goal, checked, outputs)
             self.steps.append(
@@ -167,7 +167,7 @@ class Deployment:
         if diff.replaces:
             return self._replace(goal, urn=urn, old=old, inputs=inputs, diff=diff, detail=detail)
         if self.preview:
-            planned = _wire.mark_secret(checked, goal.additional_secret_outputs)
+            planned = _values.mark_secret(checked, goal.additional_secret_outputs)
             self.steps.append(
                 StepResult(op=UPDATE, **base, **detail, new_inputs=checked, new_outputs=planned)
             )
@@ -205,7 +205,7 @@ class Deployment:
         base: dict[str, Any] = {"type": goal.type, "name": goal.name, "urn": urn}
         changes = display_changes(None, checked)
         if self.preview:
-            planned = _wire.mark_secret(checked, goal.additional_secret_outputs)
+            planned = _values.mark_secret(checked, goal.additional_secret_outputs)
             self.steps.append(
                 StepResult(
                     op=CREATE, **base, new_inputs=checked, new_outputs=planned, changes=changes
@@ -260,7 +260,7 @@ class Deployment:
             )
             raise EngineError.check_failed(failures, resource=goal.name, type=goal.type, urn=urn)
         if self.preview:
-            planned = _wire.mark_secret(checked, goal.additional_secret_outputs)
+            planned = _values.mark_secret(checked, goal.additional_secret_outputs)
             self.steps.append(
                 StepResult(op=REPLACE, **base, **detail, new_inputs=checked, new_outputs=planned)
             )
@@ -306,8 +306,8 @@ class Deployment:
                 "'pulumi-python' plugin",
                 **where,
             )
-        read_inputs = _wire.from_struct(response.inputs)
-        outputs = _wire.from_struct(response.properties)
+        read_inputs = _values.from_struct(response.inputs)
+        outputs = _values.from_struct(response.properties)
         checked, failures = self.rpc.check(goal, urn, read_inputs, inputs, preview=self.preview)
         if failures:
             raise EngineError("one or more inputs failed to validate", failures=failures, **where)
@@ -321,7 +321,7 @@ class Deployment:
             if not self.preview:
                 raise EngineError(message, **where)
             warnings = (message + "; importing this resource will fail",)
-        outputs = _wire.mark_secret(outputs, goal.additional_secret_outputs)
+        outputs = _values.mark_secret(outputs, goal.additional_secret_outputs)
         if not self.preview:
             self.state.put(replace(read_state, wire_inputs=checked, wire_outputs=outputs))
         self.steps.append(
@@ -360,8 +360,8 @@ class Deployment:
                 type=goal.type,
                 urn=urn,
             )
-        outputs = _wire.annotate_secrets(_wire.from_struct(response.properties), inputs)
-        outputs = _wire.mark_secret(outputs, goal.additional_secret_outputs)
+        outputs = _values.annotate_secrets(_values.from_struct(response.properties), inputs)
+        outputs = _values.mark_secret(outputs, goal.additional_secret_outputs)
         replacing = old is not None and not old.external
         new = ResourceState(
             urn,
@@ -402,7 +402,7 @@ class Deployment:
         """End the operation after a failure without the final deletes (state stays as is)."""
         self._op.abort()
 
-    def finish(self) -> Plan:
+    def finish(self) -> OperationResult:
         """Delete (or plan deleting) what the program no longer registers; return the plan."""
         if self.error is not None:
             if not self.preview:

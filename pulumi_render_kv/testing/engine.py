@@ -19,7 +19,7 @@ from pulumi.dynamic import ResourceProvider
 from pulumi.dynamic.dynamic import serialize_provider as _sdk_serialize_provider
 from pulumi.runtime._serialization import _serialize
 
-from . import _wire
+from . import _values
 from .conversation import ProviderConversation
 from .deployment import Deployment, delete_step
 from .model import (
@@ -31,7 +31,7 @@ from .model import (
     DiffOutcome,
     EngineError,
     Goal,
-    Plan,
+    OperationResult,
     ReadGoal,
     ResourceState,
     RpcCall,
@@ -73,10 +73,10 @@ def dynamic_goal(
     protect: bool = False,
 ) -> Goal:
     """A :class:`Goal` for a dynamic resource, with ``__provider`` secret as the SDK sends it."""
-    if _wire.PROVIDER_KEY in props:
+    if _values.PROVIDER_KEY in props:
         raise ValueError("A dynamic resource must not define the __provider key")
     inputs = dict(props)
-    inputs[_wire.PROVIDER_KEY] = _wire.secret(serialize_provider(provider))
+    inputs[_values.PROVIDER_KEY] = _values.secret(serialize_provider(provider))
     return Goal(
         type=dynamic_type(module, type_name),
         name=name,
@@ -92,7 +92,7 @@ def decode_provider(blob: str | Mapping[str, Any]) -> Any:
     import dill  # noqa: PLC0415 -- only needed here
     from pulumi.runtime._serialization import _deserialize  # noqa: PLC0415
 
-    raw = _wire.reveal(blob)
+    raw = _values.reveal(blob)
     return _deserialize(lambda: dill.loads(base64.b64decode(raw)))  # noqa: S301 -- our own blob
 
 
@@ -106,7 +106,7 @@ class Engine:
     ``key`` for the project's namespace or ``ns:key``; values plain or :func:`secret`).
     ``preview``/``up`` take goals (:class:`Goal`/:class:`ReadGoal`, in registration order) or a
     Pulumi program (a callable, run through :func:`run_program`). Every RPC is recorded in
-    :attr:`calls` and, per operation, in the returned :class:`Plan`.
+    :attr:`calls` and, per operation, in the returned :class:`OperationResult`.
 
     With ``fresh_provider_per_operation=True`` the server process is restarted before each
     operation (unless nothing has used it yet), as each CLI command starts a new plugin;
@@ -216,7 +216,7 @@ class Engine:
         name = "read" if not prune else ("preview" if preview else "up")
         return Deployment(self.begin(name), self.config, preview=preview, prune=prune)
 
-    def preview(self, goals_or_program: GoalsOrProgram) -> Plan:
+    def preview(self, goals_or_program: GoalsOrProgram) -> OperationResult:
         """``pulumi preview``: Configure, Check (unknowns allowed) and Diff; nothing changes.
 
         Problems the CLI would report as errors (check failures, provider exceptions) end the
@@ -233,7 +233,7 @@ class Engine:
                     break
             return deployment.finish()
 
-    def up(self, goals_or_program: GoalsOrProgram) -> Plan:
+    def up(self, goals_or_program: GoalsOrProgram) -> OperationResult:
         """``pulumi up``: create, update, replace or leave each goal; delete what is gone.
 
         Raises :class:`EngineError` at the first failure, with the state as the engine would
@@ -247,10 +247,10 @@ class Engine:
                 deployment.apply(goal)
             return deployment.finish()
 
-    def _run(self, program: Program, *, preview: bool) -> Plan:
+    def _run(self, program: Program, *, preview: bool) -> OperationResult:
         return run_program(program, self, preview=preview).plan
 
-    def refresh(self, *, preview: bool = False) -> Plan:
+    def refresh(self, *, preview: bool = False) -> OperationResult:
         """``pulumi refresh``: Read each resource; update or drop it; report drift.
 
         After each Read the provider's Diff is called with old and new swapped (refreshed
@@ -281,15 +281,17 @@ class Engine:
             if not preview:
                 self.state.remove(old)
             return StepResult.removal(DELETE, old)
-        outputs = _wire.annotate_secrets(_wire.from_struct(response.properties), old.wire_outputs)
-        outputs = _wire.mark_secret(outputs, old.additional_secret_outputs)
+        outputs = _values.annotate_secrets(
+            _values.from_struct(response.properties), old.wire_outputs
+        )
+        outputs = _values.mark_secret(outputs, old.additional_secret_outputs)
         inputs = old.wire_inputs
         if response.HasField("inputs"):
-            inputs = _wire.annotate_secrets(_wire.from_struct(response.inputs), old.wire_inputs)
+            inputs = _values.annotate_secrets(_values.from_struct(response.inputs), old.wire_inputs)
         new = replace(old, id=response.id, wire_inputs=inputs, wire_outputs=outputs)
         diff: DiffOutcome | None = None
         if old.external:
-            drift = bool(_wire.changed_keys(old.wire_outputs, outputs))
+            drift = bool(_values.changed_keys(old.wire_outputs, outputs))
         else:
             diff = self.conversation.diff(
                 new, old_inputs=inputs, old_outputs=outputs, news=old.wire_inputs, step="refresh"
@@ -313,7 +315,7 @@ class Engine:
             changes=display_changes(old.wire_outputs, outputs),
         )
 
-    def destroy(self) -> Plan:
+    def destroy(self) -> OperationResult:
         """``pulumi destroy --skip-preview``: Delete each resource, newest first.
 
         External resources are only dropped from state. A protected resource is refused (the
@@ -348,7 +350,7 @@ class Engine:
         props: Mapping[str, Any],
         *,
         additional_secret_outputs: Iterable[str] = (),
-    ) -> Plan:
+    ) -> OperationResult:
         """The ReadStep ``ResourceOptions(id=...)`` triggers, on its own (other state untouched).
 
         ``props`` are the program's props including ``__provider`` (see :func:`dynamic_goal`);
@@ -361,7 +363,7 @@ class Engine:
             )
             return deployment.finish()
 
-    def import_(self, name: str, type_: str, id_: str) -> Plan:
+    def import_(self, name: str, type_: str, id_: str) -> OperationResult:
         """The ImportStep of ``pulumi import``: Read with the id only (no inputs, no state).
 
         The Python provider server cannot find ``__provider`` then, so this fails with
@@ -390,8 +392,8 @@ class Engine:
                     type=type_,
                     urn=urn,
                 )
-            inputs = _wire.from_struct(response.inputs)
-            outputs = _wire.from_struct(response.properties)
+            inputs = _values.from_struct(response.inputs)
+            outputs = _values.from_struct(response.properties)
             checked, failures = self.conversation.check(
                 Goal(type_, name, inputs), urn, inputs, inputs, preview=False
             )

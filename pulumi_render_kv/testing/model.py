@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _wire
+from . import _values
 
 PROVIDER_TYPE = "pulumi:providers:pulumi-python"
 """The type of the default provider that serves every ``pulumi-python:*`` resource."""
@@ -43,7 +43,7 @@ class Goal:
     """
 
     def __repr__(self) -> str:
-        return _wire.masked_repr(self)
+        return _values.masked_repr(self)
 
     type: str
     name: str
@@ -60,7 +60,7 @@ class ReadGoal:
     """A read of an existing resource (``ResourceOptions(id=...)``), which becomes external."""
 
     def __repr__(self) -> str:
-        return _wire.masked_repr(self)
+        return _values.masked_repr(self)
 
     type: str
     name: str
@@ -81,7 +81,7 @@ class ResourceState:
     """
 
     def __repr__(self) -> str:
-        return _wire.masked_repr(self)
+        return _values.masked_repr(self)
 
     urn: str
     type: str
@@ -97,22 +97,22 @@ class ResourceState:
     @property
     def inputs(self) -> dict[str, Any]:
         """The inputs with secrets revealed."""
-        return _wire.reveal(dict(self.wire_inputs))  # type: ignore[no-any-return]
+        return _values.reveal(dict(self.wire_inputs))  # type: ignore[no-any-return]
 
     @property
     def outputs(self) -> dict[str, Any]:
         """The outputs with secrets revealed."""
-        return _wire.reveal(dict(self.wire_outputs))  # type: ignore[no-any-return]
+        return _values.reveal(dict(self.wire_outputs))  # type: ignore[no-any-return]
 
     @property
     def secret_outputs(self) -> frozenset[str]:
         """Top-level output names whose value is (or contains) a secret."""
-        return _wire.secret_keys(self.wire_outputs)
+        return _values.secret_keys(self.wire_outputs)
 
     @property
     def secret_inputs(self) -> frozenset[str]:
         """Top-level input names whose value is (or contains) a secret."""
-        return _wire.secret_keys(self.wire_inputs)
+        return _values.secret_keys(self.wire_inputs)
 
 
 @dataclass(frozen=True)
@@ -124,7 +124,7 @@ class RpcCall:
     """
 
     def __repr__(self) -> str:
-        return _wire.masked_repr(self, keys_only=("request",))
+        return _values.masked_repr(self, keys_only=("request",))
 
     method: str
     name: str | None = None
@@ -140,7 +140,7 @@ class CheckFailure:
     """A ``CheckFailure`` returned by the provider, with the goal value it refers to."""
 
     def __repr__(self) -> str:
-        return _wire.masked_repr(self)
+        return _values.masked_repr(self)
 
     type: str
     name: str
@@ -154,7 +154,7 @@ class CheckFailure:
         if self.property:
             return (
                 f"{self.type} resource '{self.name}': property {self.property} value "
-                f"{{{_wire.go_format(self.value)}}} has a problem: {self.reason}"
+                f"{{{_values.go_format(self.value)}}} has a problem: {self.reason}"
             )
         return f"{self.type} resource '{self.name}' has a problem: {self.reason}"
 
@@ -164,7 +164,7 @@ class PropertyChange:
     """One top-level property that differs between old and new (``add``/``delete``/``update``)."""
 
     def __repr__(self) -> str:
-        return _wire.masked_repr(self)
+        return _values.masked_repr(self)
 
     key: str
     kind: str
@@ -246,7 +246,7 @@ class StepResult:
     """
 
     def __repr__(self) -> str:
-        return _wire.masked_repr(self)
+        return _values.masked_repr(self)
 
     op: str
     type: str
@@ -286,7 +286,7 @@ class StepResult:
 
 
 @dataclass(frozen=True)
-class Plan:
+class OperationResult:
     """The result of one operation: its steps in order, the RPCs made and the provider's stderr.
 
     For a preview, ``error`` holds what stopped it (check failures, a provider exception),
@@ -345,7 +345,7 @@ class Plan:
         """The RPC method names made for the resource called ``name``, in order."""
         return [c.method for c in self.calls if c.name == name]
 
-    def raise_for_error(self) -> Plan:
+    def raise_for_error(self) -> OperationResult:
         """Raise :attr:`error` if set; return the plan otherwise (for chaining)."""
         if self.error is not None:
             raise self.error
@@ -371,5 +371,5 @@ def display_changes(
     after = {k: v for k, v in (new or {}).items() if not k.startswith("__")}
     return tuple(
         PropertyChange(key, kind, before.get(key), after.get(key))
-        for key, kind in _wire.changed_keys(before, after)
+        for key, kind in _values.changed_keys(before, after)
     )

@@ -3,7 +3,7 @@
 An :class:`Operation` is what :meth:`~.engine.Engine.begin` hands to whoever carries out a
 command (the engine's own refresh/destroy/import, or a :class:`~.deployment.Deployment` for
 preview and up): the conversation and state to work with, and :meth:`end`, which closes the
-command as the engine does (Cancel to the plugin) and returns its :class:`~.model.Plan`.
+command as the engine does (Cancel to the plugin) and returns its :class:`~.model.OperationResult`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 
 from .conversation import ProviderConversation
-from .model import EngineError, Plan, StepResult
+from .model import EngineError, OperationResult, StepResult
 from .state import StackState
 
 
@@ -55,11 +55,11 @@ class Operation:
         """End the command without a plan (after a failure), if it is still running."""
         self._finish()
 
-    def end(self, steps: list[StepResult], error: EngineError | None = None) -> Plan:
+    def end(self, steps: list[StepResult], error: EngineError | None = None) -> OperationResult:
         """End the command; its plan holds the steps, the calls made and the stderr written."""
         self._finish()
         stderr = self.conversation.server.stderr_text(self._stderr_from)
-        return Plan(
+        return OperationResult(
             operation=self.name,
             project=self.state.project,
             stack=self.state.stack,

@@ -27,8 +27,8 @@ from pulumi.runtime.config import set_all_config
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks, set_mocks
 from pulumi.runtime.stack import run_in_stack
 
-from . import _wire
-from .model import STACK_TYPE, EngineError, Goal, Plan, ReadGoal
+from . import _values
+from .model import STACK_TYPE, EngineError, Goal, OperationResult, ReadGoal
 
 if TYPE_CHECKING:
     from .deployment import Deployment
@@ -49,21 +49,21 @@ class ProgramResult:
     not known yet are :data:`UNKNOWN`.
     """
 
-    plan: Plan
+    plan: OperationResult
     wire_outputs: Mapping[str, Any] = field(default_factory=dict)
 
     def __repr__(self) -> str:
-        return _wire.masked_repr(self)
+        return _values.masked_repr(self)
 
     @property
     def outputs(self) -> dict[str, Any]:
         """Stack outputs, secrets revealed."""
-        return _wire.reveal(dict(self.wire_outputs))  # type: ignore[no-any-return]
+        return _values.reveal(dict(self.wire_outputs))  # type: ignore[no-any-return]
 
     @property
     def secret_outputs(self) -> frozenset[str]:
         """Names of the stack outputs that are secret."""
-        return _wire.secret_keys(self.wire_outputs)
+        return _values.secret_keys(self.wire_outputs)
 
 
 @dataclass(frozen=True)
@@ -151,7 +151,7 @@ class _Monitor(MockMonitor):
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn == self.stack_urn:
-            self.stack_outputs = _wire.from_struct(request.outputs)
+            self.stack_outputs = _values.from_struct(request.outputs)
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]  # SDK code is unannotated
 
 
@@ -197,7 +197,7 @@ class _EngineMocks(Mocks):
                 resource=args.name,
                 type=args.typ,
             )
-        inputs = _wire.normalize_bag(args.inputs)
+        inputs = _values.normalize_bag(args.inputs)
         goal: Goal | ReadGoal
         if registration.kind == "read":
             goal = ReadGoal(
@@ -234,7 +234,7 @@ class _EngineMocks(Mocks):
         return name, {
             "name": name,
             "outputs": outputs,
-            "secretOutputNames": sorted(_wire.secret_keys(outputs)),
+            "secretOutputNames": sorted(_values.secret_keys(outputs)),
         }
 
 
@@ -242,9 +242,9 @@ def _program_config(config: Mapping[str, Any]) -> tuple[dict[str, str], list[str
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in config.items():
-        plain = _wire.reveal(value)
+        plain = _values.reveal(value)
         values[key] = plain if isinstance(plain, str) else json.dumps(plain)
-        if _wire.contains_secret(value):
+        if _values.contains_secret(value):
             secret_keys.append(key)
     return values, secret_keys
 
@@ -372,7 +372,9 @@ def run_program(
     if config is not None:
         engine.set_config(config)
     references = {
-        name: _wire.normalize_bag(value.wire_outputs if isinstance(value, ProgramResult) else value)
+        name: _values.normalize_bag(
+            value.wire_outputs if isinstance(value, ProgramResult) else value
+        )
         for name, value in (stack_references or {}).items()
     }
     deployment = engine.deployment(preview=preview)

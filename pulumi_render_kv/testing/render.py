@@ -1,4 +1,4 @@
-"""Plain-text rendering of a :class:`~.model.Plan`, in the manner of ``pulumi preview --diff``.
+"""An :class:`~.model.OperationResult` as plain text, in the manner of ``pulumi preview --diff``.
 
 It follows the CLI's layout (the step table with ``[diff: ...]``, per-resource property diffs,
 diagnostics, the resource summary) closely enough for a demo or a test log. It is not the
@@ -12,8 +12,8 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
-from . import _wire
-from .model import Plan, PropertyChange, StepResult
+from . import _values
+from .model import OperationResult, PropertyChange, StepResult
 
 _PREFIX = {
     "create": "+ ",
@@ -59,14 +59,14 @@ _KIND_MARK = {"add": "+", "delete": "-", "update": "~"}
 
 def format_value(value: Any) -> str:  # noqa: PLR0911 -- one return per value kind
     """One property value as the display shows it: secrets ``[secret]``, unknowns ``[unknown]``."""
-    if _wire.is_secret(value):
+    if _values.is_secret(value):
         return "[secret]"
-    if value == _wire.UNKNOWN:
+    if value == _values.UNKNOWN:
         return "[unknown]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
-        return _wire.format_number(value)
+        return _values.format_number(value)
     if isinstance(value, str):
         return json.dumps(value)
     if isinstance(value, Mapping):
@@ -105,7 +105,7 @@ def _details(step: StepResult) -> list[str]:
     return lines
 
 
-def render_plan(plan: Plan, *, diff: bool = True) -> str:
+def render_plan(plan: OperationResult, *, diff: bool = True) -> str:
     """Render ``plan`` as text like the CLI's ``--diff`` output (``diff=False``: table only)."""
     stack_name = f"{plan.project}-{plan.stack}"
     lines = [_HEADERS.get(plan.operation, "{stack}:").format(stack=plan.stack), ""]
@@ -119,7 +119,7 @@ def render_plan(plan: Plan, *, diff: bool = True) -> str:
         rows.append((_PREFIX.get(step.op, "  "), step.type, step.name, step.op, info))
     type_width = max(len(r[1]) for r in rows)
     name_width = max(len(r[2]) for r in rows)
-    lines.append(f"     {'Type'.ljust(type_width)}  {'Name'.ljust(name_width)}  Plan")
+    lines.append(f"     {'Type'.ljust(type_width)}  {'Name'.ljust(name_width)}  OperationResult")
     for prefix, type_, name, op, info in rows:
         row = f" {prefix or '  '}  {type_.ljust(type_width)}  {name.ljust(name_width)}  {op}"
         if info:

@@ -32,7 +32,7 @@ from typing import IO, Any
 import grpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
-from . import _wire
+from . import _values
 
 _LIVE: weakref.WeakSet[ProviderServer] = weakref.WeakSet()
 
@@ -371,7 +371,7 @@ class ProviderServer:
         full = namespaced_config(config, self.project)
         variables: dict[str, str] = {}
         for key, value in full.items():
-            plain = _wire.reveal(value)
+            plain = _values.reveal(value)
             variables[f"pulumi-python:config:{key}"] = (
                 plain if isinstance(plain, str) else json.dumps(plain, sort_keys=True)
             )
@@ -381,7 +381,7 @@ class ProviderServer:
             name=name,
             type=type,
             variables=variables,
-            args=_wire.to_struct(full, keep_secrets=True),
+            args=_values.to_struct(full, keep_secrets=True),
             acceptSecrets=True,
             acceptResources=True,
             sends_old_inputs=True,

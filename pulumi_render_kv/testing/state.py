@@ -16,14 +16,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from . import _wire
+from . import _values
 from .model import PROVIDER_TYPE, STACK_TYPE, ResourceState
 
 
 def _checkpoint_value(value: Any) -> Any:
-    if _wire.is_secret(value):
+    if _values.is_secret(value):
         return {
-            _wire.SECRET_SIG_KEY: _wire.SECRET_SIG,
+            _values.SECRET_SIG_KEY: _values.SECRET_SIG,
             "ciphertext": "v1:" + secrets.token_urlsafe(18),
         }
     if isinstance(value, Mapping):
@@ -134,7 +134,7 @@ class StackState:
         return pending
 
     def set_stack_outputs(self, outputs: Mapping[str, Any]) -> None:
-        self._stack_outputs = _wire.normalize_bag(outputs)
+        self._stack_outputs = _values.normalize_bag(outputs)
 
     def clear(self) -> None:
         """What a destroy leaves: no resources, no outputs, no provider."""

@@ -189,9 +189,10 @@ def test_refused_changes_fail_at_preview_and_change_nothing(
 def test_deletion_protection_refuses_destroy(cli: Cli, one_cache: Path) -> None:
     cli.run("config", "set", "deletionProtection", "true", cwd=one_cache)
     cli.run("up", "--yes", cwd=one_cache)
+    # deletion_protection sets Pulumi's protect: the engine refuses at destroy's preview.
     refused = cli.run("destroy", "--yes", cwd=one_cache, check=False)
     assert refused.returncode != 0
-    assert "deletion_protection" in refused.stdout
+    assert "because it is protected" in refused.stdout
     assert live_names(cli) == ["cache"]
     cli.run("config", "set", "deletionProtection", "false", cwd=one_cache)
     cli.run("up", "--yes", cwd=one_cache)

@@ -11,7 +11,7 @@ CLIENT_DIR = Path(client_pkg.__file__).parent
 
 PROMISED = {
     "RenderClient", "RenderSettings", "ClientLimits",
-    "KeyValue", "KeyValueDetail", "KeyValueOptions", "KeyValueConnectionInfo",
+    "KeyValueSummary", "KeyValueDetail", "KeyValueOptions", "KeyValueConnectionInfo",
     "CidrBlockAndDescription", "KeyValuePOSTInput", "KeyValuePATCHInput", "Owner", "Environment",
     "RenderError", "RenderAPIError", "InvalidRequestError", "UnauthorizedError", "ForbiddenError",
     "NotFoundError", "ConflictError", "RateLimitedError", "ServerError", "RenderTransportError",

@@ -7,7 +7,7 @@ from typing import Any
 from pulumi_render_kv.testing import (
     UNKNOWN,
     CheckFailure,
-    Plan,
+    OperationResult,
     PropertyChange,
     StepResult,
     format_value,
@@ -25,7 +25,7 @@ def step(op: str, name: str, *changes: PropertyChange, **extra: Any) -> StepResu
 
 def test_preview_rendering_shows_ops_diff_keys_and_hides_secrets() -> None:
     """Creates, updates and replaces get the CLI's markers, [diff: ...] and [secret]."""
-    plan = Plan(
+    plan = OperationResult(
         operation="preview",
         project="proj",
         stack="dev",
@@ -57,7 +57,7 @@ def test_preview_rendering_shows_ops_diff_keys_and_hides_secrets() -> None:
 
 def test_table_only_rendering_and_past_tense_after_up() -> None:
     """diff=False leaves out property details; an up reports what was done."""
-    plan = Plan(
+    plan = OperationResult(
         operation="up",
         project="proj",
         stack="dev",
@@ -72,7 +72,7 @@ def test_table_only_rendering_and_past_tense_after_up() -> None:
 def test_failures_and_provider_output_appear_as_diagnostics() -> None:
     """Check failures print as the CLI's error lines; provider stderr is listed too."""
     failure = CheckFailure(TYPE, "bad", "size", "size must be a positive number", -1.0)
-    plan = Plan(
+    plan = OperationResult(
         operation="preview",
         project="proj",
         stack="dev",

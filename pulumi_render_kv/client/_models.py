@@ -37,13 +37,13 @@ __all__ = [
     "DEFAULT_REGION",
     "CidrBlockAndDescription",
     "Environment",
-    "KeyValue",
     "KeyValueConnectionInfo",
     "KeyValueDetail",
     "KeyValueOptions",
     "KeyValuePATCHInput",
     "KeyValuePOSTInput",
     "KeyValuePlan",
+    "KeyValueSummary",
     "KeyValueWithCursor",
     "Maintenance",
     "MaxmemoryPolicy",
@@ -200,12 +200,12 @@ class KeyValueDetail(_KeyValueBase):
     maintenance: Maintenance | None = None
 
 
-class KeyValue(_KeyValueBase):
+class KeyValueSummary(_KeyValueBase):
     """A Key Value instance as a list item (has ``dashboardUrl``, no ``maintenance``)."""
 
 
 class KeyValueWithCursor(_Response):
-    key_value: KeyValue
+    key_value: KeyValueSummary
     cursor: str | None = None
 
 

@@ -1,4 +1,4 @@
-"""_wire: tolerant reading of Render's JSON, strict sending of request bodies."""
+"""_models: tolerant reading of Render's JSON, strict sending of request bodies."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ from pydantic import ValidationError
 
 from pulumi_render_kv.client import (
     CidrBlockAndDescription,
-    KeyValue,
     KeyValueConnectionInfo,
     KeyValueDetail,
     KeyValuePATCHInput,
     KeyValuePOSTInput,
+    KeyValueSummary,
 )
-from pulumi_render_kv.client._wire import request_json
+from pulumi_render_kv.client._models import request_json
 
 from ._fakes import OWNER_ID, PASSWORD, connection_info_json, kv_json
 
@@ -73,7 +73,7 @@ def test_maintenance_and_environment_are_read() -> None:
 
 def test_list_item_has_dashboard_url() -> None:
     """A list item carries dashboardUrl."""
-    kv = KeyValue.model_validate(kv_json(list_item=True))
+    kv = KeyValueSummary.model_validate(kv_json(list_item=True))
     assert kv.dashboard_url == "https://dashboard.render.com/r/red-d8k3stdodlmc73btr2q0"
 
 
