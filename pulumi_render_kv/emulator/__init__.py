@@ -7,7 +7,7 @@ keeps its own wire shapes, so the package's client cannot pass by agreeing with 
         print(emu.url)  # http://127.0.0.1:PORT/v1
 
 Layout (one job per module): ``routes`` (HTTP: routing, auth, JSON, headers), ``backend``
-(Render's rules and state), ``wire`` (Render's JSON shapes), ``errors`` (one class per error
+(Render's rules and state), ``shapes`` (Render's JSON shapes), ``errors`` (one class per error
 case), ``lifecycle`` (status derived at read time from a clock), ``ratelimit`` (Render's
 buckets and headers), ``control`` (``/_emulator/`` control plane: faults, request log, reset,
 seeding), ``ids`` (ids, passwords, timestamps, cursors), ``plane`` (the data-plane interface),

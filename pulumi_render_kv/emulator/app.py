@@ -17,7 +17,7 @@ from .backend import Backend, Owner
 from .control import ControlPlane, FaultInjector, RequestLog
 from .lifecycle import LifecycleSettings
 from .plane import DataPlaneLike, RealDataPlane
-from .ratelimit import RateLimiter, RateLimitSettings
+from .ratelimit import RateLimitSettings, RateLimitWindows
 from .routes import Api
 from .server import ServerThread
 from .store import FILE_NAME as STATE_FILE_NAME
@@ -104,7 +104,7 @@ class Emulator:
                 data_plane=self._plane,
                 store=self._store,
             )
-            self.rate_limiter = RateLimiter(settings.rate_limits, self._wall_clock)
+            self.rate_limiter = RateLimitWindows(settings.rate_limits, self._wall_clock)
             self.faults = FaultInjector()
             self.request_log = RequestLog()
             control = ControlPlane(

@@ -4,7 +4,7 @@ Every rule cites ``render-api-keyvalue.md`` (§n). Where Render's real answer is
 emulator is strict and says so in the docstring of the error it raises (``errors.py``).
 
 Methods are named after the spec's operationIds (``create_key_value`` …). They take typed
-inputs (parsed from JSON by ``wire.py``), raise ``errors.RenderError`` subclasses and return
+inputs (parsed from JSON by ``shapes.py``), raise ``errors.ApiError`` subclasses and return
 read-only views whose ``status`` was derived from the clock at the moment of the call.
 """
 
