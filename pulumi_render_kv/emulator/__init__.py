@@ -14,7 +14,8 @@ seeding), ``ids`` (ids, passwords, timestamps, cursors), ``plane`` (the data-pla
 ``dataplane`` (real server processes), ``server`` (werkzeug serving), ``app`` (``Emulator``),
 ``__main__`` (the CLI).
 
-Known differences from Render (evidence: ``render-api-keyvalue.md``):
+Known differences from Render (documented at https://render.com/docs/key-value and
+https://api-docs.render.com/; "observed" marks answers seen from Render's API):
 
 - Servers: redis-server/valkey-server as found locally (here Redis 7), while the API reports
   ``version`` ``8.1.4``. Free → paid flushes the live server (Render: the data is lost).

@@ -10,7 +10,7 @@ eviction policy and persistence mode. It is reachable two ways, as on Render:
   (:mod:`._proxy`) that admits only addresses in the instance's IP allow list and only clients
   that log in as the ACL user ``<instance_id>`` that this module creates on the server.
 
-Processes are resources (style anchor, principle 10): the binary and its version are checked
+Server processes are resources to check, bound and release: the binary and its version are checked
 before launch, ports are free ones, readiness is a PING with a deadline, failures carry the
 server's log tail and the fix, and nothing outlives its owner -- ``close()``, an ``atexit`` hook,
 and, against an abrupt death of Python, a parent-death signal (see :class:`_Spawner`).
@@ -386,7 +386,7 @@ class DataPlane:
             "--maxmemory", str(config.maxmemory_bytes),
             "--maxmemory-policy", config.maxmemory_policy,
             "--appendonly", "yes" if config.persistence == "journal_snapshot" else "no",
-            # Render's journal mode: "AOF appendfsync everysec (<= 1 s loss)" (reference, §9).
+            # Render's journal mode is an AOF synced every second (at most ~1 s of writes lost).
             "--appendfsync", "everysec",
             *_save_args(persistent),
         ]  # fmt: skip

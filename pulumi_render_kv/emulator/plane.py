@@ -14,8 +14,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-# Render's persistence modes (§2.1), the spec's enum order. One list for the API's validation
-# (backend) and the data plane's; this module has no dependencies, so both may import it.
+# Render's persistence modes (the API's ``persistenceMode`` enum), in the spec's order. One list
+# for the API's validation (backend) and the data plane's; this module has no dependencies, so
+# both may import it.
 PERSISTENCE_MODES = ("journal_snapshot", "snapshot", "off")
 
 

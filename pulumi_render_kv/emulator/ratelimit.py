@@ -1,6 +1,6 @@
 """Render's rate limits: fixed, clock-aligned windows per bucket and per API key.
 
-Buckets (``render-api-keyvalue.md`` §10):
+Buckets (https://api-docs.render.com/reference/rate-limiting):
 
 - ``create``: ``POST /v1/key-value`` and ``POST /v1/redis`` share one bucket, 20 per hour
   (observed: Remaining went down across both paths; the window ends on the full hour);

@@ -5,7 +5,7 @@ named after the operation, and serialise the result. Order of checks for a ``/v1
 fault injection → rate limit → auth (401) → Accept (406) → body size (413, ``shapes.
 MAX_BODY_BYTES``) → route (404/405) → handler.
 
-Every ``/v1`` response carries the headers Render sends (§1): ``Content-Type: application/json;
+Every ``/v1`` response carries the headers Render sends: ``Content-Type: application/json;
 charset=utf-8`` (when there is a body), ``Render-Request-Id``, ``Ratelimit-Limit/Remaining/
 Reset`` and the security headers; a 429 also carries ``Retry-After``. That includes a 500 for an
 unexpected exception (a bug, a data-plane failure the backend did not translate, or one raised
