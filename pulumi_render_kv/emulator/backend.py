@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 
 from . import errors, ids
 from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
-from .plane import PERSISTENCE_MODES, DataPlaneLike, PlaneConfig, PlaneEndpoints
+from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig, PlaneEndpoints
 from .store import EnvironmentRow, InstanceRow, OwnerRow, StateStore
 
 # --- facts about Render: plans, regions, policies (https://render.com/docs/key-value) -------
@@ -513,8 +513,8 @@ class Backend:
         )
 
     @staticmethod
-    def _plane_config(instance: _Instance) -> PlaneConfig:
-        return PlaneConfig(
+    def _plane_config(instance: _Instance) -> InstanceConfig:
+        return InstanceConfig(
             instance_id=instance.id,
             password=instance.password,
             maxmemory_bytes=PLAN_MEMORY_BYTES[instance.plan],
