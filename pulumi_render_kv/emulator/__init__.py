@@ -7,14 +7,17 @@ keeps its own wire shapes, so the package's client cannot pass by agreeing with 
         print(emu.url)  # http://127.0.0.1:PORT/v1
 
 Layout (one job per module): ``routes`` (HTTP: routing, auth, JSON, headers), ``backend``
-(Render's rules and state), ``wire`` (Render's JSON shapes), ``errors`` (one class per error
+(Render's rules and state), ``shapes`` (Render's JSON shapes), ``errors`` (one class per error
 case), ``lifecycle`` (status derived at read time from a clock), ``ratelimit`` (Render's
 buckets and headers), ``control`` (``/_emulator/`` control plane: faults, request log, reset,
-seeding), ``ids`` (ids, passwords, timestamps, cursors), ``plane`` (the data-plane interface),
-``dataplane`` (real server processes), ``server`` (werkzeug serving), ``app`` (``Emulator``),
-``__main__`` (the CLI).
+seeding), ``ids`` (ids, passwords, timestamps, cursors), ``plane`` (the data-plane interface:
+config and endpoint types, error, protocol), ``dataplane`` (runs one server per instance, using
+``_process`` for spawn/readiness/stop, ``_server_config`` for memory/eviction/persistence
+settings, ``_ports`` for loopback ports, ``_tls`` and ``_proxy`` for the TLS gate), ``server``
+(werkzeug serving), ``app`` (``Emulator``), ``__main__`` (the CLI).
 
-Known differences from Render (evidence: ``render-api-keyvalue.md``):
+Known differences from Render (documented at https://render.com/docs/key-value and
+https://api-docs.render.com/; "observed" marks answers seen from Render's API):
 
 - Servers: redis-server/valkey-server as found locally (here Redis 7), while the API reports
   ``version`` ``8.1.4``. Free → paid flushes the live server (Render: the data is lost).

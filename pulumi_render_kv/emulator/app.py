@@ -11,17 +11,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from .backend import Backend, Owner
 from .control import ControlPlane, FaultInjector, RequestLog
 from .lifecycle import LifecycleSettings
-from .plane import DataPlaneLike, RealDataPlane
-from .ratelimit import RateLimiter, RateLimitSettings
+from .plane import DataPlaneLike
+from .ratelimit import RateLimitSettings, RateLimitWindows
 from .routes import Api
 from .server import ServerThread
 from .store import FILE_NAME as STATE_FILE_NAME
 from .store import StateStore
+
+if TYPE_CHECKING:
+    from .dataplane import DataPlane
 
 logger = logging.getLogger("pulumi_render_kv.emulator")
 
@@ -80,13 +83,16 @@ class Emulator:
         self._wall_clock: Callable[[], float] = lambda: epoch_offset + clock()
         self._temp_dir: Path | None = None
         self._plane: DataPlaneLike | None = data_plane
+        self._ca_cert_path: Path | None = None  # set when the emulator runs its own data plane
         self._store: StateStore | None = None
         self._server: ServerThread | None = None
         self._stopped = False
         self._stopping = threading.Event()
         try:
             if self._plane is None and settings.data_plane:
-                self._plane = self._real_data_plane(settings)
+                real_plane = self._real_data_plane(settings)
+                self._plane = real_plane
+                self._ca_cert_path = real_plane.ca_cert_path
             if settings.data_dir is not None:
                 settings.data_dir.mkdir(parents=True, exist_ok=True)
                 self._store = StateStore(settings.data_dir / STATE_FILE_NAME)
@@ -104,7 +110,7 @@ class Emulator:
                 data_plane=self._plane,
                 store=self._store,
             )
-            self.rate_limiter = RateLimiter(settings.rate_limits, self._wall_clock)
+            self.rate_limiter = RateLimitWindows(settings.rate_limits, self._wall_clock)
             self.faults = FaultInjector()
             self.request_log = RequestLog()
             control = ControlPlane(
@@ -125,14 +131,18 @@ class Emulator:
             self.stop()
             raise
 
-    def _real_data_plane(self, settings: EmulatorSettings) -> DataPlaneLike:
+    def _real_data_plane(self, settings: EmulatorSettings) -> DataPlane:
         data_dir = settings.data_dir
         if data_dir is None:
             # Recorded before the data plane checks its binary: stop() removes it if that fails.
             self._temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="render-kv-emulator-"))
         # Not settings.host: the data plane stays on loopback even when the API is served on
         # 0.0.0.0 (a password-less Redis must not face the network).
-        return RealDataPlane(data_dir, server_binary=settings.server_binary)
+        # Imported here: the data plane loads redis and the TLS code, which an emulator without
+        # servers (data_plane=False) never needs.
+        from .dataplane import DataPlane  # noqa: PLC0415
+
+        return DataPlane(data_dir, server_binary=settings.server_binary)
 
     # -- serving --
 
@@ -208,9 +218,7 @@ class Emulator:
     @property
     def ca_cert_path(self) -> Path | None:
         """The CA certificate of the external ``rediss://`` endpoints (None without data plane)."""
-        if isinstance(self._plane, RealDataPlane):
-            return self._plane.ca_cert_path
-        return None
+        return self._ca_cert_path
 
     @property
     def owner_id(self) -> str:

@@ -1,10 +1,12 @@
 """Render's Key Value behaviour, without HTTP: workspaces, environments, instances and rules.
 
-Every rule cites ``render-api-keyvalue.md`` (§n). Where Render's real answer is unknown the
+Rules follow Render's docs (https://render.com/docs/key-value, https://api-docs.render.com/)
+or say they were observed or inferred. Where Render's real answer is unknown the
 emulator is strict and says so in the docstring of the error it raises (``errors.py``).
 
-Methods are named after the spec's operationIds (``create_key_value`` …). They take typed
-inputs (parsed from JSON by ``wire.py``), raise ``errors.RenderError`` subclasses and return
+Methods are named after the spec's operationIds (``create_key_value`` …; each is documented at
+https://api-docs.render.com/reference/<operationId>). They take typed
+inputs (parsed from JSON by ``shapes.py``), raise ``errors.ApiError`` subclasses and return
 read-only views whose ``status`` was derived from the clock at the moment of the call.
 """
 
@@ -19,10 +21,10 @@ from dataclasses import dataclass, field, replace
 
 from . import errors, ids
 from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
-from .plane import PERSISTENCE_MODES, DataPlaneLike, PlaneConfig, PlaneEndpoints
+from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig, PlaneEndpoints
 from .store import EnvironmentRow, InstanceRow, OwnerRow, StateStore
 
-# --- facts about Render (§2.10, §9) ---------------------------------------------------------
+# --- facts about Render: plans, regions, policies (https://render.com/docs/key-value) -------
 
 PLANS = ("free", "starter", "standard", "pro", "pro_plus", "custom")
 # Upgrade order; `custom` plans are account-specific and not offered by the emulator.
@@ -47,7 +49,7 @@ MAXMEMORY_POLICIES = (
     "volatile_random",
     "volatile_ttl",
 )
-DEFAULT_MAXMEMORY_POLICY = "allkeys_lru"  # inferred: Dashboard/Blueprint/CLI default (§2.1)
+DEFAULT_MAXMEMORY_POLICY = "allkeys_lru"  # inferred: Dashboard/Blueprint/CLI default
 VERSION = "8.1.4"
 DASHBOARD_URL = "https://dashboard.render.com/r/{id}"
 # Without a data plane, connection strings point at a host that never resolves (RFC 2606).
@@ -101,7 +103,7 @@ class UpdateInput:
 
 @dataclass(frozen=True)
 class ListFilters:
-    """Parsed list query; tuples are OR-ed within a filter, filters are AND-ed (§5)."""
+    """Parsed list query; tuples are OR-ed within a filter, filters are AND-ed."""
 
     names: tuple[str, ...] | None = None
     regions: tuple[str, ...] | None = None
@@ -199,7 +201,7 @@ class InstanceView:
 
 @dataclass(frozen=True)
 class ConnectionInfo:
-    """The three connection strings of ``keyValueConnectionInfo`` (§2.7)."""
+    """The three connection strings of ``keyValueConnectionInfo``."""
 
     internal: str
     external: str
@@ -261,7 +263,7 @@ def _check_allow_list(entries: Iterable[CidrBlock]) -> None:
 def _persistence_after_update(
     current_plan: str, plan: str, requested: str | None, current: str
 ) -> str:
-    """Persistence after a PATCH: free is always ``off``; leaving free flips it on (§3.4)."""
+    """Persistence after a PATCH: free is always ``off``; leaving free flips it on."""
     if plan == "free":
         if requested not in (None, "off"):
             raise errors.PersistenceOnFreePlan(requested)
@@ -511,8 +513,8 @@ class Backend:
         )
 
     @staticmethod
-    def _plane_config(instance: _Instance) -> PlaneConfig:
-        return PlaneConfig(
+    def _plane_config(instance: _Instance) -> InstanceConfig:
+        return InstanceConfig(
             instance_id=instance.id,
             password=instance.password,
             maxmemory_bytes=PLAN_MEMORY_BYTES[instance.plan],
@@ -529,7 +531,7 @@ class Backend:
         )
 
     def create_key_value(self, spec: CreateInput) -> InstanceView:
-        """``create-key-value`` (§3.2): defaults, free-plan rules, then a server process."""
+        """``create-key-value``: defaults, free-plan rules, then a server process."""
         with self._lock:
             owner = self._owner(spec.owner_id)
             _check_plan("plan", spec.plan)
@@ -604,12 +606,12 @@ class Backend:
         return candidate
 
     def retrieve_key_value(self, instance_id: str) -> InstanceView:
-        """``retrieve-key-value`` (§3.3)."""
+        """``retrieve-key-value``."""
         with self._lock:
             return self._view(self._instance(instance_id))
 
     def list_key_value(self, filters: ListFilters) -> list[tuple[InstanceView, str]]:
-        """``list-key-value`` (§3.1, §5): newest first, filtered, one page after ``cursor``."""
+        """``list-key-value``: newest first, filtered, one page after ``cursor``."""
         if filters.regions is not None:
             for region in filters.regions:
                 _check_enum("region", region, REGIONS)
@@ -668,7 +670,7 @@ class Backend:
         )
 
     def update_key_value(self, instance_id: str, change: UpdateInput) -> InstanceView:
-        """``update-key-value`` (§3.4, §9): partial update, upgrade-only plans, restarts."""
+        """``update-key-value``: partial update, upgrade-only plans, restarts."""
         with self._lock:
             instance = self._instance(instance_id)
             if instance.lifecycle.suspended:
@@ -716,7 +718,7 @@ class Backend:
             new_config = self._plane_config(updated)
             if self._plane is not None and new_config != self._plane_config(instance):
                 try:
-                    # Free → paid loses the data (Render docs /free, §9).
+                    # Free → paid loses the data (https://render.com/docs/free).
                     self._plane.apply(new_config, flush=upgrading_from_free)
                 except Exception as exc:
                     raise errors.InternalError(
@@ -737,7 +739,7 @@ class Backend:
             return self._view(instance)
 
     def delete_key_value(self, instance_id: str) -> None:
-        """``delete-key-value`` (§3.5): works in any status; the id is gone afterwards."""
+        """``delete-key-value``: works in any status; the id is gone afterwards."""
         with self._lock:
             instance = self._instance(instance_id)
             if self._plane is not None:
@@ -752,7 +754,7 @@ class Backend:
                 self._store.delete_instance(instance.id)
 
     def retrieve_key_value_connection_info(self, instance_id: str) -> ConnectionInfo:
-        """``retrieve-key-value-connection-info`` (§2.7), pointing at the emulator's servers.
+        """``retrieve-key-value-connection-info``, pointing at the emulator's servers.
 
         Render's internal URL is ``redis://red-…:6379`` on its private network; the emulator's is
         the local plain-RESP port (no password, like Render's internal endpoint).
@@ -777,7 +779,7 @@ class Backend:
             )
 
     def suspend_key_value(self, instance_id: str) -> None:
-        """``suspend-key-value`` (§3.7): the process stops, data is kept; idempotent."""
+        """``suspend-key-value``: the process stops, data is kept; idempotent."""
         with self._lock:
             instance = self._instance(instance_id)
             if instance.lifecycle.suspended:
@@ -793,7 +795,7 @@ class Backend:
             self._save(instance)
 
     def resume_key_value(self, instance_id: str) -> None:
-        """``resume-key-value`` (§3.7): the process starts again; idempotent."""
+        """``resume-key-value``: the process starts again; idempotent."""
         with self._lock:
             instance = self._instance(instance_id)
             if not instance.lifecycle.suspended:
@@ -808,7 +810,7 @@ class Backend:
             instance.lifecycle.resume(self._clock())
             self._save(instance)
 
-    # -- environments (§7) --
+    # -- environments --
 
     def add_resources_to_environment(
         self, environment_id: str, resource_ids: tuple[str, ...]

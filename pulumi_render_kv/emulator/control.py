@@ -38,7 +38,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import errors, wire
+from . import errors, shapes
 from .backend import Backend
 
 logger = logging.getLogger("pulumi_render_kv.emulator.control")
@@ -254,8 +254,8 @@ class ControlPlane:
         route = (request.method, request.path.removeprefix(self.PREFIX).rstrip("/"))
         try:
             return self._dispatch(route, request)
-        except (ValueError, errors.RenderError) as exc:
-            status = exc.status if isinstance(exc, errors.RenderError) else 400
+        except (ValueError, errors.ApiError) as exc:
+            status = exc.status if isinstance(exc, errors.ApiError) else 400
             return _json(status, {"message": str(exc)})
         except Exception as exc:
             # A bug: answered in the API's error shape, not werkzeug's HTML page.
@@ -325,12 +325,12 @@ class ControlPlane:
             protected_status=protected,
             network_isolation_enabled=isolated,
         )
-        return _json(201, wire.render_environment(environment))
+        return _json(201, shapes.render_environment(environment))
 
     @staticmethod
     def _body(request: Request) -> dict[str, Any]:
         try:
-            body = json.loads(wire.read_body(request) or b"{}")
+            body = json.loads(shapes.read_body(request) or b"{}")
         except ValueError as exc:
             raise ValueError(f"request body is not valid JSON: {exc}") from None
         except RecursionError:

@@ -8,7 +8,7 @@ field, the value and the fix.
 
 Tree::
 
-    RenderError (status, message)
+    ApiError (status, message)
     ├── BadRequest                 400
     │   ├── InvalidBody            malformed JSON / not an object / missing body
     │   ├── MissingField           a required field is absent
@@ -36,7 +36,7 @@ Tree::
 from __future__ import annotations
 
 
-class RenderError(Exception):
+class ApiError(Exception):
     """Base of every error the emulator answers with; ``status`` is the HTTP status."""
 
     status: int = 500
@@ -46,7 +46,7 @@ class RenderError(Exception):
         self.message = message
 
 
-class BadRequest(RenderError):
+class BadRequest(ApiError):
     """400: the request could not be understood."""
 
     status = 400
@@ -151,7 +151,7 @@ class EnvironmentOwnerMismatch(BadRequest):
         super().__init__(f"environment {environment_id} does not belong to workspace {owner_id}")
 
 
-class Unauthorized(RenderError):
+class Unauthorized(ApiError):
     """401: missing or wrong bearer token."""
 
     status = 401
@@ -160,7 +160,7 @@ class Unauthorized(RenderError):
         super().__init__(message)
 
 
-class NotFound(RenderError):
+class NotFound(ApiError):
     """404 with Render's observed wording ``not found: <id>``."""
 
     status = 404
@@ -170,7 +170,7 @@ class NotFound(RenderError):
         self.resource_id = resource_id
 
 
-class MethodNotAllowed(RenderError):
+class MethodNotAllowed(ApiError):
     """405: the path exists but not for this method."""
 
     status = 405
@@ -179,7 +179,7 @@ class MethodNotAllowed(RenderError):
         super().__init__(f"method {method} not allowed for {path}")
 
 
-class NotAcceptable(RenderError):
+class NotAcceptable(ApiError):
     """406: the Accept header asks for something other than JSON."""
 
     status = 406
@@ -191,13 +191,13 @@ class NotAcceptable(RenderError):
         )
 
 
-class Conflict(RenderError):
+class Conflict(ApiError):
     """409: the current state of the resource conflicts with the request (inferred use)."""
 
     status = 409
 
 
-class PayloadTooLarge(RenderError):
+class PayloadTooLarge(ApiError):
     """413: the body exceeds the emulator's limit; Render's own limit and answer are unknown."""
 
     status = 413
@@ -207,7 +207,7 @@ class PayloadTooLarge(RenderError):
         self.limit = limit
 
 
-class RateLimitExceeded(RenderError):
+class RateLimitExceeded(ApiError):
     """429 with the spec's example text; ``routes.py`` adds ``Retry-After``."""
 
     status = 429
@@ -217,13 +217,13 @@ class RateLimitExceeded(RenderError):
         self.retry_after = retry_after
 
 
-class InternalError(RenderError):
+class InternalError(ApiError):
     """500: something failed inside the emulator (for example a data-plane process)."""
 
     status = 500
 
 
-class Stopping(RenderError):
+class Stopping(ApiError):
     """503: the emulator began stopping while the request sat in an injected delay.
 
     The request is not acted on: the servers it would touch are being stopped.
@@ -235,7 +235,7 @@ class Stopping(RenderError):
         super().__init__("the emulator is stopping; the request was not carried out")
 
 
-class InjectedFault(RenderError):
+class InjectedFault(ApiError):
     """An error the control plane asked for; any status, optional ``Retry-After``."""
 
     def __init__(self, status: int, message: str, retry_after: int | None = None) -> None:

@@ -4,7 +4,7 @@ No background timers: each instance keeps the instants of the events that matter
 the last restart, suspension, resumption) in the emulator's monotonic clock, and
 :meth:`InstanceLifecycle.status` works the status out from them at read time.
 
-Progressions (evidence in ``render-api-keyvalue.md`` §3.2, §3.4, §8):
+Progressions (each marked observed, documented or inferred):
 
 - create response: ``unknown`` (observed in 4 of 5 creates; ``creating`` is selectable);
 - reads until ``create_delay`` seconds have passed: ``creating``; then ``available``;

@@ -1,38 +1,58 @@
-"""What the backend needs from a data plane, and the adapter to the real one.
+"""The data plane's interface: its config and endpoint types, its error, and its protocol.
 
-The backend talks to a :class:`DataPlaneLike`. In production that is :class:`RealDataPlane`,
-which wraps ``pulumi_render_kv.emulator.dataplane.DataPlane`` (real ``valkey-server`` /
-``redis-server`` processes, written separately) and is imported only when a data plane is asked
-for, so the HTTP layer works, and is tested, without it. Unit tests use a fake with the same
-methods.
+The backend talks to a :class:`DataPlaneLike`. In production that is
+``pulumi_render_kv.emulator.dataplane.DataPlane`` (real ``valkey-server`` / ``redis-server``
+processes); unit tests use a fake with the same methods. This module imports nothing, so the
+backend, the HTTP layer and the fakes can use these types without loading the process code
+(redis, cryptography); ``dataplane`` imports this module, never the other way round.
 """
 
 from __future__ import annotations
 
-import importlib
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Protocol
 
-# Render's persistence modes (§2.1), the spec's enum order. One list for the API's validation
-# (backend) and the data plane's; this module has no dependencies, so both may import it.
+__all__ = [
+    "PERSISTENCE_MODES",
+    "DataPlaneError",
+    "DataPlaneLike",
+    "Endpoints",
+    "InstanceConfig",
+    "PlaneEndpoints",
+]
+
+# Render's persistence modes (the API's ``persistenceMode`` enum), in the spec's order. One list
+# for the API's validation (backend) and the data plane's.
 PERSISTENCE_MODES = ("journal_snapshot", "snapshot", "off")
 
 
 @dataclass(frozen=True)
-class PlaneConfig:
-    """The settings of one server process (same fields as ``dataplane.InstanceConfig``)."""
+class InstanceConfig:
+    """What one Key Value instance's server process runs with."""
 
-    instance_id: str
-    password: str  # 32 chars, for the external (TLS) endpoint
+    instance_id: str  # "red-" + 20 [a-z0-9]
+    password: str  # 32 chars [A-Za-z0-9]; the external endpoint's ACL user <instance_id>
     maxmemory_bytes: int
-    maxmemory_policy: str  # Valkey spelling, e.g. "allkeys-lru"
-    persistence: str  # one of PERSISTENCE_MODES
-    allow_list: tuple[str, ...]  # CIDR blocks that may use the external endpoint
+    maxmemory_policy: str  # Valkey spelling, e.g. "allkeys-lru", "noeviction"
+    persistence: str  # one of PERSISTENCE_MODES: "journal_snapshot" | "snapshot" | "off"
+    allow_list: tuple[str, ...]  # CIDR blocks that may use the external endpoint; () = none
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where an instance listens."""
+
+    host: str  # a loopback address, "127.0.0.1" unless told ("::1"): bracket it in URLs
+    internal_port: int  # plain RESP, no password (as Render's private network)
+    external_port: int  # TLS + password, gated by allow_list
+
+
+class DataPlaneError(Exception):
+    """A server process could not be found, started, reconfigured or stopped; says how to fix."""
 
 
 class PlaneEndpoints(Protocol):
-    """Where one server process listens."""
+    """Where one server process listens: :class:`Endpoints`, or a fake's look-alike."""
 
     @property
     def host(self) -> str: ...
@@ -45,56 +65,9 @@ class PlaneEndpoints(Protocol):
 class DataPlaneLike(Protocol):
     """The operations the backend performs on server processes."""
 
-    def start(self, config: PlaneConfig) -> PlaneEndpoints: ...
-    def apply(self, config: PlaneConfig, *, flush: bool = False) -> None: ...
+    def start(self, config: InstanceConfig) -> PlaneEndpoints: ...
+    def apply(self, config: InstanceConfig, *, flush: bool = False) -> None: ...
     def suspend(self, instance_id: str) -> None: ...
     def resume(self, instance_id: str) -> PlaneEndpoints: ...
     def stop(self, instance_id: str) -> None: ...
     def close(self) -> None: ...
-
-
-class RealDataPlane:
-    """Adapter to ``dataplane.DataPlane``: converts :class:`PlaneConfig` to its config type."""
-
-    def __init__(self, data_dir: Path, *, server_binary: str | None = None) -> None:
-        # Imported here, not at module level: the data plane needs redis-server and friends,
-        # and the emulator must work (and import) without them when data_plane=False.
-        module: Any = importlib.import_module("pulumi_render_kv.emulator.dataplane")
-        self._config_type: Any = module.InstanceConfig
-        # No host: the servers listen on 127.0.0.1 whatever address the HTTP API is served on,
-        # since their internal endpoint has no password.
-        self._plane: Any = module.DataPlane(data_dir, server_binary=server_binary)
-
-    @property
-    def ca_cert_path(self) -> Path:
-        """The CA certificate that clients of the external (TLS) endpoints must trust."""
-        return Path(self._plane.ca_cert_path)
-
-    def _convert(self, config: PlaneConfig) -> Any:
-        return self._config_type(**asdict(config))
-
-    def start(self, config: PlaneConfig) -> PlaneEndpoints:
-        """Start the process for a new instance."""
-        endpoints: PlaneEndpoints = self._plane.start(self._convert(config))
-        return endpoints
-
-    def apply(self, config: PlaneConfig, *, flush: bool = False) -> None:
-        """Apply changed settings live; ``flush`` wipes the data."""
-        self._plane.apply(self._convert(config), flush=flush)
-
-    def suspend(self, instance_id: str) -> None:
-        """Stop the process, keep the data."""
-        self._plane.suspend(instance_id)
-
-    def resume(self, instance_id: str) -> PlaneEndpoints:
-        """Start a suspended instance's process again."""
-        endpoints: PlaneEndpoints = self._plane.resume(instance_id)
-        return endpoints
-
-    def stop(self, instance_id: str) -> None:
-        """Stop the process and remove its data."""
-        self._plane.stop(instance_id)
-
-    def close(self) -> None:
-        """Stop every process; idempotent."""
-        self._plane.close()

@@ -1,12 +1,12 @@
 """Render's rate limits: fixed, clock-aligned windows per bucket and per API key.
 
-Buckets (``render-api-keyvalue.md`` §10):
+Buckets (https://api-docs.render.com/reference/rate-limiting):
 
 - ``create``: ``POST /v1/key-value`` and ``POST /v1/redis`` share one bucket, 20 per hour
   (observed: Remaining went down across both paths; the window ends on the full hour);
 - ``write``: every other POST / PATCH / DELETE, 30 per minute (documented; the testing host showed
   100 for PATCH/DELETE, configurable);
-- ``read``: every GET, 400 per minute.
+- ``get``: every GET, 400 per minute (the client names its bucket ``get`` too).
 
 Windows are fixed and aligned to the wall clock (the per-minute ones end on the full minute, the
 hourly one on the full hour), as the observed ``Date`` + ``Ratelimit-Reset`` values suggest.
@@ -29,7 +29,7 @@ UNLIMITED = 1_000_000_000
 class Bucket(StrEnum):
     """The rate-limit groups Render applies."""
 
-    READ = "read"
+    GET = "get"
     WRITE = "write"
     CREATE = "create"
 
@@ -41,7 +41,7 @@ def bucket_for(method: str, path: str) -> Bucket:
     """The bucket a request counts against."""
     method = method.upper()
     if method in ("GET", "HEAD"):
-        return Bucket.READ
+        return Bucket.GET
     if method == "POST" and path.rstrip("/") in CREATE_PATHS:
         return Bucket.CREATE
     return Bucket.WRITE
@@ -67,7 +67,7 @@ class RateLimitSettings:
 
     def limit_and_window(self, bucket: Bucket) -> tuple[int, int]:
         """(requests allowed, window length in seconds) for ``bucket``."""
-        if bucket is Bucket.READ:
+        if bucket is Bucket.GET:
             return self.get_per_minute, 60
         if bucket is Bucket.WRITE:
             return self.write_per_minute, 60
@@ -95,7 +95,7 @@ class Decision:
         return headers
 
 
-class RateLimiter:
+class RateLimitWindows:
     """Counts requests per (API key, bucket, window); ``wall_clock`` gives epoch seconds."""
 
     def __init__(self, settings: RateLimitSettings, wall_clock: Callable[[], float]) -> None:

@@ -1,11 +1,11 @@
 """The HTTP layer: routing table, bearer auth, JSON in/out, errors → status + body, headers.
 
-No Render rules live here: handlers read parameters with ``wire``, call the ``Backend`` method
+No Render rules live here: handlers read parameters with ``shapes``, call the ``Backend`` method
 named after the operation, and serialise the result. Order of checks for a ``/v1`` request:
-fault injection → rate limit → auth (401) → Accept (406) → body size (413, ``wire.
+fault injection → rate limit → auth (401) → Accept (406) → body size (413, ``shapes.
 MAX_BODY_BYTES``) → route (404/405) → handler.
 
-Every ``/v1`` response carries the headers Render sends (§1): ``Content-Type: application/json;
+Every ``/v1`` response carries the headers Render sends: ``Content-Type: application/json;
 charset=utf-8`` (when there is a body), ``Render-Request-Id``, ``Ratelimit-Limit/Remaining/
 Reset`` and the security headers; a 429 also carries ``Retry-After``. That includes a 500 for an
 unexpected exception (a bug, a data-plane failure the backend did not translate, or one raised
@@ -29,11 +29,11 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import errors, ids, wire
+from . import errors, ids, shapes
 from .backend import Backend
 from .control import ControlPlane, Fault, FaultInjector, RequestLog, RequestRecord
-from .ratelimit import Decision, RateLimiter
-from .wire import Flavor
+from .ratelimit import Decision, RateLimitWindows
+from .shapes import Flavor
 
 logger = logging.getLogger("pulumi_render_kv.emulator.routes")
 
@@ -89,7 +89,7 @@ class Api:
         self,
         *,
         backend: Backend,
-        limiter: RateLimiter,
+        limiter: RateLimitWindows,
         faults: FaultInjector,
         log: RequestLog,
         control: ControlPlane,
@@ -135,7 +135,7 @@ class Api:
         try:
             response = self._answer(request, token, fault)
         except Exception as exc:
-            # Anything the inner layers did not turn into a RenderError (a bug, or an injected
+            # Anything the inner layers did not turn into a ApiError (a bug, or an injected
             # delay the sleep refused): still a Render-shaped 500 with the usual headers, and
             # still in the request log, never werkzeug's HTML page.
             logger.exception("%s %s failed unexpectedly", request.method, request.path)
@@ -197,10 +197,10 @@ class Api:
                 raise errors.RateLimitExceeded(decision.reset)
             self._authenticate(token)
             self._check_accept(request)
-            wire.check_body_size(request)
+            shapes.check_body_size(request)
             route, params = self._match(request)
             reply = route.handler(self, Call(request, params, route.flavor))
-        except errors.RenderError as error:
+        except errors.ApiError as error:
             return self._error_response(error)
         except Exception as exc:
             # Logged at ERROR with the traceback: the CLI logs to stderr, and without any
@@ -256,7 +256,7 @@ class Api:
     # -- responses --
 
     @staticmethod
-    def _error_response(error: errors.RenderError) -> Response:
+    def _error_response(error: errors.ApiError) -> Response:
         response = Response(
             json.dumps({"message": error.message}, separators=(",", ":")),
             status=error.status,
@@ -282,8 +282,8 @@ class Api:
         )
 
     def _body(self, call: Call) -> Any:
-        return wire.parse_json_body(
-            wire.read_body(call.request), call.request.headers.get("Content-Type")
+        return shapes.parse_json_body(
+            shapes.read_body(call.request), call.request.headers.get("Content-Type")
         )
 
     @staticmethod
@@ -294,31 +294,31 @@ class Api:
 
     def list_key_value(self, call: Call) -> Reply:
         """``list-key-value`` / ``list-redis``."""
-        rows = self.backend.list_key_value(wire.parse_list_query(self._args(call)))
+        rows = self.backend.list_key_value(shapes.parse_list_query(self._args(call)))
         return Reply(
             200,
-            wire.render_instance_list(rows, call.flavor, null_empty_allow_list=self._null_empty),
+            shapes.render_instance_list(rows, call.flavor, null_empty_allow_list=self._null_empty),
         )
 
     def create_key_value(self, call: Call) -> Reply:
         """``create-key-value`` / ``create-redis``."""
         operation = "redisPOSTInput" if call.flavor is Flavor.REDIS else "keyValuePOSTInput"
-        view = self.backend.create_key_value(wire.parse_create_input(self._body(call), operation))
-        return Reply(201, wire.render_instance(view, null_empty_allow_list=self._null_empty))
+        view = self.backend.create_key_value(shapes.parse_create_input(self._body(call), operation))
+        return Reply(201, shapes.render_instance(view, null_empty_allow_list=self._null_empty))
 
     def retrieve_key_value(self, call: Call) -> Reply:
         """``retrieve-key-value`` / ``retrieve-redis``."""
         view = self.backend.retrieve_key_value(call.params["instance_id"])
-        return Reply(200, wire.render_instance(view, null_empty_allow_list=self._null_empty))
+        return Reply(200, shapes.render_instance(view, null_empty_allow_list=self._null_empty))
 
     def update_key_value(self, call: Call) -> Reply:
         """``update-key-value`` / ``update-redis``."""
         instance_id = call.params["instance_id"]
         self.backend.retrieve_key_value(instance_id)  # 404 before body errors, like a lookup
         operation = "redisPATCHInput" if call.flavor is Flavor.REDIS else "keyValuePATCHInput"
-        change = wire.parse_update_input(self._body(call), operation)
+        change = shapes.parse_update_input(self._body(call), operation)
         view = self.backend.update_key_value(instance_id, change)
-        return Reply(200, wire.render_instance(view, null_empty_allow_list=self._null_empty))
+        return Reply(200, shapes.render_instance(view, null_empty_allow_list=self._null_empty))
 
     def delete_key_value(self, call: Call) -> Reply:
         """``delete-key-value`` / ``delete-redis``."""
@@ -328,7 +328,7 @@ class Api:
     def retrieve_key_value_connection_info(self, call: Call) -> Reply:
         """``retrieve-key-value-connection-info`` / ``retrieve-redis-connection-info``."""
         info = self.backend.retrieve_key_value_connection_info(call.params["instance_id"])
-        return Reply(200, wire.render_connection_info(info, call.flavor))
+        return Reply(200, shapes.render_connection_info(info, call.flavor))
 
     def suspend_key_value(self, call: Call) -> Reply:
         """``suspend-key-value`` / ``suspend-redis``."""
@@ -342,30 +342,30 @@ class Api:
 
     def list_owners(self, call: Call) -> Reply:
         """``list-owners``."""
-        names, emails, cursor, limit = wire.parse_owner_query(self._args(call))
+        names, emails, cursor, limit = shapes.parse_owner_query(self._args(call))
         rows = self.backend.list_owners(names, emails, cursor, limit)
-        return Reply(200, wire.render_owner_list(rows))
+        return Reply(200, shapes.render_owner_list(rows))
 
     def retrieve_owner(self, call: Call) -> Reply:
         """``retrieve-owner``."""
-        return Reply(200, wire.render_owner(self.backend.retrieve_owner(call.params["owner_id"])))
+        return Reply(200, shapes.render_owner(self.backend.retrieve_owner(call.params["owner_id"])))
 
     def retrieve_environment(self, call: Call) -> Reply:
         """``retrieve-environment``."""
         environment = self.backend.retrieve_environment(call.params["environment_id"])
-        return Reply(200, wire.render_environment(environment))
+        return Reply(200, shapes.render_environment(environment))
 
     def add_resources_to_environment(self, call: Call) -> Reply:
         """``add-resources-to-environment``: 201 as observed (spec: 200)."""
-        resource_ids = wire.parse_resource_ids_body(self._body(call))
+        resource_ids = shapes.parse_resource_ids_body(self._body(call))
         environment = self.backend.add_resources_to_environment(
             call.params["environment_id"], resource_ids
         )
-        return Reply(201, wire.render_environment(environment))
+        return Reply(201, shapes.render_environment(environment))
 
     def remove_resources_from_environment(self, call: Call) -> Reply:
         """``remove-resources-from-environment``."""
-        resource_ids = wire.parse_resource_ids_query(self._args(call))
+        resource_ids = shapes.parse_resource_ids_query(self._args(call))
         self.backend.remove_resources_from_environment(call.params["environment_id"], resource_ids)
         return Reply(204)
 

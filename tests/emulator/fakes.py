@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from pulumi_render_kv.emulator.plane import PlaneConfig
+from pulumi_render_kv.emulator.plane import InstanceConfig
 
 
 class FakeClock:
@@ -22,7 +22,7 @@ class FakeClock:
 
 
 class FakeDataPlaneError(Exception):
-    """Stands for ``dataplane.DataPlaneError``: not one of the emulator's Render errors."""
+    """Stands for ``plane.DataPlaneError``: not one of the emulator's Render errors."""
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class FakeDataPlane:
     """Implements the data-plane protocol in memory; ``calls`` lists what the backend did."""
 
     calls: list[tuple[str, object]] = field(default_factory=list)
-    configs: dict[str, PlaneConfig] = field(default_factory=dict)
+    configs: dict[str, InstanceConfig] = field(default_factory=dict)
     running: set[str] = field(default_factory=set)
     closed: bool = False
     fail_start: bool = False
@@ -50,7 +50,7 @@ class FakeDataPlane:
         port = next(self._ports)
         return FakeEndpoints(self.host, port, port + 1)
 
-    def start(self, config: PlaneConfig) -> FakeEndpoints:
+    def start(self, config: InstanceConfig) -> FakeEndpoints:
         if self.fail_start:
             raise RuntimeError("redis-server exited with status 1")
         self.calls.append(("start", config))
@@ -58,7 +58,7 @@ class FakeDataPlane:
         self.running.add(config.instance_id)
         return self._endpoints()
 
-    def apply(self, config: PlaneConfig, *, flush: bool = False) -> None:
+    def apply(self, config: InstanceConfig, *, flush: bool = False) -> None:
         self.calls.append(("apply", (config, flush)))
         self.configs[config.instance_id] = config
 

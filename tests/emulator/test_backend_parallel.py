@@ -10,7 +10,7 @@ import pytest
 from pulumi_render_kv.emulator import errors
 from pulumi_render_kv.emulator.backend import Backend, CreateInput, Owner
 from pulumi_render_kv.emulator.lifecycle import LifecycleSettings
-from pulumi_render_kv.emulator.plane import PlaneConfig
+from pulumi_render_kv.emulator.plane import InstanceConfig
 
 from .fakes import FakeClock, FakeDataPlane, FakeEndpoints
 
@@ -29,7 +29,7 @@ class SlowStartPlane(FakeDataPlane):
     def slow_next(self) -> None:
         self._slow = True
 
-    def start(self, config: PlaneConfig) -> FakeEndpoints:
+    def start(self, config: InstanceConfig) -> FakeEndpoints:
         if self._slow:
             self._slow = False
             self.starting.set()

@@ -23,7 +23,7 @@ from openapi_contract import (
 
 from pulumi_render_kv.emulator import Emulator, RateLimitSettings
 from pulumi_render_kv.emulator.routes import ROUTES
-from pulumi_render_kv.emulator.wire import Flavor
+from pulumi_render_kv.emulator.shapes import Flavor
 
 from .conftest import make_client, make_emulator
 from .fakes import FakeClock, FakeDataPlane

@@ -29,7 +29,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from pulumi_render_kv.emulator import dataplane
+from pulumi_render_kv.emulator import _ports
 from pulumi_render_kv.emulator._gate_policy import address_admitted, parse_allow_list
 from pulumi_render_kv.emulator.dataplane import (
     DataPlane,
@@ -279,7 +279,7 @@ def test_start_retries_when_another_server_wins_the_port_race(
 ) -> None:
     """If the probed free port is taken before the server binds it, start() picks another."""
     first = _start(plane, _config())
-    real_free_port = dataplane._free_port
+    real_free_port = _ports.free_port
     handed_out: list[int] = []
 
     def racy_free_port(host: str) -> int:
@@ -288,7 +288,7 @@ def test_start_retries_when_another_server_wins_the_port_race(
         handed_out.append(port)
         return port
 
-    monkeypatch.setattr(dataplane, "_free_port", racy_free_port)
+    monkeypatch.setattr(_ports, "free_port", racy_free_port)
     second = _start(plane, _config())
     assert handed_out[0] == first.internal_port
     assert second.internal_port == handed_out[-1] != first.internal_port
@@ -748,11 +748,11 @@ def test_a_non_loopback_host_is_refused_before_anything_runs(tmp_path: Path, hos
 @pytest.mark.dataplane
 def test_the_api_and_the_data_plane_share_one_list_of_persistence_modes(tmp_path: Path) -> None:
     """The modes the API accepts are, by definition, the ones the data plane can run."""
-    from pulumi_render_kv.emulator import _proxy, backend, plane  # noqa: PLC0415
+    from pulumi_render_kv.emulator import _proxy, _server_config, backend, plane  # noqa: PLC0415
 
     assert backend.PERSISTENCE_MODES is plane.PERSISTENCE_MODES
-    assert dataplane.PERSISTENCE_MODES is plane.PERSISTENCE_MODES
+    assert _server_config.PERSISTENCE_MODES is plane.PERSISTENCE_MODES
     # And one socket-family helper, in the gate's module.
-    assert dataplane.socket_family is _proxy.socket_family
-    assert not hasattr(dataplane, "_family")
+    assert _ports.socket_family is _proxy.socket_family
+    assert not hasattr(_ports, "_family")
     assert not hasattr(_proxy, "_family")

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from pulumi_render_kv.emulator import RateLimitSettings
-from pulumi_render_kv.emulator.ratelimit import Bucket, RateLimiter, bucket_for
+from pulumi_render_kv.emulator.ratelimit import Bucket, RateLimitWindows, bucket_for
 
 from .conftest import create, make_client, make_emulator
 from .fakes import FakeClock, FakeDataPlane
@@ -26,8 +26,8 @@ class WallClock:
 @pytest.mark.parametrize(
     ("method", "path", "bucket"),
     [
-        ("GET", "/v1/key-value", Bucket.READ),
-        ("GET", "/v1/key-value/red-x/connection-info", Bucket.READ),
+        ("GET", "/v1/key-value", Bucket.GET),
+        ("GET", "/v1/key-value/red-x/connection-info", Bucket.GET),
         ("POST", "/v1/key-value", Bucket.CREATE),
         ("POST", "/v1/redis", Bucket.CREATE),
         ("POST", "/v1/key-value/red-x/suspend", Bucket.WRITE),
@@ -44,7 +44,7 @@ def test_requests_fall_into_renders_buckets(method: str, path: str, bucket: Buck
 def test_default_limits_are_renders_documented_ones() -> None:
     """400 GET/min, 30 writes/min, 20 creates/hour."""
     settings = RateLimitSettings()
-    assert settings.limit_and_window(Bucket.READ) == (400, 60)
+    assert settings.limit_and_window(Bucket.GET) == (400, 60)
     assert settings.limit_and_window(Bucket.WRITE) == (30, 60)
     assert settings.limit_and_window(Bucket.CREATE) == (20, 3600)
 
@@ -57,7 +57,7 @@ def test_limits_must_be_positive() -> None:
 
 def test_remaining_counts_down_and_reset_is_seconds_to_the_full_minute() -> None:
     """Windows are aligned to the wall clock: at :25 s, 35 s are left in the minute."""
-    limiter = RateLimiter(RateLimitSettings(get_per_minute=3), WallClock())
+    limiter = RateLimitWindows(RateLimitSettings(get_per_minute=3), WallClock())
     first = limiter.hit("key", "GET", "/v1/key-value")
     second = limiter.hit("key", "GET", "/v1/key-value")
     assert (first.allowed, first.limit, first.remaining, first.reset) == (True, 3, 2, 35)
@@ -66,14 +66,14 @@ def test_remaining_counts_down_and_reset_is_seconds_to_the_full_minute() -> None
 
 def test_create_window_ends_on_the_full_hour() -> None:
     """At 16:25:25 the create bucket resets at 17:00:00, 2075 s later."""
-    limiter = RateLimiter(RateLimitSettings(), WallClock())
+    limiter = RateLimitWindows(RateLimitSettings(), WallClock())
     assert limiter.hit("key", "POST", "/v1/key-value").reset == 2075
 
 
 def test_exceeding_the_limit_refuses_with_retry_after_until_the_window_ends() -> None:
     """Once the limit is used, requests are refused with Remaining 0 and Retry-After = Reset."""
     clock = WallClock()
-    limiter = RateLimiter(RateLimitSettings(write_per_minute=2), clock)
+    limiter = RateLimitWindows(RateLimitSettings(write_per_minute=2), clock)
     limiter.hit("key", "PATCH", "/v1/key-value/red-x")
     limiter.hit("key", "PATCH", "/v1/key-value/red-x")
     refused = limiter.hit("key", "DELETE", "/v1/key-value/red-x")
@@ -90,7 +90,7 @@ def test_exceeding_the_limit_refuses_with_retry_after_until_the_window_ends() ->
 
 def test_buckets_and_api_keys_are_counted_separately() -> None:
     """A full write bucket does not block GETs, nor another user's writes."""
-    limiter = RateLimiter(RateLimitSettings(write_per_minute=1), WallClock())
+    limiter = RateLimitWindows(RateLimitSettings(write_per_minute=1), WallClock())
     limiter.hit("alice", "PATCH", "/v1/key-value/red-x")
     assert not limiter.hit("alice", "PATCH", "/v1/key-value/red-x").allowed
     assert limiter.hit("alice", "GET", "/v1/key-value").allowed
@@ -99,7 +99,7 @@ def test_buckets_and_api_keys_are_counted_separately() -> None:
 
 def test_peek_does_not_count() -> None:
     """peek() reports the headers without using quota."""
-    limiter = RateLimiter(RateLimitSettings(get_per_minute=5), WallClock())
+    limiter = RateLimitWindows(RateLimitSettings(get_per_minute=5), WallClock())
     assert limiter.peek("key", "GET", "/v1/owners").remaining == 5
     assert limiter.hit("key", "GET", "/v1/owners").remaining == 4
 

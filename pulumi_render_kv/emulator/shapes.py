@@ -3,7 +3,8 @@
 The emulator keeps its own wire code (it shares nothing with the package's client), so a
 misreading of Render's format cannot pass on both sides. Parsing here checks JSON *types*,
 required fields and unknown fields; the *rules* (enums, plans, limits) live in ``backend.py``.
-Shapes follow the spec schemas named in each function (``render-api-keyvalue.md`` §2).
+Shapes follow the schemas of Render's OpenAPI spec (https://api-docs.render.com/), named in
+each function.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ CREATE_FIELDS = (
     "ipAllowList",
 )
 CREATE_REQUIRED = ("name", "ownerId", "plan")
-# region, ownerId and environmentId are not patchable (§2.2); sending them is rejected.
+# region, ownerId and environmentId are not fields of the PATCH body; sending them is rejected.
 PATCH_FIELDS = ("name", "plan", "maxmemoryPolicy", "persistenceMode", "ipAllowList")
 LIST_PARAMETERS = (
     "name",
@@ -60,7 +61,7 @@ MAX_LIMIT = 100
 
 
 class Flavor(Enum):
-    """``/key-value`` or the legacy ``/redis`` twin: same objects, two spellings (§4)."""
+    """``/key-value`` or the legacy ``/redis`` twin: same objects, two spellings."""
 
     KEY_VALUE = ("keyValue", "cliCommand")
     REDIS = ("redis", "redisCLICommand")
@@ -279,7 +280,7 @@ def _limit(args: Mapping[str, list[str]]) -> int:
 
 
 def parse_list_query(args: Mapping[str, list[str]]) -> ListFilters:
-    """The query of ``list-key-value`` / ``list-redis`` (§3.1): arrays are comma-separated."""
+    """The query of ``list-key-value`` / ``list-redis``: arrays are comma-separated."""
     _check_parameters(args, LIST_PARAMETERS)
     return ListFilters(
         names=_csv(args, "name"),
@@ -316,14 +317,14 @@ def parse_resource_ids_query(args: Mapping[str, list[str]]) -> tuple[str, ...]:
 
 
 def render_owner(owner: Owner) -> JsonObject:
-    """An ``owner`` object (§2.9)."""
+    """An ``owner`` object."""
     return {"id": owner.id, "name": owner.name, "email": owner.email, "type": owner.type}
 
 
 def render_instance(
     view: InstanceView, *, null_empty_allow_list: bool, dashboard_url: bool = False
 ) -> JsonObject:
-    """A ``keyValueDetail`` (``dashboard_url=False``) or ``keyValue`` list payload (§2.3, §2.4).
+    """A ``keyValueDetail`` (``dashboard_url=False``) or ``keyValue`` list payload.
 
     ``environmentId`` is absent (not null) when unset; an empty allow list is ``null`` as
     observed (switchable); the create response's timestamps carry nanoseconds.
@@ -360,7 +361,7 @@ def render_instance(
 def render_instance_list(
     rows: list[tuple[InstanceView, str]], flavor: Flavor, *, null_empty_allow_list: bool
 ) -> list[JsonObject]:
-    """A bare array of ``{"keyValue"|"redis": …, "cursor": …}`` (§2.5, §4)."""
+    """A bare array of ``{"keyValue"|"redis": …, "cursor": …}``."""
     return [
         {
             flavor.list_key: render_instance(
@@ -373,7 +374,7 @@ def render_instance_list(
 
 
 def render_connection_info(info: ConnectionInfo, flavor: Flavor) -> JsonObject:
-    """``keyValueConnectionInfo`` / ``redisConnectionInfo`` (§2.7, §4)."""
+    """``keyValueConnectionInfo`` / ``redisConnectionInfo``."""
     return {
         "internalConnectionString": info.internal,
         "externalConnectionString": info.external,
