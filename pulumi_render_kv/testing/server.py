@@ -55,7 +55,7 @@ def _death_signal_prefix() -> list[str]:
     Linux only (util-linux's ``setpriv``); empty elsewhere, where ``close()`` and ``atexit``
     remain. Exec'ing through setpriv rather than a ``preexec_fn``: Python code between fork and
     exec in a process running gRPC's threads can crash the child. A deliberate duplicate of
-    ``emulator.dataplane._death_signal_prefix``: the harness and the emulator import nothing
+    ``emulator._process.death_signal_prefix``: the harness and the emulator import nothing
     from each other, and sharing four lines is not worth a common module.
     """
     setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
