@@ -360,38 +360,49 @@ def test_cli_stops_promptly_during_a_delayed_request_and_leaves_no_server(
     assert [pid for pid in servers if _alive(pid)] == []
 
 
+_HEADERS = {"Authorization": "Bearer any"}
+
+
+def _create_and_write(running: Running, name: str, value: str) -> str:
+    """Create an instance through the API and SET ``survivor`` in it; returns its id."""
+    with httpx.Client(base_url=running.url, headers=_HEADERS, timeout=30) as client:
+        owner_id = client.get("/owners").json()[0]["owner"]["id"]
+        created = client.post(
+            "/key-value", json={"name": name, "ownerId": owner_id, "plan": "starter"}
+        )
+        assert created.status_code == 201, created.text
+        instance_id: str = created.json()["id"]
+    with redis.Redis.from_url(_internal_url(running, instance_id), socket_timeout=10) as server:
+        assert server.set("survivor", value)
+    return instance_id
+
+
+def _internal_url(running: Running, instance_id: str) -> str:
+    with httpx.Client(base_url=running.url, headers=_HEADERS, timeout=30) as client:
+        info = client.get(f"/key-value/{instance_id}/connection-info").json()
+    return str(info["internalConnectionString"])
+
+
+def _listed_ids(running: Running) -> list[str]:
+    with httpx.Client(base_url=running.url, headers=_HEADERS, timeout=30) as client:
+        return [item["keyValue"]["id"] for item in client.get("/key-value").json()]
+
+
 @pytest.mark.dataplane
 def test_cli_restarted_on_its_data_dir_brings_the_instance_and_its_data_back(
     cleanup: list[subprocess.Popen[str]], tmp_path: Path
 ) -> None:
     """SIGTERM, then a new emulator process on the same --data-dir: same id, same key."""
-    headers = {"Authorization": "Bearer any"}
     first = _start("--data-dir", str(tmp_path))
     cleanup.append(first.process)
-    with httpx.Client(base_url=first.url, headers=headers, timeout=30) as client:
-        owner_id = client.get("/owners").json()[0]["owner"]["id"]
-        created = client.post(
-            "/key-value", json={"name": "kept", "ownerId": owner_id, "plan": "starter"}
-        )
-        assert created.status_code == 201, created.text
-        instance_id = created.json()["id"]
-        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
-            "internalConnectionString"
-        ]
-    with redis.Redis.from_url(url, socket_timeout=10) as server:
-        assert server.set("survivor", "yes")
+    instance_id = _create_and_write(first, "kept", "yes")
     code, _, stderr = _stop(first, signal.SIGTERM)
     assert code == 0, stderr
 
     second = _start("--data-dir", str(tmp_path))
     cleanup.append(second.process)
-    with httpx.Client(base_url=second.url, headers=headers, timeout=30) as client:
-        [item] = client.get("/key-value").json()
-        assert (item["keyValue"]["id"], item["keyValue"]["name"]) == (instance_id, "kept")
-        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
-            "internalConnectionString"
-        ]
-    with redis.Redis.from_url(url, socket_timeout=10) as server:
+    assert _listed_ids(second) == [instance_id]
+    with redis.Redis.from_url(_internal_url(second, instance_id), socket_timeout=10) as server:
         assert server.get("survivor") == b"yes"
     code, _, stderr = _stop(second, signal.SIGTERM)
     assert code == 0, stderr
@@ -424,21 +435,9 @@ def test_cli_killed_with_sigkill_restarts_on_its_data_dir(
 ) -> None:
     """After kill -9 (no cleanup code runs) the state file and the data dir's lock do not stand
     in the way: a new emulator brings the instance and its acknowledged write back."""
-    headers = {"Authorization": "Bearer any"}
     first = _start("--data-dir", str(tmp_path))
     cleanup.append(first.process)
-    with httpx.Client(base_url=first.url, headers=headers, timeout=30) as client:
-        owner_id = client.get("/owners").json()[0]["owner"]["id"]
-        created = client.post(
-            "/key-value", json={"name": "crash", "ownerId": owner_id, "plan": "starter"}
-        )
-        assert created.status_code == 201, created.text
-        instance_id = created.json()["id"]
-        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
-            "internalConnectionString"
-        ]
-    with redis.Redis.from_url(url, socket_timeout=10) as server:
-        assert server.set("survivor", "after a crash")
+    instance_id = _create_and_write(first, "crash", "after a crash")
     servers = _children(first.process.pid)
     assert servers
     first.process.kill()
@@ -450,12 +449,8 @@ def test_cli_killed_with_sigkill_restarts_on_its_data_dir(
 
     second = _start("--data-dir", str(tmp_path))
     cleanup.append(second.process)
-    with httpx.Client(base_url=second.url, headers=headers, timeout=30) as client:
-        assert [i["keyValue"]["id"] for i in client.get("/key-value").json()] == [instance_id]
-        url = client.get(f"/key-value/{instance_id}/connection-info").json()[
-            "internalConnectionString"
-        ]
-    with redis.Redis.from_url(url, socket_timeout=10) as server:
+    assert _listed_ids(second) == [instance_id]
+    with redis.Redis.from_url(_internal_url(second, instance_id), socket_timeout=10) as server:
         assert server.get("survivor") == b"after a crash"
     code, _, stderr = _stop(second, signal.SIGTERM)
     assert code == 0, stderr
