@@ -29,9 +29,9 @@ loads, CheckConfig/DiffConfig of the default provider before a program's first r
 Configure with the provider's URN and id, Cancel as the command ends; refresh, destroy and
 import configure with the stack config saved at the last ``up``, as the engine does),
 ``protect`` (a protected resource's delete is refused before the provider hears of it; destroy
-goes on past it, as ``pulumi destroy --skip-preview`` does), the RPC sequences and their fields (Diff/Update/Delete get the old
-*outputs* as ``olds``); secrets stripped before every call (the server answers
-``acceptSecrets=False``) and re-applied to results with ``annotateSecrets`` and
+goes on past it, as ``pulumi destroy --skip-preview`` does), the RPC sequences and their fields
+(Diff/Update/Delete get the old *outputs* as ``olds``); secrets stripped before every call (the
+server answers ``acceptSecrets=False``) and re-applied to results with ``annotateSecrets`` and
 ``additional_secret_outputs``; unknowns only in a preview, only to Check and Diff; planned
 outputs in a preview are the checked inputs; numbers as floats and ``None`` values dropped;
 the DIFF_UNKNOWN fallback to the engine's own input diff (``__provider`` included);
