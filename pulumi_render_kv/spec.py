@@ -133,11 +133,13 @@ def _enum_key(value: str) -> str:
 
 
 def normalize_plan(value: Any) -> tuple[Any, str | None]:
-    if not isinstance(value, str) or not value.strip():
+    if value is None or (isinstance(value, str) and not value.strip()):
         return value, (
             "is required and has no default, so that nobody pays for a plan by accident: "
             f"choose one of {', '.join(catalog.PLAN_RANK)}"
         )
+    if not isinstance(value, str):
+        return value, f"must be a plan name, one of {', '.join(catalog.PLAN_RANK)} or custom…"
     key = _enum_key(value)
     if key in catalog.PLAN_RANK:
         return key, None
@@ -390,7 +392,11 @@ def _resolve_workload(out: dict[str, Any], problems: list[Problem]) -> None:
     if UNKNOWN in (workload, policy, persistence):
         return
     # A misspelt workload is already a problem; it implies nothing.
-    profile = catalog.WORKLOADS.get(workload) if workload in _WORKLOADS else None
+    profile = (
+        catalog.WORKLOADS[Workload(workload)]
+        if isinstance(workload, str) and workload in _WORKLOADS
+        else None
+    )
     if workload is None and policy is None:
         problems.append(
             Problem(
@@ -402,7 +408,7 @@ def _resolve_workload(out: dict[str, Any], problems: list[Problem]) -> None:
     if profile is not None:
         if policy is None:
             out["maxmemoryPolicy"] = profile.policy.value
-        elif policy in profile.forbidden_policies:
+        elif isinstance(policy, str) and policy in profile.forbidden_policies:
             problems.append(
                 Problem(
                     "maxmemoryPolicy",
@@ -412,7 +418,7 @@ def _resolve_workload(out: dict[str, Any], problems: list[Problem]) -> None:
             )
         if persistence is None and profile.persistence is not None:
             out["persistenceMode"] = persistence = profile.persistence.value
-        elif persistence in profile.forbidden_persistence:
+        elif isinstance(persistence, str) and persistence in profile.forbidden_persistence:
             problems.append(
                 Problem(
                     "persistenceMode",

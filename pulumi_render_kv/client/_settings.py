@@ -1,7 +1,8 @@
 """Resolved client settings: API key, workspace, base URL, limits, timeouts, retry policy.
 
 :meth:`RenderSettings.resolve` takes explicit values first, then the environment
-(``RENDER_API_KEY``, ``RENDER_OWNER_ID``, ``RENDER_API_URL``, ``RENDER_API_CLIENT_LIMITS``),
+(``RENDER_API_KEY``, ``RENDER_OWNER_ID``, ``RENDER_API_URL``, ``RENDER_API_CLIENT_LIMITS``,
+``RENDER_API_TIMEOUT``),
 then defaults. It refuses plain ``http://`` to anything but a loopback host.
 
 The API key is a ``SecretStr``; ``repr()`` shows no key, and settings refuse to be pickled so a
@@ -31,6 +32,7 @@ ENV_API_KEY = "RENDER_API_KEY"
 ENV_OWNER_ID = "RENDER_OWNER_ID"
 ENV_API_URL = "RENDER_API_URL"
 ENV_CLIENT_LIMITS = "RENDER_API_CLIENT_LIMITS"
+ENV_TIMEOUT = "RENDER_API_TIMEOUT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,27 @@ def _check_base_url(raw: str) -> str:
             "https://, or http:// only for a loopback emulator (localhost, 127.0.0.0/8, ::1)."
         )
     return text
+
+
+def _timeouts_from_env(text: str) -> Timeouts:
+    """``RENDER_API_TIMEOUT`` (seconds): the read and write timeout, connect and pool at most."""
+    if not text:
+        return Timeouts()
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= 3600:  # `not` also refuses NaN
+        raise RenderConfigError(
+            f"{ENV_TIMEOUT} must be a number of seconds from 0 to 3600 (e.g. 60), got {text!r}."
+        )
+    default = Timeouts()
+    return Timeouts(
+        connect=min(default.connect, seconds),
+        read=seconds,
+        write=seconds,
+        pool=min(default.pool, seconds),
+    )
 
 
 def _refuse_pickle(kind: str) -> NoReturn:
@@ -137,12 +160,15 @@ class RenderSettings:
             else:
                 limits = ClientLimits()
 
+        if timeouts is None:
+            timeouts = _timeouts_from_env(env.get(ENV_TIMEOUT, "").strip())
+
         return cls(
             api_key=SecretStr(key),
             owner_id=owner,
             base_url=url,
             limits=limits,
-            timeouts=timeouts or Timeouts(),
+            timeouts=timeouts,
             retry=retry or RetryPolicy(),
         )
 

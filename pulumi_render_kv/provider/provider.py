@@ -105,8 +105,8 @@ class KeyValueProvider(ResourceProvider):
             if not planned.rejections:
                 for warning in planned.warnings:
                     _warn(canonical.get("name"), warning)
-        elif canonical.get("ipAllowList") and any(
-            e["cidrBlock"] in ("0.0.0.0/0", "::/0") for e in canonical["ipAllowList"]
+        elif not any(p.property.startswith("ipAllowList") for p in problems) and any(
+            e["cidrBlock"] in ("0.0.0.0/0", "::/0") for e in canonical.get("ipAllowList") or ()
         ):
             _warn(canonical.get("name"), "ipAllowList admits the whole internet (0.0.0.0/0)")
         if planned is not None and not problems and unused_consent(canonical, planned):

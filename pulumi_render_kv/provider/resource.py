@@ -64,6 +64,14 @@ def _entry(entry: IpAllowEntryInput) -> Any:
     return entry  # a bare CIDR string, or an Output: check() validates it
 
 
+def _entries(value: Any) -> Any:
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return value  # one CIDR string, or an Output of a list: check() reports or takes it
+    return [_entry(e) for e in value]
+
+
 class KeyValue(Resource, module="render-kv", name="KeyValue"):
     """A Render Key Value instance (managed Valkey).
 
@@ -126,7 +134,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
                 workload=workload,
                 maxmemory_policy=maxmemory_policy,
                 persistence_mode=persistence_mode,
-                ip_allow_list=[_entry(e) for e in ip_allow_list or ()],
+                ip_allow_list=_entries(ip_allow_list),
                 environment_id=environment_id,
                 owner_id=owner_id,
                 deletion_protection=deletion_protection,

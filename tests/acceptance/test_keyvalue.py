@@ -243,6 +243,7 @@ def test_destroy_of_already_deleted_instance_succeeds(
 def test_deletion_protection_refuses_destroy(engine: Engine, dashboard: RenderClient) -> None:
     """Protected instances survive destroy until protection is turned off."""
     engine.up(key_value_program(**CACHE, deletion_protection=True))
+    # deletion_protection also sets Pulumi's protect: the engine refuses, as the real CLI does.
     with pytest.raises(EngineError, match="because it is protected"):
         engine.destroy()
     assert len(dashboard.list_key_value()) == 1

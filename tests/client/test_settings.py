@@ -14,6 +14,7 @@ from pulumi_render_kv.client import (
     Rate,
     RenderConfigError,
     RenderSettings,
+    Timeouts,
 )
 
 from ._fakes import API_KEY
@@ -187,3 +188,18 @@ def test_client_limits_str_round_trips() -> None:
     for limits in (ClientLimits(), ClientLimits(get=Rate(7, 1), create=None), ClientLimits.off()):
         assert ClientLimits.parse(str(limits)) == limits
     assert str(ClientLimits()) == "get=400/m,write=30/m,create=20/h"
+
+
+def test_timeout_env_sets_read_and_write_and_caps_connect() -> None:
+    """RENDER_API_TIMEOUT bounds each request; connect and pool never exceed it."""
+    s = RenderSettings.resolve(api_key=API_KEY, environ={"RENDER_API_TIMEOUT": "1.5"})
+    assert (s.timeouts.read, s.timeouts.write) == (1.5, 1.5)
+    assert (s.timeouts.connect, s.timeouts.pool) == (1.5, 1.5)
+    assert RenderSettings.resolve(api_key=API_KEY, environ={}).timeouts == Timeouts()
+
+
+@pytest.mark.parametrize("text", ["soon", "0", "-1", "nan", "1e9"])
+def test_bad_timeout_env_is_a_clear_error(text: str) -> None:
+    """A bad RENDER_API_TIMEOUT names the variable and the range."""
+    with pytest.raises(RenderConfigError, match="RENDER_API_TIMEOUT must be a number of seconds"):
+        RenderSettings.resolve(api_key=API_KEY, environ={"RENDER_API_TIMEOUT": text})

@@ -1,0 +1,459 @@
+"""Bad input (issue 9): each case is caught in preview, on its property, with one message that
+names the fix, and not one request reaches the API. Plus Hypothesis: check never raises, and
+the client's wire models parse any JSON or reject it with one clear error type.
+
+``CASES`` is also the bad-input table of ``docs/RELIABILITY.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydantic
+import pytest
+from acceptance.conftest import key_value_program
+from acceptance.test_keyvalue import CACHE
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from pulumi_render_kv import client as wire
+from pulumi_render_kv.emulator import Emulator
+from pulumi_render_kv.provider import KeyValueProvider
+from pulumi_render_kv.testing import Engine
+
+pytestmark = [pytest.mark.grpc]
+
+OTHER_OWNER = "tea-other0000000000000000"
+POLICIES = "must be one of noeviction, allkeys_lfu, allkeys_lru"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    inputs: dict[str, Any]
+    prop: str
+    fix: str  # a part of the one message, naming what to do
+    existing: dict[str, Any] | None = None  # inputs of an earlier `up`, for changes
+    stage: str = "check"
+    drop: tuple[str, ...] = field(default=())  # CACHE keys the case leaves out
+
+
+CASES = (
+    # plan
+    Case("plan-missing", {}, "plan", "choose one of free, starter", drop=("plan",)),
+    Case("plan-empty", {"plan": ""}, "plan", "choose one of free, starter"),
+    Case("plan-unknown", {"plan": "enterprise"}, "plan", "must be one of free, starter"),
+    Case("plan-typo", {"plan": "startr"}, "plan", "did you mean 'starter'?"),
+    Case("plan-number", {"plan": 1}, "plan", "must be a plan name, one of free"),
+    Case("plan-list", {"plan": ["starter"]}, "plan", "must be a plan name, one of free"),
+    Case("plan-bool", {"plan": True}, "plan", "must be a plan name, one of free"),
+    Case("plan-downgrade", {"plan": "starter"}, "plan", "Keep 'pro'", existing={"plan": "pro"}),
+    Case("plan-free-to-paid", {}, "plan", "set allow_data_loss=True", existing={"plan": "free"}),
+    # name
+    Case("name-empty", {"name": ""}, "name", "must be a non-empty string"),
+    Case("name-blank", {"name": "   "}, "name", "must be a non-empty string"),
+    Case("name-number", {"name": 42}, "name", "must be a non-empty string"),
+    Case("name-list", {"name": ["a"]}, "name", "must be a non-empty string"),
+    # region
+    Case("region-unknown", {"region": "mars"}, "region", "must be one of frankfurt, oregon"),
+    Case("region-typo", {"region": "oregn"}, "region", "did you mean 'oregon'?"),
+    Case("region-empty", {"region": ""}, "region", "must be one of frankfurt, oregon"),
+    Case("region-number", {"region": 5}, "region", "must be one of frankfurt, oregon"),
+    Case("region-aws-style", {"region": "us-west-2"}, "region", "must be one of frankfurt"),
+    Case(
+        "region-change-no-consent",
+        {"region": "ohio"},
+        "region",
+        "set allow_data_loss=True",
+        existing={},
+    ),
+    # workload
+    Case("workload-unknown", {"workload": "database"}, "workload", "must be one of cache, queue"),
+    Case("workload-typo", {"workload": "cahce"}, "workload", "did you mean 'cache'?"),
+    Case("workload-empty", {"workload": ""}, "workload", "must be one of cache, queue"),
+    Case("workload-number", {"workload": 3}, "workload", "must be one of cache, queue"),
+    Case("workload-missing", {}, "maxmemoryPolicy", "set either workload", drop=("workload",)),
+    Case(
+        "queue-that-evicts",
+        {"workload": "queue", "maxmemory_policy": "allkeys_lru"},
+        "maxmemoryPolicy",
+        "use 'noeviction'",
+    ),
+    Case(
+        "cache-that-cannot-evict",
+        {"maxmemory_policy": "noeviction"},
+        "maxmemoryPolicy",
+        "use 'allkeys_lru'",
+    ),
+    Case(
+        "queue-without-persistence",
+        {"workload": "queue", "persistence_mode": "off"},
+        "persistenceMode",
+        "use 'journal_snapshot'",
+    ),
+    Case(
+        "queue-on-free",
+        {"workload": "queue", "plan": "free"},
+        "persistenceMode",
+        "choose plan 'starter' or larger",
+    ),
+    # maxmemory_policy
+    Case("policy-unknown", {"maxmemory_policy": "lru"}, "maxmemoryPolicy", POLICIES),
+    Case(
+        "policy-typo",
+        {"maxmemory_policy": "allkeys_lur"},
+        "maxmemoryPolicy",
+        "did you mean 'allkeys_lru'?",
+    ),
+    Case(
+        "policy-dashboard-typo",
+        {"maxmemory_policy": "allkeys-lruu"},
+        "maxmemoryPolicy",
+        "did you mean 'allkeys_lru'?",
+    ),
+    Case("policy-empty", {"maxmemory_policy": ""}, "maxmemoryPolicy", POLICIES),
+    Case("policy-number", {"maxmemory_policy": 7}, "maxmemoryPolicy", POLICIES),
+    # persistence_mode
+    Case(
+        "persistence-unknown",
+        {"persistence_mode": "aof"},
+        "persistenceMode",
+        "must be one of journal_snapshot, snapshot, off",
+    ),
+    Case(
+        "persistence-typo",
+        {"persistence_mode": "snapshots"},
+        "persistenceMode",
+        "did you mean 'snapshot'?",
+    ),
+    Case(
+        "persistence-empty",
+        {"persistence_mode": ""},
+        "persistenceMode",
+        "must be one of journal_snapshot, snapshot, off",
+    ),
+    Case(
+        "persistence-bool",
+        {"persistence_mode": True},
+        "persistenceMode",
+        "must be one of journal_snapshot, snapshot, off",
+    ),
+    Case(
+        "persistence-on-free",
+        {"plan": "free", "persistence_mode": "snapshot"},
+        "persistenceMode",
+        "choose plan 'starter' or larger, or 'off'",
+    ),
+    # ip_allow_list
+    Case(
+        "cidr-garbage",
+        {"ip_allow_list": ["not-an-ip"]},
+        "ipAllowList[0]",
+        "(example: 203.0.113.0/24)",
+    ),
+    Case(
+        "cidr-host-bits",
+        {"ip_allow_list": ["10.0.0.1/8"]},
+        "ipAllowList[0]",
+        "did you mean 10.0.0.0/8?",
+    ),
+    Case(
+        "cidr-ipv6-host-bits",
+        {"ip_allow_list": ["2001:db8::1/32"]},
+        "ipAllowList[0]",
+        "did you mean 2001:db8::/32?",
+    ),
+    Case(
+        "cidr-prefix-too-long",
+        {"ip_allow_list": ["10.0.0.0/33"]},
+        "ipAllowList[0]",
+        "(example: 203.0.113.0/24)",
+    ),
+    Case(
+        "cidr-bad-octet",
+        {"ip_allow_list": ["256.0.0.1"]},
+        "ipAllowList[0]",
+        "(example: 203.0.113.0/24)",
+    ),
+    Case(
+        "cidr-bare-any",
+        {"ip_allow_list": ["0.0.0.0"]},
+        "ipAllowList[0]",
+        "write 0.0.0.0/0 to admit every address",
+    ),
+    Case(
+        "cidr-ipv6-bare-any",
+        {"ip_allow_list": ["::"]},
+        "ipAllowList[0]",
+        "write ::/0 to admit every address",
+    ),
+    Case(
+        "cidr-ipv6-garbage",
+        {"ip_allow_list": ["2001:db8:::1"]},
+        "ipAllowList[0]",
+        "(example: 203.0.113.0/24)",
+    ),
+    Case("cidr-empty-string", {"ip_allow_list": [""]}, "ipAllowList[0]", "such as 203.0.113.0/24"),
+    Case(
+        "cidr-number", {"ip_allow_list": [10]}, "ipAllowList[0]", "must be {cidrBlock, description}"
+    ),
+    Case(
+        "cidr-not-a-list",
+        {"ip_allow_list": "10.0.0.0/8"},
+        "ipAllowList",
+        "must be a list of {cidrBlock, description}",
+    ),
+    Case(
+        "cidr-dict-without-block",
+        {"ip_allow_list": [{"description": "office"}]},
+        "ipAllowList[0].cidrBlock",
+        "such as 203.0.113.0/24",
+    ),
+    Case(
+        "cidr-duplicate-descriptions",
+        {
+            "ip_allow_list": [
+                {"cidr_block": "10.0.0.0/8", "description": "a"},
+                {"cidr_block": "10.0.0.0/8", "description": "b"},
+            ]
+        },
+        "ipAllowList[1].cidrBlock",
+        "keep one entry",
+    ),
+    Case(
+        "cidr-duplicate-spellings",
+        {
+            "ip_allow_list": [
+                {"cidr_block": "10.0.0.1", "description": "a"},
+                {"cidr_block": "10.0.0.1/32", "description": "b"},
+            ]
+        },
+        "ipAllowList[1].cidrBlock",
+        "keep one entry",
+    ),
+    Case(
+        "cidr-description-number",
+        {"ip_allow_list": [{"cidr_block": "10.0.0.0/8", "description": 5}]},
+        "ipAllowList[0].description",
+        "must be a string of at most 255 characters",
+    ),
+    Case(
+        "cidr-description-too-long",
+        {"ip_allow_list": [{"cidr_block": "10.0.0.0/8", "description": "d" * 256}]},
+        "ipAllowList[0].description",
+        "must be a string of at most 255 characters",
+    ),
+    # environment_id, owner_id
+    Case(
+        "environment-wrong-prefix",
+        {"environment_id": "env-123"},
+        "environmentId",
+        "starting with 'evm-'",
+    ),
+    Case("environment-empty", {"environment_id": ""}, "environmentId", "starting with 'evm-'"),
+    Case("environment-number", {"environment_id": 12}, "environmentId", "starting with 'evm-'"),
+    Case("owner-empty", {"owner_id": ""}, "ownerId", "a workspace id such as tea-"),
+    Case(
+        "owner-change-no-consent",
+        {"owner_id": OTHER_OWNER},
+        "ownerId",
+        "set allow_data_loss=True",
+        existing={},
+        stage="diff",
+    ),
+    # flags and the wait
+    Case(
+        "deletion-protection-string",
+        {"deletion_protection": "yes"},
+        "deletionProtection",
+        "must be true or false",
+    ),
+    Case(
+        "allow-data-loss-number", {"allow_data_loss": 2}, "allowDataLoss", "must be true or false"
+    ),
+    Case(
+        "adopt-existing-string",
+        {"adopt_existing": "true"},
+        "adoptExisting",
+        "must be true or false",
+    ),
+    Case(
+        "wait-timeout-negative",
+        {"wait_timeout": -1},
+        "waitTimeout",
+        "must be between 1 and 21600 seconds",
+    ),
+    Case(
+        "wait-timeout-zero",
+        {"wait_timeout": 0},
+        "waitTimeout",
+        "must be between 1 and 21600 seconds",
+    ),
+    Case(
+        "wait-timeout-huge",
+        {"wait_timeout": 10**9},
+        "waitTimeout",
+        "must be between 1 and 21600 seconds",
+    ),
+    Case(
+        "wait-timeout-string", {"wait_timeout": "10m"}, "waitTimeout", "must be a number of seconds"
+    ),
+    # typos and refused changes on an existing stack
+    Case(
+        "existing-policy-typo",
+        {"maxmemory_policy": "allkeys_lfuu"},
+        "maxmemoryPolicy",
+        "did you mean 'allkeys_lfu'?",
+        existing={},
+    ),
+    Case("existing-region-typo", {"region": "ohoi"}, "region", "did you mean 'ohio'?", existing={}),
+    Case(
+        "existing-plan-typo", {"plan": "standrd"}, "plan", "did you mean 'standard'?", existing={}
+    ),
+    Case(
+        "existing-workload-typo",
+        {"workload": "cahce"},
+        "workload",
+        "did you mean 'cache'?",
+        existing={},
+    ),
+    Case(
+        "protected-replacement",
+        {"region": "ohio", "allow_data_loss": True, "deletion_protection": True},
+        "region",
+        "set deletion_protection=False in one `pulumi up` first",
+        existing={"deletion_protection": True},
+    ),
+)
+
+
+def doc_rows() -> list[tuple[str, str, str]]:
+    """(case, input, outcome) for docs/RELIABILITY.md."""
+    rows = []
+    for case in CASES:
+        shown = {k: v for k, v in case.inputs.items()}
+        for key in case.drop:
+            shown[key] = "(missing)"
+        what = ", ".join(f"{k}={v!r}"[:60] for k, v in shown.items())
+        if case.existing is not None:
+            what += " (on an existing stack)"
+        rows.append((case.id, what, f"caught at {case.stage} on `{case.prop}`: …{case.fix}…"))
+    return rows
+
+
+def _inputs(case: Case, extra: dict[str, Any]) -> dict[str, Any]:
+    base = {k: v for k, v in CACHE.items() if k not in case.drop}
+    return {**base, **extra}
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_bad_input_is_caught_in_preview(engine: Engine, emu: Emulator, case: Case) -> None:
+    if case.existing is not None:
+        existing = {**CACHE, **case.existing}
+        engine.up(key_value_program(**existing))
+        emu.clear_requests()
+    inputs = _inputs(case, case.inputs)
+    if case.existing is not None and case.existing.get("plan") == "free" and "plan" not in inputs:
+        inputs["plan"] = "starter"
+    plan = engine.preview(key_value_program(**inputs))
+    assert plan.error is not None
+    assert emu.request_counts() == {}, "a request reached the API"
+    if case.stage == "check":
+        [failure] = plan.failures  # one message, no second misleading one
+        assert failure.property == case.prop
+        assert case.fix in failure.reason
+    else:  # refused by Diff, in the same preview
+        assert plan.failures == ()
+        message = plan.error.provider_message or ""
+        assert f"{case.prop}: " in message
+        assert case.fix in message
+        assert message.count("allow_data_loss") == 1
+
+
+def test_table_has_at_least_sixty_cases() -> None:
+    assert len(CASES) >= 60
+    assert len({c.id for c in CASES}) == len(CASES)
+    covered = {k for c in CASES for k in (*c.inputs, *c.drop)}
+    assert covered >= {
+        "plan",
+        "name",
+        "region",
+        "workload",
+        "maxmemory_policy",
+        "persistence_mode",
+        "ip_allow_list",
+        "environment_id",
+        "owner_id",
+        "deletion_protection",
+        "allow_data_loss",
+        "adopt_existing",
+        "wait_timeout",
+    }
+
+
+# -- Hypothesis ---------------------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.floats(allow_nan=False) | st.integers() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+INPUT_KEYS = st.sampled_from(
+    [
+        "plan",
+        "name",
+        "region",
+        "workload",
+        "maxmemoryPolicy",
+        "persistenceMode",
+        "ipAllowList",
+        "environmentId",
+        "ownerId",
+        "deletionProtection",
+        "allowDataLoss",
+        "adoptExisting",
+        "waitTimeout",
+        "__provider",
+        "unknownKey",
+    ]
+)
+FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FUZZ
+@given(
+    olds=st.dictionaries(INPUT_KEYS, JSON, max_size=6),
+    news=st.dictionaries(INPUT_KEYS, JSON, max_size=8),
+)
+# Found by this test: a list workload (unhashable) raised TypeError in check.
+@example(olds={}, news={"workload": [], "maxmemoryPolicy": [], "ipAllowList": "0.0.0.0/0"})
+def test_check_never_raises(olds: dict[str, Any], news: dict[str, Any]) -> None:
+    result = KeyValueProvider().check(olds, news)
+    for failure in result.failures or ():
+        assert failure.property
+        assert failure.reason
+
+
+WIRE_MODELS = [
+    getattr(wire, name)
+    for name in sorted(wire.__all__)
+    if isinstance(getattr(wire, name), type) and issubclass(getattr(wire, name), pydantic.BaseModel)
+]
+
+
+@FUZZ
+@given(model=st.sampled_from(WIRE_MODELS), doc=JSON)
+def test_wire_models_parse_or_reject_clearly(model: type[pydantic.BaseModel], doc: Any) -> None:
+    text = json.dumps(doc)
+    error: pydantic.ValidationError | None = None
+    try:
+        model.model_validate_json(text)
+    except pydantic.ValidationError as exc:  # the one clear error; anything else fails the test
+        error = exc
+    if error is not None:
+        assert error.error_count() >= 1
+        assert model.__name__ in str(error)

@@ -1,0 +1,145 @@
+"""Secrets (issue 9): a recognisable API key and the instances' passwords, through create,
+update, refresh, a failing call, an ambiguous create and a check failure, never appear in the
+harness state, the provider blob, the provider's stderr, error messages, the emulator's
+request log, logs or reprs. (The CLI's ``stack export`` is covered where a CLI is present, in
+``tests/cli``; this suite runs without one.)
+
+``SCENARIOS`` is also the secrets table of ``docs/RELIABILITY.md``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from acceptance.conftest import key_value_program, provider_env
+from acceptance.test_keyvalue import CACHE
+
+from pulumi_render_kv.client import RenderClient
+from pulumi_render_kv.emulator import Emulator
+from pulumi_render_kv.testing import Engine, EngineError, ProviderServer, decode_provider
+from pulumi_render_kv.testing import _wire as harness_wire
+
+pytestmark = [pytest.mark.grpc]
+
+# Recognisable, and unlike anything else a run prints.
+SECRET_KEY = "rnd_SECRETsuiteKEY9f3c1a7e5b2d4680"
+
+SCENARIOS = (
+    ("create", "up creates an instance (waits for available)"),
+    ("no-op", "a second up with no change"),
+    ("update", "up renames it and changes its allow list (PATCH)"),
+    ("refresh", "refresh reads it back"),
+    ("failing-call", "an update Render rejects (injected 400 on PATCH)"),
+    ("ambiguous-create", "a second resource whose POST meets a 500 (CreateIncomplete)"),
+    ("check-failure", "a preview with a misspelt policy (check failure)"),
+    ("destroy", "destroy deletes everything"),
+)
+
+
+@pytest.fixture(scope="module")
+def server_env(emulator: Emulator) -> dict[str, str]:
+    return {**provider_env(emulator), "RENDER_API_KEY": SECRET_KEY}
+
+
+@pytest.fixture
+def key_dashboard(emu: Emulator) -> Iterator[RenderClient]:
+    from pulumi_render_kv.client import ClientLimits, RenderSettings  # noqa: PLC0415
+
+    settings = RenderSettings.resolve(
+        api_key=SECRET_KEY, owner_id=emu.owner_id, base_url=emu.url, limits=ClientLimits.off()
+    )
+    with RenderClient(settings) as client:
+        yield client
+
+
+def _blob_texts(engine: Engine) -> list[str]:
+    texts = []
+    for res in engine.resources:
+        blob = res.wire_inputs.get("__provider")
+        if blob is None:
+            continue
+        raw = harness_wire.reveal(blob)
+        texts += [str(raw), base64.b64decode(raw).decode("latin-1"), repr(decode_provider(blob))]
+    return texts
+
+
+def _passwords(client: RenderClient, kv_id: str) -> list[str]:
+    info = client.retrieve_key_value_connection_info(kv_id)
+    found = []
+    for secret in (info.internal_connection_string, info.external_connection_string):
+        value = secret.get_secret_value()
+        password = urlsplit(value).password
+        found += [p for p in (password, value) if p]
+    return found
+
+
+def test_no_secret_leaks_anywhere(
+    engine: Engine,
+    emu: Emulator,
+    server: ProviderServer,
+    key_dashboard: RenderClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    seen: dict[str, list[str]] = {}
+    secrets = [SECRET_KEY]
+
+    def record(scenario: str, plan_or_err: Any = None) -> None:
+        texts = [engine.state_json(), *_blob_texts(engine), json.dumps(emu.requests())]
+        if isinstance(plan_or_err, EngineError):
+            texts += [str(plan_or_err), plan_or_err.details or "", repr(plan_or_err)]
+        elif plan_or_err is not None:
+            texts += [*plan_or_err.stderr, str(plan_or_err.error or ""), repr(plan_or_err)]
+        seen[scenario] = texts
+
+    def expect_error(fn: Callable[[], Any]) -> EngineError:
+        with pytest.raises(EngineError) as info:
+            fn()
+        return info.value
+
+    record("create", engine.up(key_value_program(**CACHE)))
+    kv_id = engine.resource("cache").id
+    secrets += _passwords(key_dashboard, kv_id)
+    seen["create"].append(repr(key_dashboard.retrieve_key_value_connection_info(kv_id)))
+    record("no-op", engine.up(key_value_program(**CACHE)))
+    changed = {**CACHE, "name": "renamed", "ip_allow_list": ["203.0.113.0/24"]}
+    record("update", engine.up(key_value_program(**changed)))
+    record("refresh", engine.refresh())
+    emu.inject_fault("PATCH", "/v1/key-value/*", status=400)
+    failed = expect_error(lambda: engine.up(key_value_program(**CACHE)))
+    assert "400 Bad Request" in str(failed)
+    record("failing-call", failed)
+
+    def two() -> None:
+        key_value_program(**changed)()
+        key_value_program("second", **CACHE, wait_timeout=1)()
+
+    emu.inject_fault("POST", "/v1/key-value", status=500)
+    ambiguous = expect_error(lambda: engine.up(two))
+    assert "CreateIncomplete" in str(ambiguous)
+    record("ambiguous-create", ambiguous)
+    bad = {**changed, "maxmemory_policy": "allkeys_lur"}
+    preview = engine.preview(key_value_program(**bad))
+    assert [f.property for f in preview.failures] == ["maxmemoryPolicy"]
+    record("check-failure", preview)
+    record("destroy", engine.destroy())
+
+    # And everywhere else: the provider's whole stderr, this process's logs, the reprs.
+    seen["destroy"] += [
+        server.stderr_text(),
+        caplog.text,
+        repr(key_dashboard),
+        str(key_dashboard.settings),
+    ]
+    assert {name for name, _ in SCENARIOS} == set(seen)
+    assert len(secrets) >= 3  # the key, and at least a password with its connection string
+    for scenario, texts in seen.items():
+        for text in texts:
+            for secret in secrets:
+                assert secret not in text, f"{scenario}: a secret leaked"
