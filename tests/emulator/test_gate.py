@@ -153,8 +153,9 @@ def test_close_ends_clients_in_every_state_and_returns_every_fd_and_the_thread(
     """Mid-handshake, before AUTH, logged in: close() closes them all and joins the loop thread."""
     server, client = tls
     fds_before = len(os.listdir("/proc/self/fd"))
-    threads_before = {thread.name for thread in threading.enumerate()}
     gate = _gate(backend, server)
+    # Only this gate's own thread counts: threads of other tests may come and go meanwhile.
+    [loop] = [t for t in threading.enumerate() if t.name == f"kv-gate-{gate.name}"]
     handshaking = socket.create_connection((HOST, gate.port), timeout=5)  # never says hello
     waiting = _connect(gate, client)
     assert _ask(waiting, b"PING\r\n") == NOAUTH
@@ -164,7 +165,7 @@ def test_close_ends_clients_in_every_state_and_returns_every_fd_and_the_thread(
     gate.close()
     try:
         assert not gate._connections
-        assert {thread.name for thread in threading.enumerate()} == threads_before
+        assert not loop.is_alive()
         # The gate's sockets are closed by the time close() returns: each client sees the end.
         for sock in clients:
             assert sock.recv(4096) == b""
@@ -172,5 +173,6 @@ def test_close_ends_clients_in_every_state_and_returns_every_fd_and_the_thread(
         for sock in clients:
             sock.close()
     # The stub backend closes its side of the piped connection once it sees the gate's close.
-    assert _eventually(lambda: len(os.listdir("/proc/self/fd")) == fds_before)
+    # At most as many as before: another test's descriptors may close meanwhile, never ours.
+    assert _eventually(lambda: len(os.listdir("/proc/self/fd")) <= fds_before)
     gate.close()  # idempotent
