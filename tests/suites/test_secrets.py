@@ -23,7 +23,7 @@ from acceptance.test_keyvalue import CACHE
 from pulumi_render_kv.client import RenderClient
 from pulumi_render_kv.emulator import Emulator
 from pulumi_render_kv.testing import Engine, EngineError, ProviderServer, decode_provider
-from pulumi_render_kv.testing import _wire as harness_wire
+from pulumi_render_kv.testing import _values as harness_values
 
 pytestmark = [pytest.mark.grpc]
 
@@ -64,7 +64,7 @@ def _blob_texts(engine: Engine) -> list[str]:
         blob = res.wire_inputs.get("__provider")
         if blob is None:
             continue
-        raw = harness_wire.reveal(blob)
+        raw = harness_values.reveal(blob)
         texts += [str(raw), base64.b64decode(raw).decode("latin-1"), repr(decode_provider(blob))]
     return texts
 
