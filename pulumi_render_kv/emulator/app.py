@@ -13,11 +13,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
-from .backend import Backend, Owner
+from .backend import Backend
 from .control import ControlPlane, FaultInjector, RequestLog
 from .lifecycle import LifecycleSettings
 from .plane import DataPlaneLike
 from .ratelimit import RateLimitSettings, RateLimitWindows
+from .records import Owner
 from .routes import Api
 from .server import ServerThread
 from .store import FILE_NAME as STATE_FILE_NAME

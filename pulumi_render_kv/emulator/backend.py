@@ -12,272 +12,45 @@ read-only views whose ``status`` was derived from the clock at the moment of the
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import threading
-import unicodedata
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import replace
 
 from . import errors, ids
 from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
-from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig, PlaneEndpoints
-from .store import EnvironmentRow, InstanceRow, OwnerRow, StateStore
-
-# --- facts about Render: plans, regions, policies (https://render.com/docs/key-value) -------
-
-PLANS = ("free", "starter", "standard", "pro", "pro_plus", "custom")
-# Upgrade order; `custom` plans are account-specific and not offered by the emulator.
-PLAN_ORDER = ("free", "starter", "standard", "pro", "pro_plus")
-MB = 1024 * 1024
-PLAN_MEMORY_BYTES = {
-    "free": 25 * MB,
-    "starter": 256 * MB,
-    "standard": 1024 * MB,
-    "pro": 5 * 1024 * MB,
-    "pro_plus": 10 * 1024 * MB,
-}
-REGIONS = ("frankfurt", "oregon", "ohio", "singapore", "virginia")
-DEFAULT_REGION = "oregon"
-MAXMEMORY_POLICIES = (
-    "noeviction",
-    "allkeys_lfu",
-    "allkeys_lru",
-    "allkeys_random",
-    "volatile_lfu",
-    "volatile_lru",
-    "volatile_random",
-    "volatile_ttl",
+from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig
+from .records import (
+    DEFAULT_MAXMEMORY_POLICY,
+    DEFAULT_REGION,
+    MAXMEMORY_POLICIES,
+    PLACEHOLDER_HOST,
+    PLACEHOLDER_PORT,
+    PLAN_MEMORY_BYTES,
+    PLAN_ORDER,
+    PROTECTED_STATUSES,
+    REGIONS,
+    VERSION,
+    CidrBlock,
+    ConnectionInfo,
+    CreateInput,
+    EnvironmentView,
+    InstanceView,
+    ListFilters,
+    Owner,
+    UpdateInput,
+    _check_allow_list,
+    _check_enum,
+    _check_plan,
+    _Environment,
+    _in,
+    _Instance,
+    _persistence_after_update,
+    _url_host,
+    check_name,
+    valkey_policy,
 )
-DEFAULT_MAXMEMORY_POLICY = "allkeys_lru"  # inferred: Dashboard/Blueprint/CLI default
-VERSION = "8.1.4"
-DASHBOARD_URL = "https://dashboard.render.com/r/{id}"
-# Without a data plane, connection strings point at a host that never resolves (RFC 2606).
-PLACEHOLDER_HOST = "{region}-keyvalue.render-emulator.invalid"
-PLACEHOLDER_PORT = 6379
-# Ours: Render documents no limit. Long enough for any real name, short enough to stop a
-# multi-megabyte name from being stored and echoed back in every list response.
-MAX_NAME_LENGTH = 255
-
-
-def valkey_policy(api_policy: str) -> str:
-    """The API's ``allkeys_lru`` is Valkey's ``allkeys-lru``."""
-    return api_policy.replace("_", "-")
-
-
-# --- inputs -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CidrBlock:
-    """One ``ipAllowList`` entry."""
-
-    cidr_block: str
-    description: str
-
-
-@dataclass(frozen=True)
-class CreateInput:
-    """A parsed ``keyValuePOSTInput``; ``None`` = omitted."""
-
-    name: str
-    owner_id: str
-    plan: str
-    region: str | None = None
-    environment_id: str | None = None
-    maxmemory_policy: str | None = None
-    persistence_mode: str | None = None
-    ip_allow_list: tuple[CidrBlock, ...] | None = None
-
-
-@dataclass(frozen=True)
-class UpdateInput:
-    """A parsed ``keyValuePATCHInput``; ``None`` = unchanged."""
-
-    name: str | None = None
-    plan: str | None = None
-    maxmemory_policy: str | None = None
-    persistence_mode: str | None = None
-    ip_allow_list: tuple[CidrBlock, ...] | None = None
-
-
-@dataclass(frozen=True)
-class ListFilters:
-    """Parsed list query; tuples are OR-ed within a filter, filters are AND-ed."""
-
-    names: tuple[str, ...] | None = None
-    regions: tuple[str, ...] | None = None
-    owner_ids: tuple[str, ...] | None = None
-    environment_ids: tuple[str, ...] | None = None
-    created_before_ns: int | None = None
-    created_after_ns: int | None = None
-    updated_before_ns: int | None = None
-    updated_after_ns: int | None = None
-    cursor: str | None = None
-    limit: int = 20
-
-
-# --- state and views --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Owner:
-    """A workspace."""
-
-    id: str
-    name: str
-    email: str
-    type: str = "team"
-
-
-PROTECTED_STATUSES = ("protected", "unprotected")
-
-
-@dataclass
-class _Environment:
-    id: str
-    name: str
-    project_id: str
-    owner_id: str
-    protected_status: str = "unprotected"
-    network_isolation_enabled: bool = False
-
-
-@dataclass(frozen=True)
-class EnvironmentView:
-    """An environment and the Key Value instances in it."""
-
-    id: str
-    name: str
-    project_id: str
-    redis_ids: tuple[str, ...]
-    protected_status: str = "unprotected"
-    network_isolation_enabled: bool = False
-
-
-@dataclass
-class _Instance:
-    id: str
-    sequence: int
-    name: str
-    owner_id: str
-    plan: str
-    region: str
-    environment_id: str | None
-    maxmemory_policy: str
-    persistence_mode: str
-    ip_allow_list: tuple[CidrBlock, ...]
-    password: str
-    created_ns: int
-    updated_ns: int
-    lifecycle: InstanceLifecycle
-    endpoints: PlaneEndpoints | None = field(default=None)
-
-
-@dataclass(frozen=True)
-class InstanceView:
-    """A Key Value instance as one read sees it. ``fresh`` marks the create response."""
-
-    id: str
-    name: str
-    owner: Owner
-    plan: str
-    region: str
-    status: str
-    environment_id: str | None
-    maxmemory_policy: str
-    persistence_mode: str
-    ip_allow_list: tuple[CidrBlock, ...]
-    version: str
-    created_ns: int
-    updated_ns: int
-    fresh: bool = False
-
-    @property
-    def dashboard_url(self) -> str:
-        """Render's Dashboard link (list items only)."""
-        return DASHBOARD_URL.format(id=self.id)
-
-
-@dataclass(frozen=True)
-class ConnectionInfo:
-    """The three connection strings of ``keyValueConnectionInfo``."""
-
-    internal: str
-    external: str
-    cli_command: str
-
-
-def _url_host(host: str) -> str:
-    """``host`` as a URL authority needs it: an IPv6 address in brackets."""
-    return f"[{host}]" if ":" in host else host
-
-
-# --- validation helpers -----------------------------------------------------------------------
-
-
-def _check_enum(field_name: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise errors.InvalidEnumValue(field_name, value, allowed)
-
-
-def _check_plan(field_name: str, plan: str) -> None:
-    _check_enum(field_name, plan, PLANS)
-    if plan not in PLAN_ORDER:
-        raise errors.InvalidFieldValue(
-            field_name,
-            f"{plan!r} plans are account-specific and not offered by this workspace "
-            f"(use one of: {', '.join(PLAN_ORDER)})",
-        )
-
-
-def check_name(name: str, field_name: str = "name") -> None:
-    """A name Render could show: not blank, at most ``MAX_NAME_LENGTH``, no control characters."""
-    if not name.strip():
-        raise errors.InvalidFieldValue(field_name, "must not be empty")
-    if len(name) > MAX_NAME_LENGTH:
-        raise errors.InvalidFieldValue(
-            field_name, f"must be at most {MAX_NAME_LENGTH} characters, got {len(name)}"
-        )
-    for position, char in enumerate(name):
-        # Cc: C0/C1 controls (newline, tab, NUL, DEL, …); Cs: lone surrogates from "\ud800"
-        # escapes, which are not text and cannot be stored or printed.
-        if unicodedata.category(char) in ("Cc", "Cs"):
-            raise errors.InvalidFieldValue(
-                field_name,
-                f"must not contain control characters (found U+{ord(char):04X} at {position})",
-            )
-
-
-def _check_allow_list(entries: Iterable[CidrBlock]) -> None:
-    for index, entry in enumerate(entries):
-        try:
-            ipaddress.ip_network(entry.cidr_block, strict=False)
-        except ValueError:
-            raise errors.InvalidFieldValue(
-                f"ipAllowList[{index}].cidrBlock",
-                f"{entry.cidr_block!r} is not a CIDR block (e.g. 203.0.113.0/24 or 0.0.0.0/0)",
-            ) from None
-
-
-def _persistence_after_update(
-    current_plan: str, plan: str, requested: str | None, current: str
-) -> str:
-    """Persistence after a PATCH: free is always ``off``; leaving free flips it on."""
-    if plan == "free":
-        if requested not in (None, "off"):
-            raise errors.PersistenceOnFreePlan(requested)
-        return "off"
-    if requested is not None:
-        return requested
-    if current_plan == "free":
-        return "journal_snapshot"  # observed: free → starter switched off → journal_snapshot
-    return current
-
-
-def _in(values: tuple[str, ...] | None, value: str | None) -> bool:
-    return values is None or value in values
-
+from .store import EnvironmentRow, InstanceRow, OwnerRow, StateStore
 
 # --- the backend ------------------------------------------------------------------------------
 

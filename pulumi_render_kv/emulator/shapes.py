@@ -17,7 +17,7 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from . import errors, ids
-from .backend import (
+from .records import (
     CidrBlock,
     ConnectionInfo,
     CreateInput,

@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 
 from pulumi_render_kv.emulator import errors
-from pulumi_render_kv.emulator.backend import (
+from pulumi_render_kv.emulator.backend import Backend
+from pulumi_render_kv.emulator.lifecycle import LifecycleSettings
+from pulumi_render_kv.emulator.records import (
     MB,
-    Backend,
     CidrBlock,
     CreateInput,
     ListFilters,
     Owner,
     UpdateInput,
 )
-from pulumi_render_kv.emulator.lifecycle import LifecycleSettings
 
 from .fakes import FakeClock, FakeDataPlane
 

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 import pytest
 
 from pulumi_render_kv.emulator import errors
-from pulumi_render_kv.emulator.backend import Backend, CreateInput, Owner
+from pulumi_render_kv.emulator.backend import Backend
 from pulumi_render_kv.emulator.lifecycle import LifecycleSettings
 from pulumi_render_kv.emulator.plane import InstanceConfig
+from pulumi_render_kv.emulator.records import CreateInput, Owner
 
 from .fakes import FakeClock, FakeDataPlane, FakeEndpoints
 

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from pulumi_render_kv.emulator import Emulator, EmulatorSettings, RateLimitSettings
-from pulumi_render_kv.emulator.backend import MAX_NAME_LENGTH
+from pulumi_render_kv.emulator.records import MAX_NAME_LENGTH
 from pulumi_render_kv.emulator.shapes import MAX_BODY_BYTES
 
 from .conftest import API_KEY, create, make_client, make_emulator

@@ -7,8 +7,9 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pulumi_render_kv.emulator.backend import Backend, CreateInput, ListFilters, Owner
+from pulumi_render_kv.emulator.backend import Backend
 from pulumi_render_kv.emulator.lifecycle import LifecycleSettings
+from pulumi_render_kv.emulator.records import CreateInput, ListFilters, Owner
 
 from .fakes import FakeClock
 
