@@ -91,25 +91,16 @@ class ProviderConversation:
             supports_refresh_before_update=True,
             supports_views=True,
         )
-        self._plain_call("Handshake", handshake, unimplemented_ok=True)
-        self._plain_call("GetPluginInfo", empty_pb2.Empty())
+        self._call("Handshake", handshake, unimplemented_ok=True)
+        self._call("GetPluginInfo", empty_pb2.Empty())
 
     def end(self) -> None:
         """The command ends: the engine cancels the plugin if it loaded it, failed or not."""
         if self._plugin_loaded:
             self._plugin_loaded = False
             with contextlib.suppress(grpc.RpcError):
-                self._plain_call("Cancel", empty_pb2.Empty())
+                self._call("Cancel", empty_pb2.Empty())
         self._configured = False
-
-    def _plain_call(self, method: str, request: Any, *, unimplemented_ok: bool = False) -> Any:
-        self.calls.append(RpcCall(method, message=_message(request)))
-        try:
-            return getattr(self.server.stub, method)(request)
-        except grpc.RpcError as err:
-            if unimplemented_ok and err.code() == grpc.StatusCode.UNIMPLEMENTED:
-                return None
-            raise self.rpc_error(err, step=method, name=None, type_=None, urn=None) from None
 
     def _check_provider_config(self, config: Mapping[str, Any], *, preview: bool) -> None:
         """CheckConfig, and DiffConfig against the config in state, for the default provider.
@@ -126,7 +117,7 @@ class ProviderConversation:
             olds=_values.to_struct(plain_olds),
             news=_values.to_struct(plain_news),
         )
-        self._plain_call("CheckConfig", check, unimplemented_ok=True)
+        self._call("CheckConfig", check, unimplemented_ok=True)
         if olds is not None:
             diff = provider_pb2.DiffRequest(
                 **self._provider_fields(),
@@ -134,7 +125,7 @@ class ProviderConversation:
                 old_inputs=_values.to_struct(plain_olds),
                 news=_values.to_struct(plain_news),
             )
-            self._plain_call("DiffConfig", diff, unimplemented_ok=True)
+            self._call("DiffConfig", diff, unimplemented_ok=True)
         if not preview:
             self.state.provider_inputs = dict(config)
 
@@ -179,17 +170,27 @@ class ProviderConversation:
         method: str,
         request: Any,
         *,
-        step: str,
-        name: str,
-        type_: str,
-        urn: str,
-        payload: Mapping[str, Any],
+        step: str | None = None,
+        name: str | None = None,
+        type_: str | None = None,
+        urn: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+        unimplemented_ok: bool = False,
     ) -> Any:
-        self.calls.append(RpcCall(method, name, urn, dict(payload), _message(request)))
+        """Record and send one RPC; a failure becomes the :class:`EngineError` the CLI shows.
+
+        ``unimplemented_ok``: the SDK's server does not implement it and the engine goes on
+        (Handshake, CheckConfig, DiffConfig), so UNIMPLEMENTED answers ``None``.
+        """
+        self.calls.append(RpcCall(method, name, urn, dict(payload or {}), _message(request)))
         try:
             return getattr(self.server.stub, method)(request)
         except grpc.RpcError as err:
-            raise self.rpc_error(err, step=step, name=name, type_=type_, urn=urn) from None
+            if unimplemented_ok and err.code() == grpc.StatusCode.UNIMPLEMENTED:
+                return None
+            raise self.rpc_error(
+                err, step=step or method, name=name, type_=type_, urn=urn
+            ) from None
 
     def rpc_error(
         self, err: grpc.RpcError, *, step: str, name: str | None, type_: str | None, urn: str | None
