@@ -124,6 +124,7 @@ class ChangeKind(Enum):
     RESTART = "restarts the instance"  # PATCH; Render restarts it (~1-2 minutes unavailable)
     MOVE = "moves it between environments"  # environments API, no restart
     REPLACE = "replaces the instance"  # cannot be patched: a new instance, all data lost
+    SUSPEND = "suspends or resumes the instance"  # its own endpoints; suspended refuses clients
     LOCAL = "provider setting"  # never sent to Render
 
 
@@ -141,6 +142,7 @@ CHANGE_RULES: dict[str, ChangeRule] = {
     "maxmemoryPolicy": ChangeRule(ChangeKind.RESTART, "maxmemoryPolicy"),
     "persistenceMode": ChangeRule(ChangeKind.RESTART, "persistenceMode"),
     "environmentId": ChangeRule(ChangeKind.MOVE),
+    "suspended": ChangeRule(ChangeKind.SUSPEND),
     "region": ChangeRule(ChangeKind.REPLACE),
     "ownerId": ChangeRule(ChangeKind.REPLACE),
     "workload": ChangeRule(ChangeKind.LOCAL),
@@ -157,6 +159,7 @@ READY_STATUSES = frozenset({"available", "maintenance_scheduled"})
 # Render will not leave these by itself: waiting longer cannot help. Every other status
 # (`unknown` from a fresh create, `creating`, the restart states, new ones) is waited out.
 FAILED_STATUSES = frozenset({"suspended", "recovery_failed"})
+SUSPENDED_STATUS = "suspended"
 
 DASHBOARD_URL = "https://dashboard.render.com/r/{id}"
 RESTART_DOWNTIME = "about 1-2 minutes"

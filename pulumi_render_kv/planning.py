@@ -21,6 +21,7 @@ from pulumi_render_kv.spec import DEFAULT_WAIT_TIMEOUT, UNKNOWN, Problem
 # Values a property has when it is absent from state written by an older provider version.
 _DEFAULTS: dict[str, Any] = {
     "ipAllowList": [],
+    "suspended": False,
     "deletionProtection": False,
     "allowDataLoss": False,
     "adoptExisting": False,
@@ -68,6 +69,14 @@ class PlannedChanges:
             if rule.patch_field is not None:
                 body[rule.patch_field] = change.new
         return body
+
+    @property
+    def suspends(self) -> bool:
+        return any(c.kind is ChangeKind.SUSPEND and c.new is True for c in self.changes)
+
+    @property
+    def resumes(self) -> bool:
+        return any(c.kind is ChangeKind.SUSPEND and c.new is False for c in self.changes)
 
     @property
     def environment_move(self) -> tuple[str | None, str | None] | None:
@@ -152,6 +161,7 @@ def _judge(prior: Mapping[str, Any], desired: Mapping[str, Any], result: Planned
         return  # a new instance: plan order and restarts of the old one do not apply
     if "plan" in result.changed and isinstance(old_plan, str) and isinstance(new_plan, str):
         _judge_plan(old_plan, new_plan, allow_data_loss, result)
+    _judge_suspension(prior, desired, name, result)
     restarts = [c for c in result.changes if c.kind is ChangeKind.RESTART]
     if restarts:
         what = ", ".join(f"{c.property} {c.old!r} → {_shown(c.new)}" for c in restarts)
@@ -219,6 +229,43 @@ def _judge_replacement(
             f"{moves} replaces the instance: a new, empty instance is created and the old "
             "one deleted with all its data"
         )
+
+
+def suspension_warning(name: Any, desired: Mapping[str, Any]) -> str:
+    """What suspending costs: every client is refused; without persistence, the data too."""
+    # Inferred, as the emulator does it: suspending stops the server, and only a snapshot or
+    # journal on disk brings the data back when it starts again.
+    kept = (
+        "its data does not survive (persistenceMode is 'off', nothing is on disk)"
+        if desired.get("persistenceMode") == catalog.PersistenceMode.OFF.value
+        else "its data is kept"
+    )
+    return (
+        f"suspended=True: Key Value {name!r} refuses every connection until suspended=False "
+        f"resumes it; {kept}"
+    )
+
+
+def _judge_suspension(
+    prior: Mapping[str, Any], desired: Mapping[str, Any], name: Any, result: PlannedChanges
+) -> None:
+    if result.suspends:
+        result.warnings.append(suspension_warning(name, desired))
+        return
+    if result.resumes or _value(prior, "suspended") is not True or not result.patch:
+        return  # a resume goes first (the provider orders it), so the PATCH is accepted
+    fields = ", ".join(
+        c.property for c in result.changes if catalog.CHANGE_RULES[c.property].patch_field
+    )
+    result.rejections.append(
+        Problem(
+            "suspended",
+            f"Key Value {name!r} is suspended, and Render refuses changes to a suspended "
+            f"instance ({fields}). Set suspended=False in this update to resume it first (the "
+            "change is applied once it is available), then suspend it again in a later "
+            "`pulumi up` if it should stay suspended; or leave the change for later",
+        )
+    )
 
 
 def _judge_plan(old: str, new: str, allow_data_loss: bool, result: PlannedChanges) -> None:

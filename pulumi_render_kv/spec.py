@@ -88,6 +88,7 @@ class KeyValueSpec(BaseModel):
     workload: str | None = None
     environment_id: str | None = None
     owner_id: str | None = None
+    suspended: bool = False
     deletion_protection: bool = False
     allow_data_loss: bool = False
     adopt_existing: bool = False
@@ -112,6 +113,7 @@ class KeyValueSpec(BaseModel):
             workload=inputs.get("workload"),
             environment_id=inputs.get("environmentId"),
             owner_id=inputs.get("ownerId"),
+            suspended=inputs.get("suspended", False),
             deletion_protection=inputs.get("deletionProtection", False),
             allow_data_loss=inputs.get("allowDataLoss", False),
             adopt_existing=inputs.get("adoptExisting", False),
@@ -279,6 +281,7 @@ _SIMPLE_FIELDS: dict[str, Normalizer] = {
     "persistenceMode": normalize_persistence,
     "environmentId": _optional_id("evm-", "evm-d0b2kmpr0fns73a4m7og"),
     "ownerId": _owner_id,
+    "suspended": _bool,
     "deletionProtection": _bool,
     "allowDataLoss": _bool,
     "adoptExisting": _bool,

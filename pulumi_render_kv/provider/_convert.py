@@ -107,6 +107,8 @@ def live_inputs(detail: KeyValueDetail, local: Mapping[str, Any]) -> dict[str, A
             {"cidrBlock": e.cidr_block, "description": e.description} for e in detail.ip_allow_list
         ],
         "environmentId": detail.environment_id,
+        # A suspension made in the Dashboard shows here, so refresh records it as drift.
+        "suspended": detail.status == catalog.SUSPENDED_STATUS,
         **{k: local[k] for k in LOCAL_INPUTS if local.get(k) is not None},
     }
     canonical, problems = normalize_inputs(raw)

@@ -47,14 +47,20 @@ def wait_until_available(
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[str], None] | None = None,
+    target: str = "available",
 ) -> _T:
-    """Poll ``fetch`` until the instance is available; raise with the last status if not.
+    """Poll ``fetch`` until the instance is ``target``; raise with the last status if not.
+
+    ``target`` is ``available`` (any of ``catalog.READY_STATUSES``) or ``suspended``, after a
+    suspend: then ``suspended`` is what is waited for rather than a failure.
 
     ``dashboard`` is where to look until a read names the instance. ``fetch`` gets the
     seconds left and must end by then (plus at most one request timeout):
     the client cuts its retries to it, so the wait as a whole ends by its deadline. A status
     read that fails transiently is retried on the next poll while time is left.
     """
+    ready = catalog.READY_STATUSES if target == "available" else frozenset({target})
+    hopeless = catalog.FAILED_STATUSES - ready
     deadline = clock() + timeout
     delay = 0.0
     last_reported = ""
@@ -71,15 +77,20 @@ def wait_until_available(
             last_error = None
             last_status = current.status
             dashboard = catalog.DASHBOARD_URL.format(id=current.id)
-            if current.status in catalog.READY_STATUSES:
+            if current.status in ready:
                 return current
-            if current.status in catalog.FAILED_STATUSES:
+            if current.status in hopeless:
+                hint = (
+                    "; suspended=False resumes it"
+                    if current.status == catalog.SUSPENDED_STATUS
+                    else ""
+                )
                 raise InstanceFailed(
-                    f"{what} is {current.status!r} and will not become available by waiting; "
-                    f"see {dashboard}"
+                    f"{what} is {current.status!r} and will not become {target} by waiting"
+                    f"{hint}; see {dashboard}"
                 )
             if current.status != last_reported and progress is not None:
-                progress(f"{what} is {current.status!r}; waiting for 'available'")
+                progress(f"{what} is {current.status!r}; waiting for {target!r}")
                 last_reported = current.status
         remaining = deadline - clock()
         if remaining <= 0:
@@ -91,7 +102,7 @@ def wait_until_available(
             )
             raise WaitTimedOut(
                 f"{what} was {was} after {timeout:g} s (wait_timeout){failed}, "
-                f"and may still become available; see {dashboard}"
+                f"and may still become {target}; see {dashboard}"
             )
         delay = min(MAX_DELAY, max(FIRST_DELAY, delay * BACKOFF), remaining)
         sleep(delay)

@@ -29,6 +29,7 @@ from pulumi.dynamic import (
 from pulumi_render_kv import catalog
 from pulumi_render_kv.client import (
     AmbiguousCreateError,
+    ConflictError,
     InvalidRequestError,
     KeyValueDetail,
     KeyValuePATCHInput,
@@ -49,6 +50,7 @@ from pulumi_render_kv.planning import (
     UNUSED_CONSENT_WARNING,
     PlannedChanges,
     plan_changes,
+    suspension_warning,
     unused_consent,
     validated_only,
 )
@@ -56,9 +58,14 @@ from pulumi_render_kv.provider import _convert
 from pulumi_render_kv.provider._config import ProviderConfig
 from pulumi_render_kv.provider._lookup import find_by_name
 from pulumi_render_kv.provider._wait import log_progress, wait_until_available
-from pulumi_render_kv.spec import KeyValueSpec, normalize_inputs
+from pulumi_render_kv.spec import KeyValueSpec, Problem, normalize_inputs
 
 _T = TypeVar("_T")
+
+
+def _target(spec: KeyValueSpec) -> str:
+    """The status an instance settles in once the spec is applied."""
+    return catalog.SUSPENDED_STATUS if spec.suspended else "available"
 
 
 def _warn(name: Any, message: str) -> None:
@@ -105,10 +112,8 @@ class KeyValueProvider(ResourceProvider):
             if not planned.rejections:
                 for warning in planned.warnings:
                     _warn(canonical.get("name"), warning)
-        elif not any(p.property.startswith("ipAllowList") for p in problems) and any(
-            e["cidrBlock"] in ("0.0.0.0/0", "::/0") for e in canonical.get("ipAllowList") or ()
-        ):
-            _warn(canonical.get("name"), "ipAllowList admits the whole internet (0.0.0.0/0)")
+        else:
+            self._warn_on_create(canonical, problems)
         if planned is not None and not problems and unused_consent(canonical, planned):
             # check runs in every preview and up: the warning repeats until the flag is gone.
             # Not on a create: no old inputs is also the engine's second Check of a
@@ -116,6 +121,16 @@ class KeyValueProvider(ResourceProvider):
             _warn(canonical.get("name"), UNUSED_CONSENT_WARNING)
         failures = [CheckFailure(p.property, p.reason) for p in problems]
         return CheckResult(_convert.to_pulumi(canonical), failures)
+
+    @staticmethod
+    def _warn_on_create(canonical: Mapping[str, Any], problems: list[Problem]) -> None:
+        name = canonical.get("name")
+        if not any(p.property.startswith("ipAllowList") for p in problems) and any(
+            e["cidrBlock"] in ("0.0.0.0/0", "::/0") for e in canonical.get("ipAllowList") or ()
+        ):
+            _warn(name, "ipAllowList admits the whole internet (0.0.0.0/0)")
+        if canonical.get("suspended") is True:
+            _warn(name, suspension_warning(name, canonical))
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
         planned = plan_changes(_convert.user_inputs(_olds), _convert.user_inputs(_news))
@@ -146,13 +161,19 @@ class KeyValueProvider(ResourceProvider):
                 client,
                 adopted.id,
                 plan_changes(_convert.live_inputs(adopted, inputs), inputs),
+                spec,
                 fallback=adopted,
             )
         else:
             detail = self._post(client, spec, owner_id, what)
             log_progress(f"{what}: created {detail.id}")
         try:
-            detail = self._wait(client, detail.id, spec, what)
+            if adopted is None and spec.suspended:
+                # A new instance is suspended once it is up (Render suspends running ones).
+                self._wait(client, detail.id, spec, what)
+                detail = self._suspend(client, detail.id, spec, what)
+            else:
+                detail = self._wait(client, detail.id, spec, what, target=_target(spec))
             outs = self._outputs(client, {**inputs, "ownerId": owner_id}, detail)
         except Exception as err:
             # A failed create leaves nothing in Pulumi's state, yet the instance exists: say
@@ -195,8 +216,8 @@ class KeyValueProvider(ResourceProvider):
             return UpdateResult({**news, **computed})
         client = self._client()
         spec = KeyValueSpec.from_inputs(news)
-        detail = self._reconcile(client, _id, planned)
-        if planned.restarts:
+        detail = self._reconcile(client, _id, planned, spec)
+        if planned.restarts and not planned.suspends:  # a suspension waited for it already
             try:
                 detail = self._wait(client, _id, spec, f"Key Value {spec.name!r}")
             except WaitTimedOut as err:
@@ -326,10 +347,14 @@ class KeyValueProvider(ResourceProvider):
         client: RenderClient,
         id_: str,
         planned: PlannedChanges,
+        spec: KeyValueSpec,
         *,
         fallback: KeyValueDetail | None = None,
     ) -> KeyValueDetail:
-        """Apply planned changes: one PATCH, then any environment move; the resulting detail.
+        """Apply planned changes; the resulting detail.
+
+        Order: resume (and wait) → one PATCH → environment move → suspend (after any restart
+        the PATCH started), so that no call reaches Render while it would refuse it.
 
         ``fallback`` is the instance as last read, used when nothing needs sending.
         """
@@ -337,9 +362,11 @@ class KeyValueProvider(ResourceProvider):
             raise PlanRejected("; ".join(str(p) for p in planned.rejections))
         what = f"Key Value {id_}"
         detail = fallback
+        if planned.resumes:
+            # First: Render refuses every PATCH to a suspended instance.
+            detail = self._resume(client, id_, spec, what)
         if planned.patch:
-            body = KeyValuePATCHInput.model_validate(planned.patch)
-            detail = self._call(f"update {what}", lambda: client.update_key_value(id_, body))
+            detail = self._patch(client, id_, KeyValuePATCHInput.model_validate(planned.patch))
         if planned.environment_move is not None:
             old_env, new_env = planned.environment_move
             if old_env:
@@ -353,12 +380,54 @@ class KeyValueProvider(ResourceProvider):
                     lambda: client.add_resources_to_environment(new_env, [id_]),
                 )
             detail = None  # the move changed environmentId: read it back
+        if planned.suspends:
+            if planned.restarts:
+                self._wait(client, id_, spec, what)  # let the restart finish, then stop it
+            detail = self._suspend(client, id_, spec, what)
         if detail is None:
             detail = self._call(f"read {what}", lambda: client.retrieve_key_value(id_))
         return detail
 
-    def _wait(
+    def _patch(self, client: RenderClient, id_: str, body: KeyValuePATCHInput) -> KeyValueDetail:
+        what = f"Key Value {id_}"
+        try:
+            return client.update_key_value(id_, body)
+        except ConflictError as err:
+            status = self._call(f"read {what}", lambda: client.retrieve_key_value(id_)).status
+            if status != catalog.SUSPENDED_STATUS:
+                raise RenderCallFailed(f"update {what}", err) from err
+            raise PlanRejected(
+                f"Could not change {what}: it was suspended outside Pulumi (in the Dashboard?), "
+                "and Render refuses changes to a suspended instance. Run `pulumi refresh` to "
+                "record the suspension; then `pulumi up` with suspended=False resumes it and "
+                "applies the change, or set suspended=True to keep it suspended and leave the "
+                f"change for later. Render said: {err.message.rstrip('.')}"
+            ) from err
+        except RenderError as err:
+            raise RenderCallFailed(f"update {what}", err) from err
+
+    def _suspend(
         self, client: RenderClient, id_: str, spec: KeyValueSpec, what: str
+    ) -> KeyValueDetail:
+        self._call(f"suspend {what}", lambda: client.suspend_key_value(id_))
+        log_progress(f"{what}: suspended; it refuses connections until resumed")
+        return self._wait(client, id_, spec, what, target=catalog.SUSPENDED_STATUS)
+
+    def _resume(
+        self, client: RenderClient, id_: str, spec: KeyValueSpec, what: str
+    ) -> KeyValueDetail:
+        self._call(f"resume {what}", lambda: client.resume_key_value(id_))
+        log_progress(f"{what}: resuming")
+        return self._wait(client, id_, spec, what)
+
+    def _wait(
+        self,
+        client: RenderClient,
+        id_: str,
+        spec: KeyValueSpec,
+        what: str,
+        *,
+        target: str = "available",
     ) -> KeyValueDetail:
         return self._call(
             f"wait for {what}",
@@ -368,6 +437,7 @@ class KeyValueProvider(ResourceProvider):
                 what=f"{what} ({id_})",
                 dashboard=catalog.DASHBOARD_URL.format(id=id_),
                 progress=log_progress,
+                target=target,
             ),
         )
 

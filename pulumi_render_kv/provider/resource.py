@@ -36,6 +36,7 @@ _PROPERTY_NAMES: dict[str, str] = {
     "ip_allow_list": "ipAllowList",
     "environment_id": "environmentId",
     "owner_id": "ownerId",
+    "suspended": "suspended",
     "deletion_protection": "deletionProtection",
     "allow_data_loss": "allowDataLoss",
     "adopt_existing": "adoptExisting",
@@ -78,7 +79,9 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
     ``plan`` is required (no costly default). Give ``workload`` (``"cache"``, ``"queue"``,
     ``"session"``) or ``maxmemory_policy``. ``region`` and ``owner_id`` cannot change in
     place: changing them replaces the instance, which loses its data and therefore needs
-    ``allow_data_loss=True``. Plans can only be upgraded.
+    ``allow_data_loss=True``. Plans can only be upgraded. ``suspended=True`` suspends the
+    instance (it refuses every connection; its data is kept when persistence is
+    on); ``False`` resumes it and waits until it is available.
     """
 
     name: pulumi.Output[str]
@@ -90,6 +93,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
     ip_allow_list: pulumi.Output[list[dict[str, str]]]
     environment_id: pulumi.Output[str | None]
     owner_id: pulumi.Output[str]
+    suspended: pulumi.Output[bool]
     deletion_protection: pulumi.Output[bool]
     allow_data_loss: pulumi.Output[bool]
     adopt_existing: pulumi.Output[bool]
@@ -118,6 +122,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
         ip_allow_list: Sequence[IpAllowEntryInput] | None = None,
         environment_id: pulumi.Input[str] | None = None,
         owner_id: pulumi.Input[str] | None = None,
+        suspended: pulumi.Input[bool] | None = None,
         deletion_protection: pulumi.Input[bool] | None = None,
         allow_data_loss: pulumi.Input[bool] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,
@@ -137,6 +142,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
                 ip_allow_list=_entries(ip_allow_list),
                 environment_id=environment_id,
                 owner_id=owner_id,
+                suspended=suspended,
                 deletion_protection=deletion_protection,
                 allow_data_loss=allow_data_loss,
                 adopt_existing=adopt_existing,

@@ -44,6 +44,7 @@ def test_outputs_only_keys_in_prior_are_ignored() -> None:
         ({"environmentId": "evm-x"}, "environmentId", ChangeKind.MOVE),
         ({"region": "ohio", "allowDataLoss": True}, "region", ChangeKind.REPLACE),
         ({"ownerId": "tea-b", "allowDataLoss": True}, "ownerId", ChangeKind.REPLACE),
+        ({"suspended": True}, "suspended", ChangeKind.SUSPEND),
         ({"deletionProtection": True}, "deletionProtection", ChangeKind.LOCAL),
         ({"waitTimeout": 60}, "waitTimeout", ChangeKind.LOCAL),
     ],
@@ -153,3 +154,50 @@ def test_replacement_may_pick_a_smaller_plan() -> None:
     )
     assert planned.rejections == []
     assert planned.replaces == ["region"]
+
+
+# --- suspend / resume ----------------------------------------------------------------------
+
+SUSPENDED = canonical(suspended=True)
+
+
+def test_suspending_warns_that_every_connection_is_refused() -> None:
+    planned = plan_changes(PRIOR, SUSPENDED)
+    assert (planned.suspends, planned.resumes, planned.patch) == (True, False, {})
+    assert planned.rejections == []
+    [warning] = planned.warnings
+    assert "refuses every connection until suspended=False" in warning
+    assert "its data is kept" in warning
+
+
+def test_suspending_without_persistence_says_the_data_does_not_survive() -> None:
+    prior = canonical(persistenceMode="off")
+    [warning] = plan_changes(prior, canonical(persistenceMode="off", suspended=True)).warnings
+    assert "does not survive (persistenceMode is 'off'" in warning
+
+
+def test_resume_goes_with_a_patch() -> None:
+    """Resuming and changing in one update is fine: the provider resumes first."""
+    planned = plan_changes(SUSPENDED, canonical(name="renamed"))
+    assert (planned.resumes, planned.patch, planned.rejections) == (True, {"name": "renamed"}, [])
+
+
+def test_a_patch_while_staying_suspended_is_refused_with_the_way_out() -> None:
+    planned = plan_changes(SUSPENDED, canonical(suspended=True, plan="standard", name="x"))
+    [problem] = planned.rejections
+    assert problem.property == "suspended"
+    assert "(name, plan)" in problem.reason
+    assert "Set suspended=False in this update to resume it first" in problem.reason
+
+
+def test_provider_settings_and_moves_may_change_while_suspended() -> None:
+    """Only PATCHed fields are refused: protection or an environment move is not a PATCH."""
+    desired = canonical(suspended=True, deletionProtection=True, environmentId="evm-x")
+    planned = plan_changes(SUSPENDED, desired)
+    assert planned.rejections == []
+    assert planned.changed == ["environmentId", "deletionProtection"]
+
+
+def test_state_from_before_suspension_existed_is_not_suspended() -> None:
+    prior = {k: v for k, v in PRIOR.items() if k != "suspended"}
+    assert plan_changes(prior, canonical()).changes == []

@@ -36,6 +36,7 @@ def test_minimal_cache_is_canonicalised() -> None:
         "maxmemoryPolicy": "allkeys_lru",
         "persistenceMode": "journal_snapshot",
         "ipAllowList": [],
+        "suspended": False,
         "deletionProtection": False,
         "allowDataLoss": False,
         "adoptExisting": False,

@@ -98,7 +98,7 @@ def test_deadline_names_last_status_and_dashboard() -> None:
 def test_suspended_fails_without_waiting() -> None:
     """A suspended instance will not become available by waiting."""
     t = FakeTime()
-    with pytest.raises(InstanceFailed, match="'suspended'"):
+    with pytest.raises(InstanceFailed, match=r"'suspended'.*suspended=False resumes it"):
         wait_until_available(
             lambda _: Snapshot("red-c", "suspended"),
             timeout=100,
@@ -107,6 +107,37 @@ def test_suspended_fails_without_waiting() -> None:
             sleep=t.sleep,
         )
     assert t.sleeps == []
+
+
+def test_waiting_for_a_suspension_polls_until_suspended() -> None:
+    """After a suspend, ``suspended`` is the goal and an ``available`` read is waited out."""
+    t = FakeTime()
+    seen = iter(statuses("available", "available", "suspended"))
+    result = wait_until_available(
+        lambda _: next(seen),
+        timeout=100,
+        what="kv",
+        clock=t.clock,
+        sleep=t.sleep,
+        target="suspended",
+    )
+    assert result.status == "suspended"
+    assert len(t.sleeps) == 2
+
+
+def test_a_suspension_that_never_shows_times_out_naming_the_goal() -> None:
+    t = FakeTime()
+    with pytest.raises(
+        WaitTimedOut, match=r"still 'available' after 10 s .* may still become suspended"
+    ):
+        wait_until_available(
+            lambda _: Snapshot("red-c", "available"),
+            timeout=10,
+            what="kv",
+            clock=t.clock,
+            sleep=t.sleep,
+            target="suspended",
+        )
 
 
 class SlowReads:
