@@ -41,6 +41,8 @@ from ._models import (
     Owner,
     PersistenceMode,
     Region,
+    ResourceLogStream,
+    ResourceLogStreamPUTInput,
 )
 from ._redact import redact
 from ._retry import RetryPolicy
@@ -81,6 +83,8 @@ __all__ = [
     "RenderSettings",
     "RenderTimeoutError",
     "RenderTransportError",
+    "ResourceLogStream",
+    "ResourceLogStreamPUTInput",
     "RetryPolicy",
     "ServerError",
     "Timeouts",

@@ -69,6 +69,8 @@ from ._models import (
     KeyValueWithCursor,
     Owner,
     OwnerWithCursor,
+    ResourceLogStream,
+    ResourceLogStreamPUTInput,
     _Request,
     request_json,
 )
@@ -301,8 +303,13 @@ class RenderClient:
         deadline: float,
         params: dict[str, str | None] | None = None,
         body: bytes | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> httpx.Response:
-        """One HTTP exchange: limiter, request, status check. No retries here."""
+        """One HTTP exchange: limiter, request, status check. No retries here.
+
+        ``secrets`` are values the body carries (a log-stream token), scrubbed from errors
+        like the API key.
+        """
         slot = self._limiter.acquire(
             buckets_for(op.method, is_create=op.is_create), deadline=deadline
         )
@@ -333,7 +340,7 @@ class RenderClient:
             raise error(
                 method=op.method,
                 path=op.path,
-                cause=self._cause(exc),
+                cause=self._cause(exc, secrets),
                 maybe_sent=not isinstance(exc, _NOT_SENT),
             ) from None
         request_id = response.headers.get("render-request-id")
@@ -352,7 +359,7 @@ class RenderClient:
                 method=op.method,
                 path=op.path,
                 path_template=op.template,
-                secrets=self._secret_values(),
+                secrets=(*self._secret_values(), *secrets),
             )
         return response
 
@@ -360,8 +367,8 @@ class RenderClient:
         """Exact values to scrub from error text; unwrapped only here, never stored plain."""
         return (self._settings.api_key.get_secret_value(),)
 
-    def _cause(self, exc: httpx.HTTPError) -> str:
-        text = redact(str(exc), self._secret_values()).strip()
+    def _cause(self, exc: httpx.HTTPError, secrets: tuple[str, ...] = ()) -> str:
+        text = redact(str(exc), (*self._secret_values(), *secrets)).strip()
         return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
     def _parse(self, op: _Op, response: httpx.Response, model: type[M]) -> M:
@@ -407,11 +414,14 @@ class RenderClient:
         params: dict[str, str | None] | None = None,
         body: bytes | None = None,
         policy: RetryPolicy | None = None,
+        secrets: tuple[str, ...] = (),
     ) -> httpx.Response:
         """Send with the retry policy; for operations that are safe to repeat as they are."""
         return self._retrying(
             op,
-            lambda info: self._send(op, deadline=info.deadline, params=params, body=body),
+            lambda info: self._send(
+                op, deadline=info.deadline, params=params, body=body, secrets=secrets
+            ),
             policy=policy,
         )
 
@@ -601,14 +611,19 @@ class RenderClient:
         deleted it, and counts as done.
         """
         path = f"/key-value/{_segment(key_value_id, 'key_value_id')}"
-        op = _Op("DELETE", "/key-value/{keyValueId}", path)
+        self._delete(_Op("DELETE", "/key-value/{keyValueId}", path))
+
+    def _delete(self, op: _Op) -> None:
+        """A DELETE, retried; a 404 after an attempt that may have acted counts as done."""
 
         def attempt(info: AttemptInfo) -> None:
             try:
                 self._send(op, deadline=info.deadline)
             except NotFoundError:
                 if any(maybe_acted(error) for error in info.previous_errors):
-                    logger.info("Render API DELETE %s: gone after an uncertain attempt; done", path)
+                    logger.info(
+                        "Render API DELETE %s: gone after an uncertain attempt; done", op.path
+                    )
                     return
                 raise
 
@@ -629,6 +644,44 @@ class RenderClient:
         """``POST /key-value/{keyValueId}/resume`` (202, no body)."""
         path = f"/key-value/{_segment(key_value_id, 'key_value_id')}/resume"
         self._call(_Op("POST", "/key-value/{keyValueId}/resume", path))
+
+    # -- log streams -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _log_stream_op(method: str, resource_id: str) -> _Op:
+        path = f"/logs/streams/resource/{_segment(resource_id, 'resource_id')}"
+        return _Op(method, "/logs/streams/resource/{resourceId}", path)
+
+    def get_resource_log_stream(self, resource_id: str) -> ResourceLogStream | None:
+        """``GET /logs/streams/resource/{resourceId}``; ``None`` when there is no override.
+
+        Render answers 404 ``not found: <id>`` for a resource without an override (recorded).
+        """
+        op = self._log_stream_op("GET", resource_id)
+        try:
+            response = self._call(op)
+        except NotFoundError:
+            return None
+        return self._parse(op, response, ResourceLogStream)
+
+    def update_resource_log_stream(
+        self, resource_id: str, body: ResourceLogStreamPUTInput
+    ) -> ResourceLogStream:
+        """``PUT /logs/streams/resource/{resourceId}`` (a replacement: safe to repeat).
+
+        The token's value is scrubbed from any error, like the API key.
+        """
+        op = self._log_stream_op("PUT", resource_id)
+        token = () if body.token is None else (body.token.get_secret_value(),)
+        response = self._call(op, body=request_json(body), secrets=token)
+        return self._parse(op, response, ResourceLogStream)
+
+    def delete_resource_log_stream(self, resource_id: str) -> None:
+        """``DELETE /logs/streams/resource/{resourceId}`` (204): back to the workspace default.
+
+        404 handling as in :meth:`delete_key_value`.
+        """
+        self._delete(self._log_stream_op("DELETE", resource_id))
 
     # -- workspaces --------------------------------------------------------------------------------
 

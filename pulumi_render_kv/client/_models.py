@@ -28,6 +28,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    field_serializer,
     field_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -51,6 +52,8 @@ __all__ = [
     "OwnerWithCursor",
     "PersistenceMode",
     "Region",
+    "ResourceLogStream",
+    "ResourceLogStreamPUTInput",
     "request_json",
 ]
 
@@ -274,3 +277,37 @@ class KeyValuePATCHInput(_Request):
     maxmemory_policy: MaxmemoryPolicy | None = None
     persistence_mode: PersistenceMode | None = None
     ip_allow_list: list[CidrBlockAndDescription] | None = None
+
+
+class ResourceLogStream(_Response):
+    """A resource's log-stream override, as ``GET``/``PUT /logs/streams/resource/{id}`` answer.
+
+    Render never returns the token, and sends ``"endpoint": ""`` for ``drop`` (recorded
+    traffic): read as ``None``.
+    """
+
+    resource_id: str
+    setting: str
+    """``send`` or ``drop`` (kept as a plain string, like every enum read from Render)."""
+    endpoint: str | None = None
+
+    @field_validator("endpoint", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return value or None
+
+
+class ResourceLogStreamPUTInput(_Request):
+    """Body of ``PUT /logs/streams/resource/{id}``.
+
+    Render's rule (spec): ``send`` needs an ``endpoint``, ``drop`` takes none. The token is a
+    ``SecretStr`` (never in a repr); only the request body carries its value.
+    """
+
+    setting: Literal["send", "drop"]
+    endpoint: str | None = Field(default=None, min_length=1)
+    token: SecretStr | None = None
+
+    @field_serializer("token", when_used="json")
+    def _reveal(self, token: SecretStr | None) -> str | None:
+        return None if token is None else token.get_secret_value()

@@ -27,6 +27,7 @@ from pulumi_render_kv.client import (
     RenderClient,
     RenderSettings,
     RenderTransportError,
+    ResourceLogStreamPUTInput,
     RetryPolicy,
     ServerError,
     Timeouts,
@@ -110,6 +111,25 @@ def logged(emu: Emulator, method: str, path: str = "/v1/key-value") -> list[int]
 
 
 # -- every method ---------------------------------------------------------------------------------
+
+
+def test_log_stream_override_round_trip(emu: Emulator, client: RenderClient) -> None:
+    """PUT send with a token → GET without it → drop → DELETE → GET None; the token arrived."""
+    kv_id = client.create_key_value(body(emu)).id
+    assert client.get_resource_log_stream(kv_id) is None
+    sent = ResourceLogStreamPUTInput(setting="send", endpoint="logs.example.com:6514", token="tk1")
+    put = client.update_resource_log_stream(kv_id, sent)
+    assert (put.resource_id, put.setting, put.endpoint) == (kv_id, "send", "logs.example.com:6514")
+    assert client.get_resource_log_stream(kv_id) == put
+    assert emu.backend.log_stream_token(kv_id) == "tk1"
+    dropped = client.update_resource_log_stream(kv_id, ResourceLogStreamPUTInput(setting="drop"))
+    assert (dropped.setting, dropped.endpoint) == ("drop", None)
+    client.delete_resource_log_stream(kv_id)
+    assert client.get_resource_log_stream(kv_id) is None
+    with pytest.raises(NotFoundError):
+        client.delete_resource_log_stream(kv_id)
+    with pytest.raises(InvalidRequestError, match="endpoint: must be present if setting is send"):
+        client.update_resource_log_stream(kv_id, ResourceLogStreamPUTInput(setting="send"))
 
 
 def test_full_lifecycle(emu: Emulator, client: RenderClient) -> None:

@@ -21,6 +21,7 @@ from pulumi_render_kv.client import (
     RenderClient,
     RenderConfigError,
     RenderResponseError,
+    ResourceLogStreamPUTInput,
     UnauthorizedError,
 )
 
@@ -171,6 +172,74 @@ def test_suspend_and_resume_post_without_body() -> None:
         ("POST", f"/v1/key-value/{KV_ID}/suspend", b""),
         ("POST", f"/v1/key-value/{KV_ID}/resume", b""),
     ]
+
+
+LOG_TOKEN = "lst_tokenNeverShown42"  # a test value
+
+
+def _log_stream_json(setting: str = "send", endpoint: str = "logs.example.com:6514") -> Any:
+    return {"endpoint": endpoint, "resourceId": KV_ID, "setting": setting}
+
+
+def test_log_stream_put_sends_the_token_and_reads_the_override() -> None:
+    rec = Recorder(json_response(200, _log_stream_json()))
+    body = ResourceLogStreamPUTInput(
+        setting="send", endpoint="logs.example.com:6514", token=LOG_TOKEN
+    )
+    answered = make_client(rec).update_resource_log_stream(KV_ID, body)
+    assert (rec.last.method, rec.last.url.path) == ("PUT", f"/v1/logs/streams/resource/{KV_ID}")
+    assert rec.body() == {
+        "setting": "send",
+        "endpoint": "logs.example.com:6514",
+        "token": LOG_TOKEN,
+    }
+    assert (answered.setting, answered.endpoint, answered.resource_id) == (
+        "send",
+        "logs.example.com:6514",
+        KV_ID,
+    )
+    assert LOG_TOKEN not in repr(body) + str(body)
+
+
+def test_log_stream_drop_reads_renders_empty_endpoint_as_none() -> None:
+    rec = Recorder(json_response(200, _log_stream_json("drop", "")))
+    answered = make_client(rec).update_resource_log_stream(
+        KV_ID, ResourceLogStreamPUTInput(setting="drop")
+    )
+    assert rec.body() == {"setting": "drop"}
+    assert answered.endpoint is None
+
+
+def test_log_stream_get_404_means_no_override() -> None:
+    """Render answers a resource without an override with 404 `not found: <id>` (recorded)."""
+    rec = Recorder(json_response(404, {"message": f"not found: {KV_ID}"}))
+    assert make_client(rec).get_resource_log_stream(KV_ID) is None
+    assert rec.last.url.path == f"/v1/logs/streams/resource/{KV_ID}"
+
+
+def test_log_stream_get_other_errors_raise() -> None:
+    rec = Recorder(json_response(401, {"message": "unauthorized"}))
+    with pytest.raises(UnauthorizedError):
+        make_client(rec).get_resource_log_stream(KV_ID)
+
+
+def test_log_stream_put_retries_5xx_and_scrubs_the_token_from_errors() -> None:
+    echoed = {"message": f"invalid token {LOG_TOKEN}"}
+    rec = Recorder(json_response(503, echoed), json_response(400, echoed))
+    body = ResourceLogStreamPUTInput(setting="send", endpoint="h.example:1", token=LOG_TOKEN)
+    with pytest.raises(InvalidRequestError) as info:
+        make_client(rec).update_resource_log_stream(KV_ID, body)
+    assert len(rec.requests) == 2
+    assert LOG_TOKEN not in str(info.value) + repr(info.value)
+
+
+def test_log_stream_delete_404_first_raises_and_after_an_uncertain_attempt_is_done() -> None:
+    gone = {"message": f"not found: {KV_ID}"}
+    with pytest.raises(NotFoundError):
+        make_client(Recorder(json_response(404, gone))).delete_resource_log_stream(KV_ID)
+    rec = Recorder(json_response(502, {"message": "bad gateway"}), json_response(404, gone))
+    assert make_client(rec).delete_resource_log_stream(KV_ID) is None
+    assert [r.method for r in rec.requests] == ["DELETE", "DELETE"]
 
 
 def test_list_key_value_encodes_filters_comma_separated() -> None:

@@ -14,6 +14,7 @@ from pulumi_render_kv.client import (
     KeyValuePATCHInput,
     KeyValuePOSTInput,
     RenderClient,
+    ResourceLogStreamPUTInput,
 )
 
 from ._fakes import OWNER_ID, connection_info_json, json_response, kv_json, make_client, owner_json
@@ -30,6 +31,7 @@ TEMPLATES = {
     ("POST", "/v1/key-value"): "/key-value",
     ("PATCH", f"/v1/key-value/{KV_ID}"): "/key-value/{keyValueId}",
     ("POST", "/v1/environments/evm-1/resources"): "/environments/{environmentId}/resources",
+    ("PUT", f"/v1/logs/streams/resource/{KV_ID}"): "/logs/streams/resource/{resourceId}",
 }
 
 
@@ -49,6 +51,8 @@ class BodyCapture:
             return json_response(201, kv_json())
         if request.method == "PATCH":
             return json_response(200, kv_json())
+        if request.method == "PUT":
+            return json_response(200, {"endpoint": "", "resourceId": KV_ID, "setting": "drop"})
         return json_response(201, {"id": "evm-1"})
 
 
@@ -116,6 +120,23 @@ def test_environment_move_body_matches_spec() -> None:
     validate_request_body(method, template, body)
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        ResourceLogStreamPUTInput(setting="send", endpoint="logs.example.com:6514", token="t"),
+        ResourceLogStreamPUTInput(setting="send", endpoint="logs.example.com:6514"),
+        ResourceLogStreamPUTInput(setting="drop"),
+    ],
+    ids=["send-with-token", "send", "drop"],
+)
+def test_log_stream_bodies_match_spec(body: ResourceLogStreamPUTInput) -> None:
+    """PUT /logs/streams/resource/{id} bodies validate against the spec's request body."""
+    sent = sent_by(lambda c: c.update_resource_log_stream(KV_ID, body))
+    ((method, template, json_body),) = sent
+    assert template == "/logs/streams/resource/{resourceId}"
+    validate_request_body(method, template, json_body)
+
+
 def test_contract_catches_a_bad_body() -> None:
     """Sanity check of the check: a body with a field the spec lacks fails validation."""
     with pytest.raises(AssertionError, match="does not match Render's spec"):
@@ -140,6 +161,13 @@ def test_contract_catches_a_bad_body() -> None:
         ("GET", "/key-value/{keyValueId}/connection-info", 200, connection_info_json()),
         ("GET", "/owners", 200, [{"owner": owner_json(), "cursor": "c"}]),
         ("GET", "/key-value/{keyValueId}", 404, {"message": "not found: red-x"}),
+        (
+            "GET",
+            "/logs/streams/resource/{resourceId}",
+            200,
+            {"endpoint": "", "resourceId": "red-x", "setting": "drop"},
+        ),
+        ("GET", "/logs/streams/resource/{resourceId}", 404, {"message": "not found: red-x"}),
     ],
 )
 def test_test_fixtures_match_spec(method: str, template: str, status: int, body: Any) -> None:
@@ -168,5 +196,9 @@ def test_every_key_value_operation_has_a_client_method() -> None:
         "suspend-key-value",
         "resume-key-value",
     }
+    operation_ids |= {
+        op["operationId"] for op in spec["paths"]["/logs/streams/resource/{resourceId}"].values()
+    }
+    assert {"get-resource-log-stream", "update-resource-log-stream"} <= operation_ids
     for operation_id in operation_ids:
         assert callable(getattr(RenderClient, operation_id.replace("-", "_"), None)), operation_id
