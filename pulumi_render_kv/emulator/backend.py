@@ -37,6 +37,7 @@ from .records import (
     EnvironmentView,
     InstanceView,
     ListFilters,
+    LogStreamOverride,
     Owner,
     UpdateInput,
     _check_allow_list,
@@ -50,7 +51,7 @@ from .records import (
     check_name,
     valkey_policy,
 )
-from .store import EnvironmentRow, InstanceRow, OwnerRow, StateStore
+from .store import EnvironmentRow, InstanceRow, LogStreamRow, OwnerRow, StateStore
 
 # --- the backend ------------------------------------------------------------------------------
 
@@ -128,6 +129,13 @@ class Backend:
                 created_ns=row.created_ns,
                 updated_ns=row.updated_ns,
                 lifecycle=lifecycle,
+                log_stream=(
+                    None
+                    if row.log_stream is None
+                    else LogStreamOverride(
+                        row.log_stream.setting, row.log_stream.endpoint, row.log_stream.token
+                    )
+                ),
             )
             if self._plane is not None:
                 try:
@@ -583,6 +591,45 @@ class Backend:
             instance.lifecycle.resume(self._clock())
             self._save(instance)
 
+    # -- log streams --
+
+    def get_resource_log_stream(self, resource_id: str) -> LogStreamOverride:
+        """``get-resource-log-stream``: 404 ``not found: <id>`` without an override (observed)."""
+        with self._lock:
+            override = self._instance(resource_id).log_stream
+            if override is None:
+                raise errors.NotFound(resource_id)
+            return override
+
+    def update_resource_log_stream(
+        self, resource_id: str, override: LogStreamOverride
+    ) -> LogStreamOverride:
+        """``update-resource-log-stream``: sets (replaces) the override; works while suspended.
+
+        Whether Render takes a log-stream change for a suspended instance is not documented;
+        it is a setting of the resource, not of its server, so it is accepted (inferred).
+        """
+        with self._lock:
+            instance = self._instance(resource_id)
+            instance.log_stream = override
+            self._save(instance)
+            return override
+
+    def delete_resource_log_stream(self, resource_id: str) -> None:
+        """``delete-resource-log-stream``; 404 when there is none (inferred, like GET)."""
+        with self._lock:
+            instance = self._instance(resource_id)
+            if instance.log_stream is None:
+                raise errors.NotFound(resource_id)
+            instance.log_stream = None
+            self._save(instance)
+
+    def log_stream_token(self, resource_id: str) -> str | None:
+        """The token the last PUT sent (test control: Render's API never shows it)."""
+        with self._lock:
+            override = self._instance(resource_id).log_stream
+            return None if override is None else override.token
+
     # -- environments --
 
     def add_resources_to_environment(
@@ -653,4 +700,11 @@ def _instance_row(instance: _Instance) -> InstanceRow:
         created_ns=instance.created_ns,
         updated_ns=instance.updated_ns,
         suspended=instance.lifecycle.suspended,
+        log_stream=(
+            None
+            if instance.log_stream is None
+            else LogStreamRow(
+                instance.log_stream.setting, instance.log_stream.endpoint, instance.log_stream.token
+            )
+        ),
     )

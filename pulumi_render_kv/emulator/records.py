@@ -70,6 +70,19 @@ class CidrBlock:
 
 
 @dataclass(frozen=True)
+class LogStreamOverride:
+    """A resource's log-stream override (``PUT /logs/streams/resource/{id}``).
+
+    The token is kept (a test can see what arrived) but never rendered: Render's answers
+    have no token field.
+    """
+
+    setting: str
+    endpoint: str | None = None
+    token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
 class CreateInput:
     """A parsed ``keyValuePOSTInput``; ``None`` = omitted."""
 
@@ -165,6 +178,7 @@ class _Instance:
     updated_ns: int
     lifecycle: InstanceLifecycle
     endpoints: PlaneEndpoints | None = field(default=None)
+    log_stream: LogStreamOverride | None = None
 
 
 @dataclass(frozen=True)

@@ -340,6 +340,25 @@ class Api:
         self.backend.resume_key_value(call.params["instance_id"])
         return Reply(202)
 
+    def get_resource_log_stream(self, call: Call) -> Reply:
+        """``get-resource-log-stream``."""
+        resource_id = call.params["resource_id"]
+        override = self.backend.get_resource_log_stream(resource_id)
+        return Reply(200, shapes.render_log_stream(resource_id, override))
+
+    def update_resource_log_stream(self, call: Call) -> Reply:
+        """``update-resource-log-stream``."""
+        resource_id = call.params["resource_id"]
+        self.backend.retrieve_key_value(resource_id)  # 404 before body errors, like a lookup
+        override = shapes.parse_log_stream_input(self._body(call))
+        saved = self.backend.update_resource_log_stream(resource_id, override)
+        return Reply(200, shapes.render_log_stream(resource_id, saved))
+
+    def delete_resource_log_stream(self, call: Call) -> Reply:
+        """``delete-resource-log-stream``."""
+        self.backend.delete_resource_log_stream(call.params["resource_id"])
+        return Reply(204)
+
     def list_owners(self, call: Call) -> Reply:
         """``list-owners``."""
         names, emails, cursor, limit = shapes.parse_owner_query(self._args(call))
@@ -389,6 +408,14 @@ def _instance_routes(prefix: str, flavor: Flavor) -> list[Route]:
 ROUTES: tuple[Route, ...] = (
     *_instance_routes("/v1/key-value", Flavor.KEY_VALUE),
     *_instance_routes("/v1/redis", Flavor.REDIS),
+    *(
+        Route(method, _path("/v1/logs/streams/resource/{resource_id}"), handler)
+        for method, handler in (
+            ("GET", Api.get_resource_log_stream),
+            ("PUT", Api.update_resource_log_stream),
+            ("DELETE", Api.delete_resource_log_stream),
+        )
+    ),
     Route("GET", _path("/v1/owners"), Api.list_owners),
     Route("GET", _path("/v1/owners/{owner_id}"), Api.retrieve_owner),
     Route("GET", _path("/v1/environments/{environment_id}"), Api.retrieve_environment),

@@ -24,6 +24,7 @@ from .records import (
     EnvironmentView,
     InstanceView,
     ListFilters,
+    LogStreamOverride,
     Owner,
     UpdateInput,
 )
@@ -207,6 +208,40 @@ def parse_update_input(body: Any, operation: str = "keyValuePATCHInput") -> Upda
         persistence_mode=_string(data, "persistenceMode"),
         ip_allow_list=_allow_list(data),
     )
+
+
+LOG_STREAM_FIELDS = ("endpoint", "token", "setting")
+LOG_STREAM_SETTINGS = ("send", "drop")
+
+
+def parse_log_stream_input(body: Any) -> LogStreamOverride:
+    """The ``update-resource-log-stream`` body, with the spec's rule: "endpoint must be present
+    if setting is send; cannot be present if setting is drop". A token with ``drop`` is
+    refused too (inferred: it could not be used)."""
+    data = _object(body)
+    _check_fields(data, LOG_STREAM_FIELDS, "updateResourceLogStreamInput")
+    if "setting" not in data:
+        raise errors.MissingField("setting")
+    setting = _string(data, "setting") or ""
+    if setting not in LOG_STREAM_SETTINGS:
+        raise errors.InvalidEnumValue("setting", setting, LOG_STREAM_SETTINGS)
+    endpoint, token = _string(data, "endpoint") or None, _string(data, "token") or None
+    if setting == "send" and endpoint is None:
+        raise errors.InvalidFieldValue("endpoint", "must be present if setting is send")
+    if setting == "drop":
+        for name, value in (("endpoint", endpoint), ("token", token)):
+            if value is not None:
+                raise errors.InvalidFieldValue(name, "cannot be present if setting is drop")
+    return LogStreamOverride(setting=setting, endpoint=endpoint, token=token)
+
+
+def render_log_stream(resource_id: str, override: LogStreamOverride) -> JsonObject:
+    """A resource log-stream override, as recorded: ``endpoint`` is ``""`` for drop, no token."""
+    return {
+        "endpoint": override.endpoint or "",
+        "resourceId": resource_id,
+        "setting": override.setting,
+    }
 
 
 def parse_resource_ids_body(body: Any) -> tuple[str, ...]:

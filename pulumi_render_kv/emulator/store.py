@@ -21,7 +21,7 @@ import json
 import os
 import sqlite3
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
@@ -65,6 +65,14 @@ CREATE TABLE IF NOT EXISTS instances (
     created_ns INTEGER NOT NULL,
     updated_ns INTEGER NOT NULL,
     suspended INTEGER NOT NULL
+);
+-- Added after version 1 shipped: CREATE IF NOT EXISTS adds it to older files as they open.
+-- No foreign key: INSERT OR REPLACE of an instance row would cascade into it.
+CREATE TABLE IF NOT EXISTS log_streams (
+    resource_id TEXT PRIMARY KEY,
+    setting TEXT NOT NULL,
+    endpoint TEXT,
+    token TEXT
 );
 """
 
@@ -113,6 +121,16 @@ class InstanceRow:
     created_ns: int
     updated_ns: int
     suspended: bool
+    log_stream: LogStreamRow | None = None
+
+
+@dataclass(frozen=True)
+class LogStreamRow:
+    """An instance's log-stream override."""
+
+    setting: str
+    endpoint: str | None
+    token: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -204,9 +222,12 @@ class StateStore:
             instances = [
                 _instance_row(row)
                 for row in self._db.execute(
-                    "SELECT id, sequence, name, owner_id, plan, region, environment_id, "
-                    "maxmemory_policy, persistence_mode, ip_allow_list, password, created_ns, "
-                    "updated_ns, suspended FROM instances ORDER BY sequence"
+                    "SELECT i.id, i.sequence, i.name, i.owner_id, i.plan, i.region, "
+                    "i.environment_id, i.maxmemory_policy, i.persistence_mode, i.ip_allow_list, "
+                    "i.password, i.created_ns, i.updated_ns, i.suspended, "
+                    "l.setting, l.endpoint, l.token "
+                    "FROM instances i LEFT JOIN log_streams l ON l.resource_id = i.id "
+                    "ORDER BY i.sequence"
                 )
             ]
         return StoredState(owners, environments, instances)
@@ -277,11 +298,21 @@ class StateStore:
                     int(instance.suspended),
                 ),
             )
+            stream = instance.log_stream
+            if stream is None:
+                self._db.execute("DELETE FROM log_streams WHERE resource_id = ?", (instance.id,))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO log_streams (resource_id, setting, endpoint, token) "
+                    "VALUES (?, ?, ?, ?)",
+                    (instance.id, stream.setting, stream.endpoint, stream.token),
+                )
 
     def delete_instance(self, instance_id: str) -> None:
         """Forget an instance."""
         with self._lock, self._transaction():
             self._db.execute("DELETE FROM instances WHERE id = ?", (instance_id,))
+            self._db.execute("DELETE FROM log_streams WHERE resource_id = ?", (instance_id,))
 
     def close(self) -> None:
         """Close the file and let another emulator use the data dir; idempotent."""
@@ -364,6 +395,9 @@ def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
         created_ns,
         updated_ns,
         suspended,
+        log_setting,
+        log_endpoint,
+        log_token,
     ) = row
     return InstanceRow(
         id=instance_id,
@@ -382,4 +416,7 @@ def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
         created_ns=created_ns,
         updated_ns=updated_ns,
         suspended=bool(suspended),
+        log_stream=(
+            None if log_setting is None else LogStreamRow(log_setting, log_endpoint, log_token)
+        ),
     )

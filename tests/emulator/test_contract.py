@@ -38,6 +38,7 @@ def _spec_template(pattern: str) -> str:
     path = pattern.strip("^$").removeprefix("/v1")
     path = path.replace("(?P<owner_id>[^/]+)", "{ownerId}")
     path = path.replace("(?P<environment_id>[^/]+)", "{environmentId}")
+    path = path.replace("(?P<resource_id>[^/]+)", "{resourceId}")
     if path.startswith("/redis"):
         return path.replace("(?P<instance_id>[^/]+)", "{redisId}")
     return path.replace("(?P<instance_id>[^/]+)", "{keyValueId}")
@@ -76,7 +77,12 @@ def checked(emulator: Emulator) -> Iterator[Checked]:
 # Render serves these, the copied spec lacks them: DOCUMENTED_DEVIATIONS["redis-suspend-resume"].
 SPEC_NEW_OPERATIONS = {("POST", "/redis/{redisId}/suspend"), ("POST", "/redis/{redisId}/resume")}
 # Besides every /key-value* and /redis* operation, the emulator claims these paths' operations.
-CLAIMED_PATHS = ("/owners", "/owners/{ownerId}", "/environments/{environmentId}/resources")
+CLAIMED_PATHS = (
+    "/owners",
+    "/owners/{ownerId}",
+    "/environments/{environmentId}/resources",
+    "/logs/streams/resource/{resourceId}",
+)
 # ... and these single operations of paths it serves only in part (no PATCH/DELETE of
 # environments: they belong to the projects API, which is not emulated).
 CLAIMED_OPERATIONS = {("GET", "/environments/{environmentId}")}
@@ -179,6 +185,22 @@ def test_every_route_answers_in_the_specs_shapes(
     assert emptied.json()["serviceIds"] is None
     assert checked("GET", "/owners", "/owners").status_code == 200
     assert checked("GET", f"/owners/{emulator.owner_id}", "/owners/{ownerId}").status_code == 200
+    stream = "/logs/streams/resource/{resourceId}"
+    sent = {"setting": "send", "endpoint": "logs.example.com:6514", "token": "t0ken"}
+    put = checked("PUT", f"/logs/streams/resource/{instance_id}", stream, json=sent)
+    assert put.json() == {
+        "endpoint": "logs.example.com:6514",
+        "resourceId": instance_id,
+        "setting": "send",
+    }
+    dropped = checked(
+        "PUT", f"/logs/streams/resource/{instance_id}", stream, json={"setting": "drop"}
+    )
+    assert dropped.json() == {"endpoint": "", "resourceId": instance_id, "setting": "drop"}
+    got = checked("GET", f"/logs/streams/resource/{instance_id}", stream)
+    assert got.json() == dropped.json()
+    assert checked("DELETE", f"/logs/streams/resource/{instance_id}", stream).status_code == 204
+    assert checked("GET", f"/logs/streams/resource/{instance_id}", stream).status_code == 404
     assert checked("DELETE", f"{base}/{instance_id}", item).status_code == 204
     prefix = base + "/"
     flavor_ops = {op for op in ALL_OPERATIONS if op[1] == base or op[1].startswith(prefix)}
@@ -219,6 +241,16 @@ ERROR_CASES = [
         404,
     ),
     ("GET", "/owners", "/owners", {"headers": {"Accept": "text/html"}}, 406),
+    *(
+        (
+            method,
+            f"/logs/streams/resource/{MISSING}",
+            "/logs/streams/resource/{resourceId}",
+            kw,
+            404,
+        )
+        for method, kw in (("GET", {}), ("PUT", {"json": {"setting": "drop"}}), ("DELETE", {}))
+    ),
 ]
 
 
@@ -283,3 +315,35 @@ def test_rate_limited_answers_match_the_spec(clock: FakeClock) -> None:
         checked = Checked(client)
         checked("GET", "/key-value", "/key-value")
         assert checked("GET", "/key-value", "/key-value").status_code == 429
+
+
+LOG_STREAM_REFUSALS = {
+    "send-without-endpoint": ({"setting": "send"}, "endpoint: must be present if setting is send"),
+    "drop-with-endpoint": (
+        {"setting": "drop", "endpoint": "logs.example.com:6514"},
+        "endpoint: cannot be present if setting is drop",
+    ),
+    "drop-with-token": ({"setting": "drop", "token": "t"}, "token: cannot be present"),
+    "bad-setting": ({"setting": "stream"}, "setting"),
+    "no-setting": ({"endpoint": "logs.example.com:6514"}, "missing required field: setting"),
+    "unknown-field": ({"setting": "drop", "preview": "drop"}, "preview"),
+}
+
+
+@pytest.mark.parametrize("case", LOG_STREAM_REFUSALS)
+def test_a_log_stream_override_render_refuses_is_a_400_error_object(
+    checked: Checked, emulator: Emulator, case: str
+) -> None:
+    """The spec's rule: an endpoint with send, none with drop; bodies refused as `error`."""
+    body = {"name": "logs", "ownerId": emulator.owner_id, "plan": "starter", "ipAllowList": []}
+    instance_id = checked("POST", "/key-value", "/key-value", json=body).json()["id"]
+    sent, message = LOG_STREAM_REFUSALS[case]
+    path = f"/logs/streams/resource/{instance_id}"
+    template = "/logs/streams/resource/{resourceId}"
+    # Sent around the body check: the spec itself would refuse some of these bodies.
+    refused = checked.client.put(path, json=sent)
+    validate_response("PUT", template, refused.status_code, refused.json())
+    assert refused.status_code == 400
+    assert message in refused.json()["message"]
+    assert checked("GET", path, template).status_code == 404  # nothing was stored
+    checked.client.delete(f"/key-value/{instance_id}")

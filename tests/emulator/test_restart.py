@@ -148,6 +148,56 @@ def test_deletes_and_resets_are_remembered_too(tmp_path: Path, clock: FakeClock)
         third.stop()
 
 
+def test_log_stream_overrides_survive_a_restart_and_go_with_their_instance(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    first = make_emulator(clock, FakeDataPlane(), data_dir=tmp_path)
+    override = {"setting": "send", "endpoint": "logs.example.com:6514", "token": "t0k"}
+    with make_client(first) as client:
+        streamed = create(client, first.owner_id, name="streamed")
+        gone = create(client, first.owner_id, name="gone")
+        for instance in (streamed, gone):
+            put = client.put(f"/logs/streams/resource/{instance['id']}", json=override)
+            assert put.status_code == 200, put.text
+        assert client.delete(f"/key-value/{gone['id']}").status_code == 204
+        # A later change of the instance row keeps the override (no cascade on REPLACE).
+        assert client.patch(f"/key-value/{streamed['id']}", json={"name": "s2"}).status_code == 200
+    first.stop()
+
+    second = make_emulator(clock, FakeDataPlane(), data_dir=tmp_path)
+    try:
+        with make_client(second) as client:
+            got = client.get(f"/logs/streams/resource/{streamed['id']}")
+            assert got.json() == {
+                "endpoint": "logs.example.com:6514",
+                "resourceId": streamed["id"],
+                "setting": "send",
+            }
+            assert second.backend.log_stream_token(streamed["id"]) == "t0k"
+        with sqlite3.connect(tmp_path / FILE_NAME) as db:
+            rows = db.execute("SELECT resource_id FROM log_streams").fetchall()
+            assert rows == [(streamed["id"],)]
+    finally:
+        second.stop()
+
+
+def test_a_version_1_state_file_without_log_streams_opens(tmp_path: Path, clock: FakeClock) -> None:
+    """Files written before overrides existed gain the table when opened."""
+    emu = make_emulator(clock, FakeDataPlane(), data_dir=tmp_path)
+    with make_client(emu) as client:
+        kept = create(client, emu.owner_id, name="kept")
+    emu.stop()
+    with sqlite3.connect(tmp_path / FILE_NAME) as db:
+        db.execute("DROP TABLE log_streams")
+    again = make_emulator(clock, FakeDataPlane(), data_dir=tmp_path)
+    try:
+        with make_client(again) as client:
+            assert [i["id"] for i in _listed(client)] == [kept["id"]]
+            assert client.get(f"/logs/streams/resource/{kept['id']}").status_code == 404
+    finally:
+        again.stop()
+
+
 def test_state_file_is_sqlite_written_on_every_change(tmp_path: Path, clock: FakeClock) -> None:
     """Readable by any SQLite client while the emulator runs: each answer is already stored."""
     emu = make_emulator(clock, FakeDataPlane(), data_dir=tmp_path)

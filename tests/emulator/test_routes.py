@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from pulumi_render_kv.emulator import Emulator
+from pulumi_render_kv.emulator import Emulator, RateLimitSettings
 
 from .conftest import API_KEY, create, make_client, make_emulator
 from .fakes import FakeClock, FakeDataPlane
@@ -386,6 +386,59 @@ def test_suspend_of_unknown_id_is_404(client: httpx.Client) -> None:
         response = client.post(f"/key-value/{MISSING}/{action}")
         assert response.status_code == 404
         assert response.json() == {"message": f"not found: {MISSING}"}
+
+
+# --- log-stream overrides ---------------------------------------------------------------------
+
+
+def test_log_stream_override_put_get_delete_as_recorded(
+    client: httpx.Client, emulator: Emulator
+) -> None:
+    """PUT answers the override; GET shows it without the token; DELETE 204; then GET 404."""
+    instance_id = create(client, emulator.owner_id)["id"]
+    path = f"/logs/streams/resource/{instance_id}"
+    missing = client.get(path)
+    assert (missing.status_code, missing.json()) == (404, {"message": f"not found: {instance_id}"})
+    put = client.put(path, json={"setting": "send", "endpoint": "h.example:6514", "token": "tk"})
+    assert put.status_code == 200
+    assert put.text == (
+        f'{{"endpoint":"h.example:6514","resourceId":"{instance_id}","setting":"send"}}'
+    )
+    assert client.get(path).json() == put.json()
+    assert emulator.backend.log_stream_token(instance_id) == "tk"
+    deleted = client.delete(path)
+    assert (deleted.status_code, deleted.content) == (204, b"")
+    assert client.get(path).status_code == 404
+    assert client.delete(path).status_code == 404
+
+
+def test_log_stream_writes_count_as_writes_and_reads_as_gets(clock: FakeClock) -> None:
+    emu = make_emulator(
+        clock, None, rate_limits=RateLimitSettings(get_per_minute=7, write_per_minute=5)
+    )
+    try:
+        with make_client(emu) as client:
+            instance_id = create(client, emu.owner_id)["id"]
+            path = f"/logs/streams/resource/{instance_id}"
+            assert client.put(path, json={"setting": "drop"}).headers["Ratelimit-Limit"] == "5"
+            assert client.get(path).headers["Ratelimit-Limit"] == "7"
+            assert client.delete(path).headers["Ratelimit-Limit"] == "5"
+    finally:
+        emu.stop()
+
+
+def test_an_override_goes_with_its_instance_and_survives_a_suspension(
+    client: httpx.Client, emulator: Emulator
+) -> None:
+    instance_id = create(client, emulator.owner_id)["id"]
+    path = f"/logs/streams/resource/{instance_id}"
+    assert client.post(f"/key-value/{instance_id}/suspend").status_code == 202
+    assert client.put(path, json={"setting": "drop"}).status_code == 200
+    assert client.post(f"/key-value/{instance_id}/resume").status_code == 202
+    assert client.get(path).json()["setting"] == "drop"
+    assert client.delete(f"/key-value/{instance_id}").status_code == 204
+    assert client.get(path).json() == {"message": f"not found: {instance_id}"}
+    assert client.put(path, json={"setting": "drop"}).status_code == 404
 
 
 # --- legacy /redis --------------------------------------------------------------------------
