@@ -24,6 +24,7 @@ from pulumi_render_kv.provider import (
     KeyValue,
     KeyValueLookup,
     KeyValueProvider,
+    LogStream,
     get_key_value,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "KeyValueError",
     "KeyValueLookup",
     "KeyValueProvider",
+    "LogStream",
     "LookupFailed",
     "MaxmemoryPolicy",
     "PersistenceMode",

@@ -125,6 +125,7 @@ class ChangeKind(Enum):
     MOVE = "moves it between environments"  # environments API, no restart
     REPLACE = "replaces the instance"  # cannot be patched: a new instance, all data lost
     SUSPEND = "suspends or resumes the instance"  # its own endpoints; suspended refuses clients
+    LOG_STREAM = "sets the log-stream override"  # /logs/streams/resource/{id}, no restart
     LOCAL = "provider setting"  # never sent to Render
 
 
@@ -138,6 +139,7 @@ class ChangeRule:
 CHANGE_RULES: dict[str, ChangeRule] = {
     "name": ChangeRule(ChangeKind.IN_PLACE, "name"),
     "ipAllowList": ChangeRule(ChangeKind.IN_PLACE, "ipAllowList"),
+    "logStream": ChangeRule(ChangeKind.LOG_STREAM),
     "plan": ChangeRule(ChangeKind.RESTART, "plan"),
     "maxmemoryPolicy": ChangeRule(ChangeKind.RESTART, "maxmemoryPolicy"),
     "persistenceMode": ChangeRule(ChangeKind.RESTART, "persistenceMode"),

@@ -79,6 +79,11 @@ class PlannedChanges:
         return any(c.kind is ChangeKind.SUSPEND and c.new is False for c in self.changes)
 
     @property
+    def log_stream(self) -> Change | None:
+        """The log-stream override's change (``new`` None: back to the workspace default)."""
+        return next((c for c in self.changes if c.kind is ChangeKind.LOG_STREAM), None)
+
+    @property
     def environment_move(self) -> tuple[str | None, str | None] | None:
         for change in self.changes:
             if change.kind is ChangeKind.MOVE:

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, SecretStr
 
 from pulumi_render_kv import catalog
 from pulumi_render_kv.catalog import MaxmemoryPolicy, PersistenceMode, Plan, Region, Workload
@@ -74,6 +75,16 @@ class IpAllowEntry(BaseModel):
     description: str = ""
 
 
+class LogStreamSpec(BaseModel):
+    """The instance's own log-stream override; the token stays a ``SecretStr`` (never in reprs)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    setting: str
+    endpoint: str | None = None
+    token: SecretStr | None = None
+
+
 class KeyValueSpec(BaseModel):
     """Fully known, canonical inputs: what create and update apply."""
 
@@ -85,6 +96,7 @@ class KeyValueSpec(BaseModel):
     maxmemory_policy: str
     persistence_mode: str
     ip_allow_list: tuple[IpAllowEntry, ...] = ()
+    log_stream: LogStreamSpec | None = None
     workload: str | None = None
     environment_id: str | None = None
     owner_id: str | None = None
@@ -97,7 +109,7 @@ class KeyValueSpec(BaseModel):
     @classmethod
     def from_inputs(cls, inputs: Mapping[str, Any]) -> KeyValueSpec:
         """Build from canonical camelCase inputs (as returned by ``normalize_inputs``)."""
-        unknown = sorted(k for k, v in inputs.items() if v is UNKNOWN)
+        unknown = sorted(k for k, v in inputs.items() if _has_unknown(v))
         if unknown:
             raise InputError([Problem(k, "is still unknown") for k in unknown])
         return cls(
@@ -110,6 +122,9 @@ class KeyValueSpec(BaseModel):
                 IpAllowEntry(cidr_block=e["cidrBlock"], description=e["description"])
                 for e in inputs.get("ipAllowList", ())
             ),
+            log_stream=LogStreamSpec.model_validate(inputs["logStream"])
+            if inputs.get("logStream") is not None
+            else None,
             workload=inputs.get("workload"),
             environment_id=inputs.get("environmentId"),
             owner_id=inputs.get("ownerId"),
@@ -119,6 +134,12 @@ class KeyValueSpec(BaseModel):
             adopt_existing=inputs.get("adoptExisting", False),
             wait_timeout=inputs.get("waitTimeout", DEFAULT_WAIT_TIMEOUT),
         )
+
+
+def _has_unknown(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return any(_has_unknown(v) for v in value.values())
+    return value is UNKNOWN
 
 
 # --- single-value normalisers: return (canonical value, problem reason or None) -------------
@@ -271,7 +292,7 @@ def _wait_timeout(value: Any) -> tuple[Any, str | None]:
     return float(value), None
 
 
-# Every input but ipAllowList (which needs per-entry problem paths), with its normaliser.
+# Every input but ipAllowList and logStream (they need nested problem paths), with its normaliser.
 _SIMPLE_FIELDS: dict[str, Normalizer] = {
     "name": _name,
     "plan": normalize_plan,
@@ -288,7 +309,82 @@ _SIMPLE_FIELDS: dict[str, Normalizer] = {
     "waitTimeout": _wait_timeout,
 }
 
-KNOWN_INPUTS = frozenset({*_SIMPLE_FIELDS, "ipAllowList"})
+KNOWN_INPUTS = frozenset({*_SIMPLE_FIELDS, "ipAllowList", "logStream"})
+LOG_STREAM_SETTINGS = ("send", "drop")
+_LOG_STREAM_KEYS = frozenset({"setting", "endpoint", "token"})
+_HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?P<port>\d{1,5})$")
+
+
+def _normalize_log_stream(value: Any, problems: list[Problem]) -> Any:
+    """``{setting, endpoint, token}`` → canonical, or ``None`` (the workspace default).
+
+    Render's rule (spec): ``send`` needs an endpoint, ``drop`` takes none; a token only goes
+    with ``send``. Render streams syslog over TLS, so an endpoint is ``host:port``. Problems
+    never quote the token: it is a secret.
+    """
+    if value is None or value is UNKNOWN:
+        return value
+    if not isinstance(value, Mapping):
+        problems.append(Problem("logStream", "must be {setting, endpoint, token} or None"))
+        return value
+    for key in sorted(set(value) - _LOG_STREAM_KEYS):
+        problems.append(
+            Problem(f"logStream.{key}", "is not a log-stream field; use setting, endpoint, token")
+        )
+    setting, endpoint, token = (value.get(k) or None for k in ("setting", "endpoint", "token"))
+    if setting is None:
+        problems.append(
+            Problem("logStream.setting", "is required: 'send' (to endpoint) or 'drop' (no logs)")
+        )
+    elif setting is not UNKNOWN:
+        setting, reason = _one_of(LOG_STREAM_SETTINGS)(setting)
+        if reason:
+            problems.append(Problem("logStream.setting", f"{setting!r} {reason}"))
+    out: dict[str, Any] = {"setting": setting, "endpoint": endpoint}
+    if setting == "drop":
+        for key, given in (("endpoint", endpoint), ("token", token)):
+            if given is not None:
+                problems.append(
+                    Problem(
+                        f"logStream.{key}",
+                        "goes only with setting 'send'; remove it to drop the logs",
+                    )
+                )
+    elif setting == "send":
+        out["endpoint"] = _log_endpoint(endpoint, problems)
+    if token is not None and setting != "drop":
+        if token is not UNKNOWN and not isinstance(token, str):
+            problems.append(Problem("logStream.token", "must be a string"))
+        out["token"] = token
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def _log_endpoint(endpoint: Any, problems: list[Problem]) -> Any:
+    if endpoint is UNKNOWN:
+        return endpoint
+    where = "logStream.endpoint"
+    if endpoint is None:
+        problems.append(
+            Problem(
+                where,
+                "is required with setting 'send': the host:port to stream to, "
+                "such as logs.example.com:6514",
+            )
+        )
+        return endpoint
+    text = endpoint.strip() if isinstance(endpoint, str) else endpoint
+    found = _HOST_PORT.match(text) if isinstance(text, str) else None
+    if found is None or not 1 <= int(found["port"]) <= 65535:
+        hint = (
+            "; drop the scheme, Render streams syslog over TLS"
+            if isinstance(text, str) and "://" in text
+            else ""
+        )
+        problems.append(
+            Problem(where, f"{endpoint!r} must be host:port, such as logs.example.com:6514{hint}")
+        )
+        return endpoint
+    return text
 
 
 def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
@@ -374,6 +470,7 @@ def normalize_inputs(
             problems.append(Problem(key, f"{value!r} {reason}" if value is not None else reason))
         out[key] = canonical
     out["ipAllowList"] = _normalize_allow_list(raw.get("ipAllowList"), problems)
+    out["logStream"] = _normalize_log_stream(raw.get("logStream"), problems)
     if out["ownerId"] is None and default_owner_id:
         out["ownerId"] = default_owner_id
     _resolve_workload(out, problems)

@@ -5,6 +5,7 @@ from pulumi_render_kv.provider.resource import (
     TYPE_TOKEN,
     KeyValue,
     KeyValueLookup,
+    LogStream,
     get_key_value,
 )
 from pulumi_render_kv.spec import IpAllowEntry
@@ -15,5 +16,6 @@ __all__ = [
     "KeyValue",
     "KeyValueLookup",
     "KeyValueProvider",
+    "LogStream",
     "get_key_value",
 ]

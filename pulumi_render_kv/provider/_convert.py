@@ -22,8 +22,10 @@ from pulumi_render_kv.client import (
     KeyValueConnectionInfo,
     KeyValueDetail,
     KeyValuePOSTInput,
+    ResourceLogStream,
+    ResourceLogStreamPUTInput,
 )
-from pulumi_render_kv.spec import UNKNOWN, KeyValueSpec, normalize_inputs
+from pulumi_render_kv.spec import UNKNOWN, KeyValueSpec, LogStreamSpec, normalize_inputs
 
 # Inputs that only the provider uses: Render knows nothing of them, so `read` keeps them.
 LOCAL_INPUTS = tuple(
@@ -91,10 +93,43 @@ def create_body(spec: KeyValueSpec, owner_id: str) -> KeyValuePOSTInput:
     )
 
 
-def live_inputs(detail: KeyValueDetail, local: Mapping[str, Any]) -> dict[str, Any]:
+def log_stream_body(log_stream: LogStreamSpec) -> ResourceLogStreamPUTInput:
+    return ResourceLogStreamPUTInput(
+        setting=log_stream.setting,  # validated by check: send or drop
+        endpoint=log_stream.endpoint,
+        token=log_stream.token,
+    )
+
+
+def _live_log_stream(override: ResourceLogStream | None, recorded: Any) -> dict[str, Any] | None:
+    """The override as an input. Render never returns the token: the one recorded in state
+    is kept while setting and endpoint are unchanged (a token changed in the Dashboard cannot
+    be seen); once they differ, it is left out, so the next `pulumi up` sends it again."""
+    if override is None:
+        return None
+    live: dict[str, Any] = {"setting": override.setting}
+    if override.endpoint:
+        live["endpoint"] = override.endpoint
+    if (
+        isinstance(recorded, Mapping)
+        and recorded.get("token") is not None
+        and {k: v for k, v in recorded.items() if k != "token"} == live
+    ):
+        live["token"] = recorded["token"]
+    return live
+
+
+def live_inputs(
+    detail: KeyValueDetail,
+    local: Mapping[str, Any],
+    log_stream: ResourceLogStream | None,
+    *,
+    recorded_log_stream: Any = None,
+) -> dict[str, Any]:
     """The inputs that describe the live instance, canonicalised like ``check`` does.
 
-    ``local`` supplies the provider-only inputs (workload, protection, …) from prior state.
+    ``local`` supplies the provider-only inputs (workload, protection, …) from prior state;
+    ``recorded_log_stream`` is the override in state, for its token (see ``_live_log_stream``).
     """
     raw: dict[str, Any] = {
         "name": detail.name,
@@ -107,17 +142,20 @@ def live_inputs(detail: KeyValueDetail, local: Mapping[str, Any]) -> dict[str, A
             {"cidrBlock": e.cidr_block, "description": e.description} for e in detail.ip_allow_list
         ],
         "environmentId": detail.environment_id,
+        "logStream": _live_log_stream(log_stream, recorded_log_stream),
         # A suspension made in the Dashboard shows here, so refresh records it as drift.
         "suspended": detail.status == catalog.SUSPENDED_STATUS,
         **{k: local[k] for k in LOCAL_INPUTS if local.get(k) is not None},
     }
     canonical, problems = normalize_inputs(raw)
     # Enum normalisers keep a value they cannot place, so odd live values show as they are.
-    # The allow list drops entries it refuses (say, host bits set in the Dashboard): keep
-    # Render's list then, so the drift shows in the next preview instead of vanishing.
-    if any(p.property.startswith("ipAllowList") for p in problems):
-        canonical["ipAllowList"] = raw["ipAllowList"]
-    return canonical
+    # The allow list drops entries it refuses (say, host bits set in the Dashboard), and an
+    # override Render holds may not pass our checks: keep Render's value then, so the drift
+    # shows in the next preview instead of vanishing.
+    for prop in ("ipAllowList", "logStream"):
+        if any(p.property.startswith(prop) for p in problems):
+            canonical[prop] = raw[prop]
+    return {k: v for k, v in canonical.items() if v is not None}
 
 
 def outputs(

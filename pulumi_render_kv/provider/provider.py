@@ -58,7 +58,7 @@ from pulumi_render_kv.provider import _convert
 from pulumi_render_kv.provider._config import ProviderConfig
 from pulumi_render_kv.provider._lookup import find_by_name
 from pulumi_render_kv.provider._wait import log_progress, wait_until_available
-from pulumi_render_kv.spec import KeyValueSpec, Problem, normalize_inputs
+from pulumi_render_kv.spec import KeyValueSpec, LogStreamSpec, Problem, normalize_inputs
 
 _T = TypeVar("_T")
 
@@ -157,17 +157,20 @@ class KeyValueProvider(ResourceProvider):
         adopted = self._find_to_adopt(client, spec, owner_id) if spec.adopt_existing else None
         if adopted is not None:
             log_progress(f"{what}: adopting existing instance {adopted.id}")
+            override = self._call(
+                f"read the log-stream override of {adopted.id}",
+                lambda: client.get_resource_log_stream(adopted.id),
+            )
+            live = _convert.live_inputs(adopted, inputs, override)
             detail = self._reconcile(
-                client,
-                adopted.id,
-                plan_changes(_convert.live_inputs(adopted, inputs), inputs),
-                spec,
-                fallback=adopted,
+                client, adopted.id, plan_changes(live, inputs), spec, fallback=adopted
             )
         else:
             detail = self._post(client, spec, owner_id, what)
             log_progress(f"{what}: created {detail.id}")
         try:
+            if adopted is None and spec.log_stream is not None:
+                self._set_log_stream(client, detail.id, spec.log_stream)
             if adopted is None and spec.suspended:
                 # A new instance is suspended once it is up (Render suspends running ones).
                 self._wait(client, detail.id, spec, what)
@@ -196,7 +199,13 @@ class KeyValueProvider(ResourceProvider):
         if detail is None:
             # Deleted outside Pulumi: an empty id drops the resource from state.
             return ReadResult(id_="", outs={})
-        live = _convert.live_inputs(detail, prior)
+        override = self._call(
+            f"read the log-stream override of {id_}",
+            lambda: client.get_resource_log_stream(id_),
+        )
+        live = _convert.live_inputs(
+            detail, prior, override, recorded_log_stream=prior.get("logStream")
+        )
         outs = self._outputs(client, live, detail)
         if not self._provider_config().owner_id:
             # check() puts ownerId into the inputs only from stack config: a workspace the
@@ -353,8 +362,9 @@ class KeyValueProvider(ResourceProvider):
     ) -> KeyValueDetail:
         """Apply planned changes; the resulting detail.
 
-        Order: resume (and wait) → one PATCH → environment move → suspend (after any restart
-        the PATCH started), so that no call reaches Render while it would refuse it.
+        Order: resume (and wait) → one PATCH → environment move → log-stream override →
+        suspend (after any restart the PATCH started), so that no call reaches Render while
+        it would refuse it.
 
         ``fallback`` is the instance as last read, used when nothing needs sending.
         """
@@ -380,6 +390,8 @@ class KeyValueProvider(ResourceProvider):
                     lambda: client.add_resources_to_environment(new_env, [id_]),
                 )
             detail = None  # the move changed environmentId: read it back
+        if planned.log_stream is not None:
+            self._set_log_stream(client, id_, spec.log_stream)
         if planned.suspends:
             if planned.restarts:
                 self._wait(client, id_, spec, what)  # let the restart finish, then stop it
@@ -405,6 +417,22 @@ class KeyValueProvider(ResourceProvider):
             ) from err
         except RenderError as err:
             raise RenderCallFailed(f"update {what}", err) from err
+
+    def _set_log_stream(
+        self, client: RenderClient, id_: str, log_stream: LogStreamSpec | None
+    ) -> None:
+        """Put the override, or delete it: ``None`` is the workspace's default stream."""
+        what = f"the log-stream override of Key Value {id_}"
+        if log_stream is not None:
+            body = _convert.log_stream_body(log_stream)
+            self._call(f"set {what}", lambda: client.update_resource_log_stream(id_, body))
+            return
+        try:
+            client.delete_resource_log_stream(id_)
+        except NotFoundError:
+            pass  # none there: the default already applies
+        except RenderError as err:
+            raise RenderCallFailed(f"delete {what}", err) from err
 
     def _suspend(
         self, client: RenderClient, id_: str, spec: KeyValueSpec, what: str

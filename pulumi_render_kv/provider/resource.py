@@ -1,4 +1,4 @@
-"""The program-facing types: ``KeyValue``, ``IpAllowEntry`` and ``get_key_value``.
+"""The program-facing types: ``KeyValue``, ``IpAllowEntry``, ``LogStream``, ``get_key_value``.
 
 Python attributes are snake_case; in state and in ``pulumi preview`` the properties are
 camelCase like every Pulumi provider's (``maxmemoryPolicy``, ``ipAllowList[].cidrBlock``).
@@ -8,7 +8,7 @@ Connection strings are always secret outputs.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pulumi
@@ -34,6 +34,7 @@ _PROPERTY_NAMES: dict[str, str] = {
     "maxmemory_policy": "maxmemoryPolicy",
     "persistence_mode": "persistenceMode",
     "ip_allow_list": "ipAllowList",
+    "log_stream": "logStream",
     "environment_id": "environmentId",
     "owner_id": "ownerId",
     "suspended": "suspended",
@@ -52,6 +53,22 @@ _PROPERTY_NAMES: dict[str, str] = {
 }
 _ATTRIBUTE_NAMES = {prop: attr for attr, prop in _PROPERTY_NAMES.items()}
 IpAllowEntryInput = IpAllowEntry | Mapping[str, Any] | str
+
+
+@dataclass(frozen=True)
+class LogStream:
+    """The instance's own log stream, overriding the workspace's default.
+
+    ``setting="send"`` streams to ``endpoint`` (``host:port``, syslog over TLS) with an
+    optional ``token``; ``"drop"`` sends its logs nowhere. The token is always a secret.
+    """
+
+    setting: pulumi.Input[str]
+    endpoint: pulumi.Input[str] | None = None
+    token: pulumi.Input[str] | None = field(default=None, repr=False)
+
+
+LogStreamInput = LogStream | Mapping[str, Any]
 
 
 def _entry(entry: IpAllowEntryInput) -> Any:
@@ -73,6 +90,21 @@ def _entries(value: Any) -> Any:
     return [_entry(e) for e in value]
 
 
+def _log_stream(value: LogStreamInput | None) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, LogStream):
+        value = {"setting": value.setting, "endpoint": value.endpoint, "token": value.token}
+    if not isinstance(value, Mapping):
+        return value  # check() says what it must be
+    fields = dict(value)
+    if fields.get("token") is not None:
+        # Secret in state, previews and outputs (the engine keeps an input's secrecy for the
+        # output of the same name), even when the program passes a plain string.
+        fields["token"] = pulumi.Output.secret(fields["token"])
+    return {k: v for k, v in fields.items() if v is not None}
+
+
 class KeyValue(Resource, module="render-kv", name="KeyValue"):
     """A Render Key Value instance (managed Valkey).
 
@@ -81,7 +113,9 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
     place: changing them replaces the instance, which loses its data and therefore needs
     ``allow_data_loss=True``. Plans can only be upgraded. ``suspended=True`` suspends the
     instance (it refuses every connection; its data is kept when persistence is
-    on); ``False`` resumes it and waits until it is available.
+    on); ``False`` resumes it and waits until it is available. ``log_stream`` overrides the
+    workspace's log stream for this instance; leaving it out (or removing it) means the
+    workspace default.
     """
 
     name: pulumi.Output[str]
@@ -91,6 +125,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
     maxmemory_policy: pulumi.Output[str]
     persistence_mode: pulumi.Output[str]
     ip_allow_list: pulumi.Output[list[dict[str, str]]]
+    log_stream: pulumi.Output[dict[str, str] | None]
     environment_id: pulumi.Output[str | None]
     owner_id: pulumi.Output[str]
     suspended: pulumi.Output[bool]
@@ -120,6 +155,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
         maxmemory_policy: pulumi.Input[str] | None = None,
         persistence_mode: pulumi.Input[str] | None = None,
         ip_allow_list: Sequence[IpAllowEntryInput] | None = None,
+        log_stream: LogStreamInput | None = None,
         environment_id: pulumi.Input[str] | None = None,
         owner_id: pulumi.Input[str] | None = None,
         suspended: pulumi.Input[bool] | None = None,
@@ -140,6 +176,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
                 maxmemory_policy=maxmemory_policy,
                 persistence_mode=persistence_mode,
                 ip_allow_list=_entries(ip_allow_list),
+                log_stream=_log_stream(log_stream),
                 environment_id=environment_id,
                 owner_id=owner_id,
                 suspended=suspended,

@@ -201,3 +201,32 @@ def test_provider_settings_and_moves_may_change_while_suspended() -> None:
 def test_state_from_before_suspension_existed_is_not_suspended() -> None:
     prior = {k: v for k, v in PRIOR.items() if k != "suspended"}
     assert plan_changes(prior, canonical()).changes == []
+
+
+# --- log-stream override -------------------------------------------------------------------
+
+SEND = {"setting": "send", "endpoint": "logs.example.com:6514", "token": "tok"}
+
+
+def test_a_log_stream_change_is_its_own_call_not_a_patch() -> None:
+    planned = plan_changes(PRIOR, canonical(logStream=SEND))
+    assert planned.log_stream is not None
+    assert (planned.log_stream.old, planned.log_stream.new) == (None, SEND)
+    assert (planned.patch, planned.restarts, planned.warnings) == ({}, [], [])
+
+
+def test_removing_the_log_stream_plans_the_workspace_default() -> None:
+    planned = plan_changes(canonical(logStream=SEND), PRIOR)
+    assert planned.log_stream is not None
+    assert planned.log_stream.new is None
+
+
+def test_a_new_token_alone_is_a_change() -> None:
+    planned = plan_changes(canonical(logStream=SEND), canonical(logStream={**SEND, "token": "t2"}))
+    assert planned.changed == ["logStream"]
+
+
+def test_a_log_stream_may_change_while_suspended() -> None:
+    """Render's PATCH refusal does not cover the log-stream endpoint."""
+    planned = plan_changes(SUSPENDED, canonical(suspended=True, logStream=SEND))
+    assert (planned.changed, planned.rejections) == (["logStream"], [])

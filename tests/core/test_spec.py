@@ -296,3 +296,55 @@ def test_the_whole_internet_written_out_is_accepted() -> None:
     canonical, problems = normalize_inputs({**BASE, "ipAllowList": ["0.0.0.0/0"]})
     assert problems == []
     assert canonical["ipAllowList"] == [{"cidrBlock": "0.0.0.0/0", "description": ""}]
+
+
+# --- logStream ---------------------------------------------------------------------------
+
+
+def test_a_log_stream_is_canonicalised() -> None:
+    given = {"setting": " Send ", "endpoint": " logs.example.com:6514 ", "token": "tok"}
+    out, problems = normalize_inputs({**BASE, "logStream": given})
+    assert problems == []
+    assert out["logStream"] == {
+        "setting": "send",
+        "endpoint": "logs.example.com:6514",
+        "token": "tok",
+    }
+
+
+def test_drop_takes_no_endpoint_and_empty_strings_count_as_unset() -> None:
+    out, problems = normalize_inputs({**BASE, "logStream": {"setting": "drop", "endpoint": ""}})
+    assert problems == []
+    assert out["logStream"] == {"setting": "drop"}
+
+
+def test_no_log_stream_means_the_workspace_default() -> None:
+    out, _ = normalize_inputs({**BASE, "logStream": None})
+    assert "logStream" not in out
+
+
+def test_unknown_log_stream_values_pass_through_a_preview() -> None:
+    out, problems = normalize_inputs(
+        {**BASE, "logStream": {"setting": "send", "endpoint": UNKNOWN, "token": UNKNOWN}}
+    )
+    assert problems == []
+    assert out["logStream"] == {"setting": "send", "endpoint": UNKNOWN, "token": UNKNOWN}
+    with pytest.raises(InputError, match="logStream: is still unknown"):
+        KeyValueSpec.from_inputs(out)
+
+
+def test_problems_never_quote_the_token() -> None:
+    _, problems = normalize_inputs({**BASE, "logStream": {"setting": "drop", "token": "s3cr3t"}})
+    assert [p.property for p in problems] == ["logStream.token"]
+    assert "s3cr3t" not in str(problems)
+
+
+def test_the_spec_keeps_the_token_out_of_its_repr() -> None:
+    out, _ = normalize_inputs(
+        {**BASE, "logStream": {"setting": "send", "endpoint": "h.example:1", "token": "s3cr3t"}}
+    )
+    spec = KeyValueSpec.from_inputs(out)
+    assert spec.log_stream is not None
+    assert spec.log_stream.token is not None
+    assert spec.log_stream.token.get_secret_value() == "s3cr3t"
+    assert "s3cr3t" not in repr(spec)

@@ -319,6 +319,76 @@ CASES = (
         "did you mean 'cache'?",
         existing={},
     ),
+    # suspended
+    Case("suspended-string", {"suspended": "yes"}, "suspended", "must be true or false"),
+    Case(
+        "patch-while-staying-suspended",
+        {"suspended": True, "plan": "standard"},
+        "suspended",
+        "Set suspended=False in this update to resume it first",
+        existing={"suspended": True},
+    ),
+    # logStream
+    Case(
+        "log-stream-send-without-endpoint",
+        {"log_stream": {"setting": "send"}},
+        "logStream.endpoint",
+        "is required with setting 'send'",
+    ),
+    Case(
+        "log-stream-endpoint-as-url",
+        {"log_stream": {"setting": "send", "endpoint": "https://logs.example.com:6514"}},
+        "logStream.endpoint",
+        "drop the scheme",
+    ),
+    Case(
+        "log-stream-endpoint-without-port",
+        {"log_stream": {"setting": "send", "endpoint": "logs.example.com"}},
+        "logStream.endpoint",
+        "must be host:port, such as logs.example.com:6514",
+    ),
+    Case(
+        "log-stream-port-out-of-range",
+        {"log_stream": {"setting": "send", "endpoint": "logs.example.com:70000"}},
+        "logStream.endpoint",
+        "must be host:port",
+    ),
+    Case(
+        "log-stream-drop-with-endpoint",
+        {"log_stream": {"setting": "drop", "endpoint": "logs.example.com:6514"}},
+        "logStream.endpoint",
+        "goes only with setting 'send'",
+    ),
+    Case(
+        "log-stream-drop-with-token",
+        {"log_stream": {"setting": "drop", "token": "tok-1"}},
+        "logStream.token",
+        "goes only with setting 'send'",
+    ),
+    Case(
+        "log-stream-setting-typo",
+        {"log_stream": {"setting": "sned", "endpoint": "logs.example.com:6514"}},
+        "logStream.setting",
+        "did you mean 'send'?",
+    ),
+    Case(
+        "log-stream-setting-missing",
+        {"log_stream": {"endpoint": "logs.example.com:6514"}},
+        "logStream.setting",
+        "is required: 'send' (to endpoint) or 'drop'",
+    ),
+    Case(
+        "log-stream-unknown-field",
+        {"log_stream": {"setting": "drop", "target": "x"}},
+        "logStream.target",
+        "is not a log-stream field",
+    ),
+    Case(
+        "log-stream-not-an-object",
+        {"log_stream": "send"},
+        "logStream",
+        "must be {setting, endpoint, token} or None",
+    ),
     Case(
         "protected-replacement",
         {"region": "ohio", "allow_data_loss": True, "deletion_protection": True},
@@ -411,6 +481,8 @@ INPUT_KEYS = st.sampled_from(
         "maxmemoryPolicy",
         "persistenceMode",
         "ipAllowList",
+        "logStream",
+        "suspended",
         "environmentId",
         "ownerId",
         "deletionProtection",
@@ -431,6 +503,8 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 )
 # Found by this test: a list workload (unhashable) raised TypeError in check.
 @example(olds={}, news={"workload": [], "maxmemoryPolicy": [], "ipAllowList": "0.0.0.0/0"})
+@example(olds={}, news={"logStream": {"setting": {}, "endpoint": ["x"], "token": 3}})
+@example(olds={}, news={"logStream": {"setting": "send", "endpoint": ["x"], "token": 3}})
 def test_check_never_raises(olds: dict[str, Any], news: dict[str, Any]) -> None:
     result = KeyValueProvider().check(olds, news)
     for failure in result.failures or ():

@@ -33,13 +33,25 @@ SLOW = 2.0
 # Bounds a create (its POST, the lookup after an uncertain POST, the wait for available).
 WAIT = 3.0
 
-OPS = ("create", "update", "refresh", "destroy")
+OPS = ("create", "update", "refresh", "destroy", "log-stream", "suspend", "resume")
 # The request each operation makes that the fault meets.
 TARGET = {
     "create": ("POST", "/v1/key-value"),
     "update": ("PATCH", "/v1/key-value/*"),
     "refresh": ("GET", "/v1/key-value/*"),
     "destroy": ("DELETE", "/v1/key-value/*"),
+    "log-stream": ("PUT", "/v1/logs/streams/resource/*"),
+    "suspend": ("POST", "/v1/key-value/*/suspend"),
+    "resume": ("POST", "/v1/key-value/*/resume"),
+}
+LOG_STREAM = {"setting": "send", "endpoint": "logs.example.com:6514", "token": "fault-token"}
+# The program each `up` operation applies (the others run on the program of the setup).
+CHANGE: dict[str, dict[str, Any]] = {
+    "create": {},
+    "update": {"name": "renamed"},
+    "log-stream": {"log_stream": LOG_STREAM},
+    "suspend": {"suspended": True},
+    "resume": {},
 }
 
 
@@ -143,16 +155,14 @@ def acted(emu: Emulator, method: str, pattern: str) -> int:
 
 def setup_stack(engine: Engine, emu: Emulator, op: str) -> None:
     if op != "create":
-        engine.up(program())
+        engine.up(program(**({"suspended": True} if op == "resume" else {})))
     emu.clear_requests()
 
 
-def run_op(engine: Engine, op: str) -> EngineError | None:
+def run_op(engine: Engine, op: str, change: dict[str, Any] | None = None) -> EngineError | None:
     try:
-        if op == "create":
-            engine.up(program())
-        elif op == "update":
-            engine.up(program(name="renamed"))
+        if op in CHANGE:
+            engine.up(program(**CHANGE[op], **(change or {})))
         elif op == "refresh":
             engine.refresh()
         else:
@@ -167,15 +177,9 @@ def converge(engine: Engine, emu: Emulator, op: str, err: EngineError | None) ->
     if err is None:
         return
     emu.faults.clear()
-    if op == "create":
-        adopt = "adopt_existing" in str(err.details or err)
-        engine.up(program(**({"adopt_existing": True} if adopt else {})))
-    elif op == "update":
-        engine.up(program(name="renamed"))
-    elif op == "refresh":
-        engine.refresh()
-    else:
-        engine.destroy()
+    adopt = op == "create" and "adopt_existing" in str(err.details or err)
+    again = run_op(engine, op, {"adopt_existing": True} if adopt else None)
+    assert again is None, again
 
 
 def assert_converged(engine: Engine, dashboard: RenderClient, op: str) -> None:
@@ -189,6 +193,9 @@ def assert_converged(engine: Engine, dashboard: RenderClient, op: str) -> None:
     assert state.id == kv.id
     assert kv.name == ("renamed" if op == "update" else "cache")
     assert (kv.plan, state.outputs["maxmemoryPolicy"]) == ("starter", "allkeys_lru")
+    assert kv.status == ("suspended" if op == "suspend" else "available")
+    override = dashboard.get_resource_log_stream(kv.id)
+    assert (override is not None) == (op == "log-stream")
 
 
 def inject(emu: Emulator, gate: Gate, op: str, fault: Fault) -> None:

@@ -29,11 +29,14 @@ pytestmark = [pytest.mark.grpc]
 
 # Recognisable, and unlike anything else a run prints.
 SECRET_KEY = "rnd_SECRETsuiteKEY9f3c1a7e5b2d4680"
+LOG_TOKENS = ("lst_SECRETsuiteTOKEN7d2e91", "lst_SECRETsuiteTOKEN0b84c3")
 
 SCENARIOS = (
     ("create", "up creates an instance (waits for available)"),
     ("no-op", "a second up with no change"),
     ("update", "up renames it and changes its allow list (PATCH)"),
+    ("log-stream", "up sets a log-stream override with a token (PUT)"),
+    ("log-stream-refused", "a new token Render rejects (injected 400 on PUT)"),
     ("refresh", "refresh reads it back"),
     ("failing-call", "an update Render rejects (injected 400 on PATCH)"),
     ("ambiguous-create", "a second resource whose POST meets a 500 (CreateIncomplete)"),
@@ -110,6 +113,19 @@ def test_no_secret_leaks_anywhere(
     record("no-op", engine.up(key_value_program(**CACHE)))
     changed = {**CACHE, "name": "renamed", "ip_allow_list": ["203.0.113.0/24"]}
     record("update", engine.up(key_value_program(**changed)))
+    secrets += LOG_TOKENS
+    first, rotated = (
+        {
+            **changed,
+            "log_stream": {"setting": "send", "endpoint": "logs.example.com:6514", "token": t},
+        }
+        for t in LOG_TOKENS
+    )
+    record("log-stream", engine.up(key_value_program(**first)))
+    emu.inject_fault("PUT", "/v1/logs/streams/resource/*", status=400)
+    refused = expect_error(lambda: engine.up(key_value_program(**rotated)))
+    assert "400 Bad Request" in str(refused)
+    record("log-stream-refused", refused)
     record("refresh", engine.refresh())
     emu.inject_fault("PATCH", "/v1/key-value/*", status=400)
     failed = expect_error(lambda: engine.up(key_value_program(**CACHE)))
