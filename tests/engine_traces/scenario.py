@@ -46,7 +46,15 @@ _LFU = {"policy": "allkeys_lfu"}
 _OPEN = {**_LFU, "allowList": "203.0.113.0/24"}
 _STANDARD = {**_OPEN, "plan": "standard"}
 _RENAMED = {**_STANDARD, "name": "cache-v2"}
-_MOVED = {**_RENAMED, "environmentId": ENVIRONMENT_ID}
+# The token is plain config: KeyValue makes it a secret input whatever the program passes.
+_LOGGED = {
+    **_RENAMED,
+    "logSetting": "send",
+    "logEndpoint": "logs.example.com:6514",
+    "logToken": "trace-log-token",
+}
+_SUSPENDED = {**_LOGGED, "suspended": "true"}
+_MOVED = {**_LOGGED, "environmentId": ENVIRONMENT_ID}
 _PROTECTED = {**_MOVED, "deletionProtection": "true"}
 _UNPROTECTED = {**_MOVED, "deletionProtection": "false"}
 _FRANKFURT = {**_UNPROTECTED, "region": "frankfurt", "allowDataLoss": "true"}
@@ -59,6 +67,10 @@ STEPS: tuple[Step, ...] = (
     Step("update-allow-list", "up", _OPEN),
     Step("update-plan", "up", _STANDARD),
     Step("update-name", "up", _RENAMED),
+    Step("log-stream", "up", _LOGGED),
+    Step("suspend", "up", _SUSPENDED),
+    Step("preview-patch-suspended", "preview", {**_SUSPENDED, "plan": "pro"}, expect_failure=True),
+    Step("resume", "up", _LOGGED),
     Step("move-environment", "up", _MOVED),
     Step("preview-downgrade", "preview", {**_MOVED, "plan": "starter"}, expect_failure=True),
     Step("protect", "up", _PROTECTED),

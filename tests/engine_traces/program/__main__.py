@@ -10,6 +10,14 @@ import pulumi_render_kv as render_kv
 
 config = pulumi.Config()
 allow = [c for c in (config.get("allowList") or "").split(",") if c]
+log_setting = config.get("logSetting")
+log_stream = (
+    render_kv.LogStream(
+        setting=log_setting, endpoint=config.get("logEndpoint"), token=config.get("logToken")
+    )
+    if log_setting
+    else None
+)
 
 cache = render_kv.KeyValue(
     "cache",
@@ -19,6 +27,8 @@ cache = render_kv.KeyValue(
     ip_allow_list=allow,
     name=config.get("name"),
     environment_id=config.get("environmentId"),
+    log_stream=log_stream,
+    suspended=config.get_bool("suspended"),
     deletion_protection=config.get_bool("deletionProtection"),
     allow_data_loss=config.get_bool("allowDataLoss"),
     adopt_existing=config.get_bool("adoptExisting"),
