@@ -36,6 +36,7 @@ from pulumi_render_kv.client import (
     NotFoundError,
     RenderClient,
     RenderError,
+    ResourceLogStream,
 )
 from pulumi_render_kv.errors import (
     CreateIncomplete,
@@ -89,6 +90,15 @@ class KeyValueProvider(ResourceProvider):
 
     def _client(self) -> RenderClient:
         return RenderClient.shared(self._provider_config().settings())
+
+    def _delete(self, action: str, fn: Callable[[], None]) -> None:
+        """Run a delete; a 404 means it is gone already, and the goal is met."""
+        try:
+            fn()
+        except NotFoundError:
+            pass
+        except RenderError as err:
+            raise RenderCallFailed(action, err) from err
 
     def _call(self, action: str, fn: Callable[[], _T]) -> _T:
         """Run an API call; Render's errors become one sentence naming the action."""
@@ -157,11 +167,7 @@ class KeyValueProvider(ResourceProvider):
         adopted = self._find_to_adopt(client, spec, owner_id) if spec.adopt_existing else None
         if adopted is not None:
             log_progress(f"{what}: adopting existing instance {adopted.id}")
-            override = self._call(
-                f"read the log-stream override of {adopted.id}",
-                lambda: client.get_resource_log_stream(adopted.id),
-            )
-            live = _convert.live_inputs(adopted, inputs, override)
+            live = _convert.live_inputs(adopted, inputs, self._read_log_stream(client, adopted.id))
             detail = self._reconcile(
                 client, adopted.id, plan_changes(live, inputs), spec, fallback=adopted
             )
@@ -199,12 +205,11 @@ class KeyValueProvider(ResourceProvider):
         if detail is None:
             # Deleted outside Pulumi: an empty id drops the resource from state.
             return ReadResult(id_="", outs={})
-        override = self._call(
-            f"read the log-stream override of {id_}",
-            lambda: client.get_resource_log_stream(id_),
-        )
         live = _convert.live_inputs(
-            detail, prior, override, recorded_log_stream=prior.get("logStream")
+            detail,
+            prior,
+            self._read_log_stream(client, id_),
+            recorded_log_stream=prior.get("logStream"),
         )
         outs = self._outputs(client, live, detail)
         if not self._provider_config().owner_id:
@@ -244,12 +249,7 @@ class KeyValueProvider(ResourceProvider):
                 "False and run `pulumi up` before destroying or removing it"
             )
         client = self._client()
-        try:
-            client.delete_key_value(_id)
-        except NotFoundError:
-            pass  # already gone: the goal is met
-        except RenderError as err:
-            raise RenderCallFailed(f"delete Key Value {_id}", err) from err
+        self._delete(f"delete Key Value {_id}", lambda: client.delete_key_value(_id))
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -418,6 +418,12 @@ class KeyValueProvider(ResourceProvider):
         except RenderError as err:
             raise RenderCallFailed(f"update {what}", err) from err
 
+    def _read_log_stream(self, client: RenderClient, id_: str) -> ResourceLogStream | None:
+        return self._call(
+            f"read the log-stream override of Key Value {id_}",
+            lambda: client.get_resource_log_stream(id_),
+        )
+
     def _set_log_stream(
         self, client: RenderClient, id_: str, log_stream: LogStreamSpec | None
     ) -> None:
@@ -427,12 +433,7 @@ class KeyValueProvider(ResourceProvider):
             body = _convert.log_stream_body(log_stream)
             self._call(f"set {what}", lambda: client.update_resource_log_stream(id_, body))
             return
-        try:
-            client.delete_resource_log_stream(id_)
-        except NotFoundError:
-            pass  # none there: the default already applies
-        except RenderError as err:
-            raise RenderCallFailed(f"delete {what}", err) from err
+        self._delete(f"delete {what}", lambda: client.delete_resource_log_stream(id_))
 
     def _suspend(
         self, client: RenderClient, id_: str, spec: KeyValueSpec, what: str

@@ -15,7 +15,13 @@ import pulumi
 import pytest
 
 import pulumi_render_kv as render_kv
-from pulumi_render_kv.client import ClientLimits, RenderClient, RenderSettings
+from pulumi_render_kv.client import (
+    ClientLimits,
+    KeyValueDetail,
+    KeyValuePOSTInput,
+    RenderClient,
+    RenderSettings,
+)
 from pulumi_render_kv.emulator import Emulator, EmulatorSettings, RateLimitSettings
 from pulumi_render_kv.testing import Engine, ProviderServer
 
@@ -91,6 +97,15 @@ def key_value_program(resource_name: str = "cache", **kwargs: Any) -> Program:
         pulumi.export("url", kv.internal_connection_string)
 
     return program
+
+
+def made_outside(
+    dashboard: RenderClient, emu: Emulator, name: str, **fields: Any
+) -> KeyValueDetail:
+    """An instance created in Render directly (the Dashboard), not by the program."""
+    fields.setdefault("plan", "starter")
+    fields.setdefault("ip_allow_list", [])
+    return dashboard.create_key_value(KeyValuePOSTInput(name=name, owner_id=emu.owner_id, **fields))
 
 
 def writes(emu: Emulator) -> int:

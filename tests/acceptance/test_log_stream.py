@@ -10,11 +10,11 @@ import pulumi
 import pytest
 
 import pulumi_render_kv as render_kv
-from pulumi_render_kv.client import KeyValuePOSTInput, RenderClient, ResourceLogStreamPUTInput
+from pulumi_render_kv.client import RenderClient, ResourceLogStreamPUTInput
 from pulumi_render_kv.emulator import Emulator
 from pulumi_render_kv.testing import Engine, EngineError
 
-from .conftest import key_value_program
+from .conftest import key_value_program, made_outside
 
 pytestmark = [pytest.mark.grpc, pytest.mark.dataplane]
 
@@ -121,15 +121,7 @@ def test_an_override_made_outside_pulumi_is_removed_by_a_program_without_one(
 def test_adoption_reconciles_the_override(
     engine: Engine, emu: Emulator, dashboard: RenderClient
 ) -> None:
-    existing = dashboard.create_key_value(
-        KeyValuePOSTInput(
-            name="legacy",
-            owner_id=emu.owner_id,
-            plan="starter",
-            maxmemory_policy="allkeys_lru",
-            ip_allow_list=[],
-        )
-    )
+    existing = made_outside(dashboard, emu, "legacy", maxmemory_policy="allkeys_lru")
     dashboard.update_resource_log_stream(existing.id, ResourceLogStreamPUTInput(setting="drop"))
     emu.clear_requests()
     drop = render_kv.LogStream(setting="drop")
@@ -137,9 +129,7 @@ def test_adoption_reconciles_the_override(
     assert _log_calls(emu) == ["GET"]  # already as wanted: read, nothing sent
     engine.destroy()
 
-    existing = dashboard.create_key_value(
-        KeyValuePOSTInput(name="legacy", owner_id=emu.owner_id, plan="starter", ip_allow_list=[])
-    )
+    existing = made_outside(dashboard, emu, "legacy")
     dashboard.update_resource_log_stream(
         existing.id, ResourceLogStreamPUTInput(setting="send", endpoint=ENDPOINT)
     )
@@ -153,9 +143,7 @@ def test_adoption_reconciles_the_override(
 def test_key_value_get_reads_the_override(
     engine: Engine, emu: Emulator, dashboard: RenderClient
 ) -> None:
-    existing = dashboard.create_key_value(
-        KeyValuePOSTInput(name="shared", owner_id=emu.owner_id, plan="starter", ip_allow_list=[])
-    )
+    existing = made_outside(dashboard, emu, "shared")
     dashboard.update_resource_log_stream(
         existing.id, ResourceLogStreamPUTInput(setting="send", endpoint=ENDPOINT)
     )

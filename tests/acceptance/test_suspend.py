@@ -10,11 +10,11 @@ from __future__ import annotations
 import pytest
 import redis
 
-from pulumi_render_kv.client import KeyValuePOSTInput, RenderClient
+from pulumi_render_kv.client import RenderClient
 from pulumi_render_kv.emulator import Emulator
 from pulumi_render_kv.testing import Engine, EngineError
 
-from .conftest import key_value_program, writes
+from .conftest import key_value_program, made_outside, writes
 
 pytestmark = [pytest.mark.grpc, pytest.mark.dataplane]
 
@@ -148,15 +148,7 @@ def test_a_change_to_an_instance_suspended_outside_pulumi_says_refresh(
 def test_adopting_a_suspended_instance_resumes_it(
     engine: Engine, emu: Emulator, dashboard: RenderClient
 ) -> None:
-    existing = dashboard.create_key_value(
-        KeyValuePOSTInput(
-            name="legacy-queue",
-            owner_id=emu.owner_id,
-            plan="starter",
-            maxmemory_policy="noeviction",
-            ip_allow_list=[],
-        )
-    )
+    existing = made_outside(dashboard, emu, "legacy-queue", maxmemory_policy="noeviction")
     dashboard.suspend_key_value(existing.id)
     engine.up(key_value_program("legacy-queue", **QUEUE, adopt_existing=True))
     assert engine.resource("legacy-queue").id == existing.id

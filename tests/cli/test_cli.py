@@ -138,6 +138,11 @@ EDITS = {
     "allow-list": ({"allowList": "203.0.113.0/24"}, ["[diff: ~ipAllowList]"]),
     "name": ({"name": "cache-v2"}, ["[diff: ~name]"]),
     "environment": ({"environmentId": NEW_ENVIRONMENT}, ["[diff: +environmentId]"]),
+    "suspend": ({"suspended": "true"}, ["refuses every connection", "[diff: ~suspended]"]),
+    "log-stream": (
+        {"logSetting": "drop"},
+        ["[diff: +logStream]"],
+    ),
     "region-with-consent": (
         {"region": "frankfurt", "allowDataLoss": "true"},
         ["replaces the instance", "+-1 to replace"],
@@ -145,6 +150,10 @@ EDITS = {
 }
 REFUSED = {
     "region-without-consent": ({"region": "frankfurt"}, "set allow_data_loss=True"),
+    "log-stream-url": (
+        {"logSetting": "send", "logEndpoint": "https://logs.example.com"},
+        "drop the scheme",
+    ),
     "downgrade": ({"plan": "free"}, "Render plans can only be upgraded"),
 }
 
@@ -224,3 +233,49 @@ def test_adopt_existing_takes_over_an_instance_instead_of_import(cli: Cli) -> No
     cli.run("preview", "--expect-no-changes", cwd=where)
     cli.run("destroy", "--yes", cwd=where)
     assert live_names(cli) == []
+
+
+def test_log_stream_token_is_a_secret_and_refresh_sees_no_drift(cli: Cli, one_cache: Path) -> None:
+    """A token from plain config is still a secret in the resource's state, `--diff` and
+    outputs; set with `config set --secret`, it is in plaintext nowhere in the state."""
+    token = "cli-log-token-5b1f0c"
+    for key, value in {"logSetting": "send", "logEndpoint": "logs.example.com:6514"}.items():
+        cli.run("config", "set", key, value, cwd=one_cache)
+    # --plaintext: the CLI itself refuses a plain value for a key named like a secret.
+    cli.run("config", "set", "--plaintext", "logToken", token, cwd=one_cache)
+    preview = cli.run("preview", "--diff", cwd=one_cache)
+    assert "[secret]" in preview.stdout
+    assert token not in preview.stdout
+    cli.run("up", "--yes", cwd=one_cache)
+    resources = cli.export(one_cache, "dev")["deployment"]["resources"]
+    [cache] = [r for r in resources if r["urn"].endswith("::cache")]
+    assert token not in json.dumps(cache)
+    assert "ciphertext" in json.dumps(cache["inputs"]["logStream"])
+    # The engine keeps the stack config as the default provider's inputs: a plaintext config
+    # value is plaintext there. `--secret` is the way to set it.
+    [kv_id] = cli.emu.backend.instance_ids()
+    assert cli.emu.backend.log_stream_token(kv_id) == token
+    cli.run("config", "set", "--secret", "logToken", token, cwd=one_cache)
+    cli.run("up", "--yes", cwd=one_cache)
+    assert token not in json.dumps(cli.export(one_cache, "dev"))
+    cli.run("refresh", "--yes", "--expect-no-changes", cwd=one_cache)
+    cli.run("preview", "--expect-no-changes", cwd=one_cache)
+    for key in ("logSetting", "logEndpoint", "logToken"):
+        cli.run("config", "rm", key, cwd=one_cache)
+    cli.run("up", "--yes", cwd=one_cache)
+    assert cli.emu.backend.log_stream_token(kv_id) is None
+    cli.run("destroy", "--yes", cwd=one_cache)
+
+
+def test_a_dashboard_suspension_shows_on_refresh_and_up_resumes(cli: Cli, one_cache: Path) -> None:
+    [kv_id] = cli.emu.backend.instance_ids()
+    httpx.post(
+        f"{cli.emu.url}/key-value/{kv_id}/suspend",
+        headers={"Authorization": f"Bearer {API_KEY}"},
+    ).raise_for_status()
+    refreshed = cli.run("refresh", "--yes", "--diff", cwd=one_cache)
+    assert "suspended" in refreshed.stdout
+    cli.run("up", "--yes", cwd=one_cache)
+    assert cli.emu.backend.retrieve_key_value(kv_id).status == "available"
+    cli.run("preview", "--expect-no-changes", cwd=one_cache)
+    cli.run("destroy", "--yes", cwd=one_cache)
