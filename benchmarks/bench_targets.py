@@ -131,6 +131,11 @@ def path_kind(method: str, path: str) -> str:
         ("GET", "/v1/key-value/{id}/connection-info"): "GET connection-info",
         ("PATCH", "/v1/key-value/{id}"): "PATCH",
         ("DELETE", "/v1/key-value/{id}"): "DELETE",
+        ("GET", "/v1/logs/streams/resource/{id}"): "GET log-stream",
+        ("PUT", "/v1/logs/streams/resource/{id}"): "PUT log-stream",
+        ("DELETE", "/v1/logs/streams/resource/{id}"): "DELETE log-stream",
+        ("POST", "/v1/key-value/{id}/suspend"): "POST suspend",
+        ("POST", "/v1/key-value/{id}/resume"): "POST resume",
     }
     return names.get((method, generic), f"{method} {generic}")
 
@@ -161,6 +166,13 @@ def api_calls(report: Report) -> None:
         base: dict[str, Any] = {"plan": "starter", "workload": "cache", "name": "kv-api"}
         allow = [{"cidr_block": "203.0.113.0/24", "description": "office"}]
         renamed = {**base, "name": "kv-api-renamed"}
+        upgraded = {
+            **renamed,
+            "plan": "standard",
+            "maxmemory_policy": "allkeys-lfu",
+            "ip_allow_list": allow,
+            "environment_id": env_b,
+        }
         cases = [
             ApiCase(
                 "create",
@@ -220,23 +232,39 @@ def api_calls(report: Report) -> None:
             ),
             ApiCase(
                 "update: plan upgrade",
-                {
-                    **renamed,
-                    "plan": "standard",
-                    "maxmemory_policy": "allkeys-lfu",
-                    "ip_allow_list": allow,
-                    "environment_id": env_b,
-                },
+                upgraded,
                 "update",
                 2,
                 "PATCH + status reads until available again (1 here)",
             ),
             ApiCase(
+                "update: log-stream override",
+                {**upgraded, "log_stream": {"setting": "drop"}},
+                "update",
+                1,
+                "PUT log-stream (its own endpoint; the detail does not change)",
+            ),
+            ApiCase(
+                "update: suspend",
+                {**upgraded, "log_stream": {"setting": "drop"}, "suspended": True},
+                "update",
+                2,
+                "POST suspend + status reads until suspended (1 here)",
+            ),
+            ApiCase(
+                "update: resume",
+                {**upgraded, "log_stream": {"setting": "drop"}},
+                "update",
+                2,
+                "POST resume + status reads until available (1 here)",
+            ),
+            ApiCase(
                 "refresh",
                 None,
                 "same",
-                2,
-                "GET status (the detail) + GET connection-info (outputs could have drifted)",
+                3,
+                "GET status (the detail) + GET connection-info (outputs could have drifted) + "
+                "GET log-stream (the override is not part of the detail)",
             ),
             ApiCase("destroy", None, "delete", 1, "DELETE"),
         ]

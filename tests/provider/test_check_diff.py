@@ -8,7 +8,7 @@ import pytest
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from pulumi_render_kv.client import KeyValueDetail
+from pulumi_render_kv.client import KeyValueDetail, ResourceLogStream
 from pulumi_render_kv.provider import KeyValueProvider
 from pulumi_render_kv.provider._convert import live_inputs
 
@@ -164,16 +164,49 @@ def test_live_inputs_match_checked_inputs() -> None:
             {"cidrBlock": "10.0.0.0/8", "description": ""},
         ]
     )
-    assert live_inputs(detail, inputs) == inputs
+    assert live_inputs(detail, inputs, None) == inputs
 
 
 def test_live_allow_list_we_would_refuse_still_shows_as_drift() -> None:
     """A Dashboard entry with host bits is kept as Render has it, so the preview shows it."""
     inputs = checked()
     odd = [{"cidrBlock": "10.0.0.1/8", "description": "typo"}]
-    live = live_inputs(_detail(ipAllowList=odd), inputs)
+    live = live_inputs(_detail(ipAllowList=odd), inputs, None)
     assert live["ipAllowList"] == odd
     assert KeyValueProvider().diff("red-x", outputs_of(live), inputs).changes is True
+
+
+SEND = {"setting": "send", "endpoint": "logs.example.com:6514", "token": "tok"}
+
+
+def _override(setting: str = "send", endpoint: str = "logs.example.com:6514") -> Any:
+    return ResourceLogStream(resource_id="red-x", setting=setting, endpoint=endpoint)
+
+
+def test_a_live_override_keeps_the_recorded_token_while_it_matches() -> None:
+    """Render never returns the token: the one in state stands while setting and endpoint hold."""
+    inputs = checked(logStream=SEND)
+    live = live_inputs(_detail(), inputs, _override(), recorded_log_stream=SEND)
+    assert live == inputs
+    assert KeyValueProvider().diff("red-x", outputs_of(live), inputs).changes is False
+
+
+def test_a_live_override_changed_in_the_dashboard_drops_the_token_and_diffs() -> None:
+    inputs = checked(logStream=SEND)
+    live = live_inputs(_detail(), inputs, _override(endpoint="other:514"), recorded_log_stream=SEND)
+    assert live["logStream"] == {"setting": "send", "endpoint": "other:514"}
+    assert KeyValueProvider().diff("red-x", outputs_of(live), inputs).changes is True
+
+
+def test_no_live_override_reads_as_none_and_a_drop_has_no_endpoint() -> None:
+    assert "logStream" not in live_inputs(_detail(), checked(logStream=SEND), None)
+    dropped = live_inputs(_detail(), checked(), _override("drop", ""))
+    assert dropped["logStream"] == {"setting": "drop"}
+
+
+def test_a_suspended_instance_reads_as_suspended() -> None:
+    assert live_inputs(_detail(status="suspended"), checked(), None)["suspended"] is True
+    assert live_inputs(_detail(), checked(), None)["suspended"] is False
 
 
 def test_a_region_typo_on_an_existing_stack_gets_one_reason_and_no_data_loss_advice() -> None:
