@@ -364,7 +364,7 @@ def simulate_wait(delay: float) -> tuple[float, int]:
         id: str
         status: str
 
-    def fetch() -> Status:
+    def fetch(_left: float) -> Status:  # the seconds left, as the provider passes them
         polls[0] += 1
         return Status("red-sim", "available" if now[0] >= delay else "creating")
 

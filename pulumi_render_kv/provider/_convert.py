@@ -47,20 +47,22 @@ COMPUTED_OUTPUTS = (
 
 def from_pulumi(value: Any) -> Any:
     """Pulumi's unknown markers (object or wire string) → ``spec.UNKNOWN``, recursively."""
-    if isinstance(value, Unknown) or value == rpc.UNKNOWN:
-        return UNKNOWN
-    if isinstance(value, Mapping):
+    # Strings and plain dicts first: they are almost every value, and the Mapping ABC check
+    # was a tenth of a preview's check and diff.
+    if isinstance(value, str):
+        return UNKNOWN if value == rpc.UNKNOWN else value
+    if isinstance(value, dict | Mapping):
         return {k: from_pulumi(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [from_pulumi(v) for v in value]
-    return value
+    return UNKNOWN if isinstance(value, Unknown) else value
 
 
 def to_pulumi(value: Any) -> Any:
     """``spec.UNKNOWN`` → the wire's unknown string, which the SDK passes through as is."""
     if value is UNKNOWN:
         return rpc.UNKNOWN
-    if isinstance(value, Mapping):
+    if isinstance(value, dict | Mapping):
         return {k: to_pulumi(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [to_pulumi(v) for v in value]

@@ -64,6 +64,10 @@ from pulumi_render_kv.spec import KeyValueSpec, LogStreamSpec, Problem, normaliz
 _T = TypeVar("_T")
 
 
+# Changes that leave the instance's detail and connection info as they were.
+_DETAIL_UNCHANGED = frozenset({catalog.ChangeKind.LOCAL, catalog.ChangeKind.LOG_STREAM})
+
+
 def _target(spec: KeyValueSpec) -> str:
     """The status an instance settles in once the spec is applied."""
     return catalog.SUSPENDED_STATUS if spec.suspended else "available"
@@ -223,9 +227,14 @@ class KeyValueProvider(ResourceProvider):
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
         olds, news = _convert.user_inputs(_olds), _convert.user_inputs(_news)
         planned = plan_changes(olds, news)
-        if all(c.kind is catalog.ChangeKind.LOCAL for c in planned.changes):
-            # Provider-only settings: nothing to tell Render. Outputs are the new inputs plus
-            # what Render computed; an input dropped from the program must not linger.
+        if all(c.kind in _DETAIL_UNCHANGED for c in planned.changes):
+            # Provider-only settings, or the log-stream override (its own endpoint): the
+            # instance and its connection info stay as they are, so no read. Outputs are the
+            # new inputs plus what Render computed; an input dropped from the program must
+            # not linger.
+            if planned.log_stream is not None:
+                spec = KeyValueSpec.from_inputs(news)
+                self._set_log_stream(self._client(), _id, spec.log_stream)
             computed = {k: olds[k] for k in _convert.COMPUTED_OUTPUTS if k in olds}
             return UpdateResult({**news, **computed})
         client = self._client()
