@@ -111,11 +111,12 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
     ``plan`` is required (no costly default). Give ``workload`` (``"cache"``, ``"queue"``,
     ``"session"``) or ``maxmemory_policy``. ``region`` and ``owner_id`` cannot change in
     place: changing them replaces the instance, which loses its data and therefore needs
-    ``allow_data_loss=True``. Plans can only be upgraded. ``suspended=True`` suspends the
-    instance (it refuses every connection; its data is kept when persistence is
-    on); ``False`` resumes it and waits until it is available. ``log_stream`` overrides the
-    workspace's log stream for this instance; leaving it out (or removing it) means the
-    workspace default.
+    ``allow_data_loss=True``. Plans can only be upgraded.
+
+    ``suspended=True`` suspends the instance (it refuses every connection; its data is kept
+    when persistence is on); ``False`` resumes it and waits until it is available.
+    ``log_stream`` overrides the workspace's log stream for this instance; leaving it out
+    (or removing it) means the workspace default.
     """
 
     name: pulumi.Output[str]
