@@ -151,6 +151,7 @@ CHANGE_RULES: dict[str, ChangeRule] = {
     "deletionProtection": ChangeRule(ChangeKind.LOCAL),
     "allowDataLoss": ChangeRule(ChangeKind.LOCAL),
     "adoptExisting": ChangeRule(ChangeKind.LOCAL),
+    "allowDuplicateName": ChangeRule(ChangeKind.LOCAL),
     "waitTimeout": ChangeRule(ChangeKind.LOCAL),
 }
 

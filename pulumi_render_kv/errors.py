@@ -75,6 +75,23 @@ class LookupFailed(KeyValueError):
     """A lookup by name found zero or several instances."""
 
 
+class NameTaken(KeyValueError):
+    """A create found instances with its name that Pulumi's state does not hold.
+
+    Creating anyway would bill a same-named twin (after an interrupted ``pulumi up``, the
+    next one would create every instance again), so the create stops before its POST and
+    names the instances and the way to take one over. ``existing_ids`` lists them.
+    """
+
+    def __init__(self, message: str, *, existing_ids: tuple[str, ...]) -> None:
+        self.existing_ids = existing_ids
+        super().__init__(message)
+
+
+class InstanceHeld(KeyValueError):
+    """Another resource of the same deployment already holds the instance."""
+
+
 class RenderCallFailed(KeyValueError):
     """A call to Render's API failed; the message says what we were doing and why it failed.
 
@@ -95,9 +112,11 @@ __all__ = [
     "ForbiddenError",
     "InputError",
     "InstanceFailed",
+    "InstanceHeld",
     "InvalidRequestError",
     "KeyValueError",
     "LookupFailed",
+    "NameTaken",
     "NotFoundError",
     "PlanRejected",
     "RateLimitedError",

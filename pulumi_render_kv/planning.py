@@ -25,6 +25,7 @@ _DEFAULTS: dict[str, Any] = {
     "deletionProtection": False,
     "allowDataLoss": False,
     "adoptExisting": False,
+    "allowDuplicateName": False,
     "waitTimeout": DEFAULT_WAIT_TIMEOUT,
 }
 

@@ -104,6 +104,7 @@ class KeyValueSpec(BaseModel):
     deletion_protection: bool = False
     allow_data_loss: bool = False
     adopt_existing: bool = False
+    allow_duplicate_name: bool = False
     wait_timeout: float = DEFAULT_WAIT_TIMEOUT
 
     @classmethod
@@ -132,6 +133,7 @@ class KeyValueSpec(BaseModel):
             deletion_protection=inputs.get("deletionProtection", False),
             allow_data_loss=inputs.get("allowDataLoss", False),
             adopt_existing=inputs.get("adoptExisting", False),
+            allow_duplicate_name=inputs.get("allowDuplicateName", False),
             wait_timeout=inputs.get("waitTimeout", DEFAULT_WAIT_TIMEOUT),
         )
 
@@ -257,6 +259,12 @@ def _bool(value: Any) -> tuple[Any, str | None]:
     return value, "must be true or false"
 
 
+def _rare_bool(value: Any) -> tuple[Any, str | None]:
+    """A flag almost nobody sets: left out of the canonical inputs unless it is True."""
+    canonical, reason = _bool(value)
+    return (None if canonical is False else canonical), reason
+
+
 def _optional_id(prefix: str, example: str) -> Normalizer:
     def normalize(value: Any) -> tuple[Any, str | None]:
         if value is None:
@@ -306,6 +314,7 @@ _SIMPLE_FIELDS: dict[str, Normalizer] = {
     "deletionProtection": _bool,
     "allowDataLoss": _bool,
     "adoptExisting": _bool,
+    "allowDuplicateName": _rare_bool,
     "waitTimeout": _wait_timeout,
 }
 

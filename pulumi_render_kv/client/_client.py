@@ -8,25 +8,25 @@ check (:func:`api_error_from_response`) → body parsing, wrapped in the one ret
 Creating is the one operation that is never blindly repeated, because Render has no
 idempotency key. :meth:`RenderClient.create_key_value`:
 
-1. lists the instances with the same name, owner and region *before* posting (one extra GET
-   per create) and remembers their ids;
+1. knows the instances with the same name, workspace and region from *before* the POST (the
+   caller lists them, or it lists them itself: one GET per create) and never takes one of
+   them for its own;
 2. posts; a 429, or a connection that never reached Render, proves nothing was created and
    is retried like anything else;
-3. after an *uncertain* failure (a timeout or a connection lost after sending, or a 5xx) it
-   never posts again. It looks for the instance instead, listing with backoff for up to
-   ``RetryPolicy.create_lookup_window`` seconds (90 by default, within the call's deadline),
-   because Render may act long after the client stopped waiting (a POST answered after 65 s
-   lands after a 60 s read timeout). It accepts only an instance that is provably its own:
-   not in the snapshot, with exactly the name, workspace, region, plan and options it sent,
-   created inside the POST's window (from just before the POST, less ``CLOCK_SKEW``, to the
-   failed answer plus ``CLOCK_SKEW`` when Render answered; open-ended after a timeout or a
-   dropped connection), and the only such instance. Anything else raises
-   :class:`AmbiguousCreateError` naming the candidates, or saying none appeared, so the caller
-   can hand the decision to the user (adopt the instance, or look in the Dashboard).
-
-Remaining risk, stated honestly: another client creating an instance with the same name,
-workspace, region and settings inside our POST's window is indistinguishable from ours, and
-would be taken for it. Names unique per workspace and region rule this out.
+3. after an *uncertain* failure it looks for the instance instead of posting blindly. When
+   Render's API itself answered (500, 503) it decided before answering: a short look
+   (``RetryPolicy.create_confirm_window``, 3 s) that finds nothing new proves nothing was
+   made, and the POST is sent again. When nothing answered (a timeout, a dropped
+   connection) or a proxy did (502, 504), Render may act long after the client stopped
+   waiting, so it keeps looking for up to ``RetryPolicy.create_lookup_window`` seconds (90
+   by default, within the call's deadline).
+4. A new same-named instance found that way is *not* taken over: another writer creating
+   the same name in the same moment (a second stack of one program) makes one that looks
+   exactly like ours, and two stacks holding one instance means one stack's destroy deletes
+   the other's data. :class:`AmbiguousCreateError` names the candidates and the caller
+   hands the decision to the user, unless it passed ``take_over=True`` (it adopts
+   same-named instances anyway) and exactly one candidate has the settings sent and was
+   created inside the POST's window.
 """
 
 from __future__ import annotations
@@ -150,6 +150,11 @@ def _matches(kv: KeyValueSummary, body: KeyValuePOSTInput) -> bool:
         (body.environment_id, kv.environment_id),
     )
     return all(want is None or want == got for want, got in sent)
+
+
+def _decided(error: RenderError) -> bool:
+    """Whether Render's API itself answered the failed request (so it acts no later)."""
+    return isinstance(error, ServerError) and error.status_code in (500, 503)
 
 
 def _segment(value: str, what: str) -> str:
@@ -472,40 +477,59 @@ class RenderClient:
         }
         return self._list_key_value(params, limit, deadline=None)
 
-    def _same_instances(
-        self,
-        body: KeyValuePOSTInput,
-        *,
-        deadline: float | None,
-        policy: RetryPolicy | None = None,
+    def list_key_value_named(
+        self, name: str, *, owner_id: str, region: str | None = None
     ) -> list[KeyValueSummary]:
-        """Instances with exactly the body's name, owner and region."""
-        region = body.region or DEFAULT_REGION
+        """Every instance called exactly ``name`` in the workspace (and region, if given).
+
+        Render's ``name`` filter is a comma-separated list, so a name holding a comma cannot
+        be expressed in it: such a name is looked up without the filter and matched here. The
+        filter's matching rules are not documented either, so a near-namesake is never
+        returned.
+        """
         params = {
-            # A name with a comma cannot be expressed in the comma-separated filter.
-            "name": None if "," in body.name else body.name,
-            "ownerId": body.owner_id,
-            "region": region,
+            "name": None if "," in name else name,
+            "ownerId": _csv(owner_id, "owner_id"),
+            "region": None if region is None else _csv(region, "region"),
         }
-        found = self._list_key_value(params, MAX_PAGE_SIZE, deadline=deadline, policy=policy)
+        found = self._list_key_value(params, MAX_PAGE_SIZE, deadline=None)
         return [
             kv
             for kv in found
-            if kv.name == body.name and kv.owner.id == body.owner_id and kv.region == region
+            if kv.name == name and kv.owner.id == owner_id and region in (None, kv.region)
         ]
 
     def create_key_value(
-        self, body: KeyValuePOSTInput, *, timeout: float | None = None
+        self,
+        body: KeyValuePOSTInput,
+        *,
+        timeout: float | None = None,
+        existing: Sequence[str] | None = None,
+        take_over: bool = False,
     ) -> KeyValueDetail:
         """``POST /key-value``, never posting twice after an uncertain failure (module docstring).
 
         ``timeout`` bounds the whole call, the lookup after an uncertain failure included.
+        ``existing`` are the ids of the instances with the body's name, workspace and region
+        that the caller already listed (the client lists them itself when not given); none of
+        them is ever taken for the one this call makes. ``take_over``: after an uncertain
+        failure, return the one new instance that matches what was sent, instead of raising
+        :class:`AmbiguousCreateError` for it (for a caller that would adopt a same-named
+        instance anyway).
         """
         op = _Op("POST", "/key-value", "/key-value", is_create=True)
         payload = request_json(body)
         policy = self._policy(timeout)
         started = self._clock()
-        before = {kv.id for kv in self._same_instances(body, deadline=None, policy=policy)}
+        region = body.region or DEFAULT_REGION
+        if existing is None:
+            existing = [
+                kv.id
+                for kv in self.list_key_value_named(
+                    body.name, owner_id=body.owner_id, region=region
+                )
+            ]
+        before = set(existing)
         window = _PostWindow()
 
         def attempt(info: AttemptInfo) -> KeyValueDetail:
@@ -514,76 +538,102 @@ class RenderClient:
                 response = self._send(op, deadline=info.deadline, body=payload)
             except RenderError as error:
                 if maybe_acted(error):
-                    # Answered (a 5xx): Render decided before answering. Unanswered: it may
+                    # Answered by the API itself (500, 503): it decided before answering.
+                    # Unanswered, or answered by a proxy in front of it (502, 504): it may
                     # still act later, so the window stays open.
-                    window.end = self._wall_clock() if isinstance(error, ServerError) else None
+                    window.end = self._wall_clock() if _decided(error) else None
                     raise _UncertainCreate(error) from error
                 raise
             return self._parse(op, response, KeyValueDetail)
 
-        try:
-            return self._retrying(op, attempt, policy=policy)
-        except _UncertainCreate as uncertain:
-            cause = uncertain.error
-        lookup_until = min(self._clock() + policy.create_lookup_window, started + policy.deadline)
-        return self._find_created(
-            body, before=before, window=window, cause=cause, until=lookup_until, policy=policy
-        )
+        while True:
+            left = started + policy.deadline - self._clock()
+            try:
+                return self._retrying(op, attempt, policy=replace(policy, deadline=max(0.0, left)))
+            except _UncertainCreate as uncertain:
+                cause = uncertain.error
+            decided = _decided(cause)
+            look = policy.create_confirm_window if decided else policy.create_lookup_window
+            looked_from = self._clock()
+            until = min(looked_from + look, started + policy.deadline)
+            found = self._look_for_created(body, before=before, until=until, policy=policy)
+            if found:
+                return self._settle_found(
+                    body, found, window=window, cause=cause, take_over=take_over
+                )
+            if not decided or self._clock() >= started + policy.deadline:
+                raise AmbiguousCreateError(
+                    name=body.name,
+                    owner_id=body.owner_id,
+                    region=region,
+                    candidate_ids=(),
+                    cause=str(cause),
+                    looked_for=self._clock() - looked_from,
+                )
+            # Render answered and made nothing (the lookups agree): a new POST is safe.
+            logger.info(
+                "Render API POST /key-value answered %s and created nothing; posting again",
+                type(cause).__name__,
+            )
 
-    def _find_created(
+    def _look_for_created(
         self,
         body: KeyValuePOSTInput,
         *,
         before: set[str],
-        window: _PostWindow,
-        cause: RenderError,
         until: float,
         policy: RetryPolicy,
-    ) -> KeyValueDetail:
-        """After an uncertain POST: poll for the one instance it provably made, or raise."""
+    ) -> list[KeyValueSummary]:
+        """After an uncertain POST: poll until a new same-named instance shows, or ``until``."""
         region = body.region or DEFAULT_REGION
         delay = policy.initial_backoff
-        looked_for = self._clock()
-        others: list[str] = []
         while True:
             try:
-                new = [
-                    kv
-                    for kv in self._same_instances(body, deadline=None, policy=policy)
-                    if kv.id not in before
-                ]
+                named = self.list_key_value_named(body.name, owner_id=body.owner_id, region=region)
             except RenderError as error:
                 if not is_retryable(error):
                     raise
-                new = []  # a transient failure of the lookup: look again later
-            ours = [kv for kv in new if window.admits(kv) and _matches(kv, body)]
-            others = sorted(kv.id for kv in new if kv.id not in {o.id for o in ours})
-            if len(ours) > 1:
-                raise AmbiguousCreateError(
-                    name=body.name,
-                    owner_id=body.owner_id,
-                    region=region,
-                    candidate_ids=sorted(kv.id for kv in ours),
-                    cause=str(cause),
-                )
-            if ours:
-                logger.warning(
-                    "Render API POST /key-value: the uncertain attempt created %s; using it",
-                    ours[0].id,
-                )
-                return self.retrieve_key_value(ours[0].id)
+                named = []  # a transient failure of the lookup: look again later
+            new = [kv for kv in named if kv.id not in before]
+            if new:
+                return new
             remaining = until - self._clock()
             if remaining <= 0:
-                raise AmbiguousCreateError(
-                    name=body.name,
-                    owner_id=body.owner_id,
-                    region=region,
-                    candidate_ids=others,
-                    cause=str(cause),
-                    looked_for=self._clock() - looked_for,
-                )
+                return []
             self._sleep(min(delay, remaining))
             delay = min(policy.max_backoff, delay * 2)
+
+    def _settle_found(
+        self,
+        body: KeyValuePOSTInput,
+        found: list[KeyValueSummary],
+        *,
+        window: _PostWindow,
+        cause: RenderError,
+        take_over: bool,
+    ) -> KeyValueDetail:
+        """New same-named instances after an uncertain POST: take ours only when allowed.
+
+        An instance made inside the POST's window with what was sent is *probably* this
+        call's, but another writer creating the same name at the same moment (a second stack
+        of the same program) makes one that looks exactly alike. Taking it would leave two
+        stacks holding one instance, and one stack's destroy would delete the other's data,
+        so it is taken only for a caller that adopts same-named instances anyway.
+        """
+        ours = [kv for kv in found if window.admits(kv) and _matches(kv, body)]
+        if take_over and len(ours) == 1:
+            logger.warning(
+                "Render API POST /key-value: found %s after the uncertain attempt; taking it over",
+                ours[0].id,
+            )
+            return self.retrieve_key_value(ours[0].id)
+        raise AmbiguousCreateError(
+            name=body.name,
+            owner_id=body.owner_id,
+            region=body.region or DEFAULT_REGION,
+            candidate_ids=sorted(kv.id for kv in found),
+            cause=str(cause),
+        )
 
     def _retrieve_op(self, key_value_id: str) -> _Op:
         path = f"/key-value/{_segment(key_value_id, 'key_value_id')}"

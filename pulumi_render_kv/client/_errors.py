@@ -96,12 +96,12 @@ class RenderResponseError(RenderError):
 
 
 class AmbiguousCreateError(RenderError):
-    """An uncertain create that the client could not resolve to exactly one instance.
+    """An uncertain create that the client would not resolve on its own.
 
-    Either several new instances are provably the create's (``candidate_ids``, several), or
-    none appeared within the lookup window (``looked_for`` seconds); then ``candidate_ids``
-    lists new same-name instances that do not match what was sent. The create is not
-    repeated: only the user can tell whether Render still makes the instance.
+    Either new instances with the create's name appeared (``candidate_ids``): one may be the
+    create's, but another writer's looks the same, so none was taken; or none appeared
+    within the lookup window (``looked_for`` seconds). The create is not repeated: only the
+    user can tell whether an instance is theirs, or whether Render still makes one.
     """
 
     def __init__(
@@ -122,26 +122,26 @@ class AmbiguousCreateError(RenderError):
         self.looked_for = looked_for
         why = f" ({cause.rstrip('.')})" if cause else ""
         where = f"in workspace {owner_id} ({region})"
-        ids = ", ".join(self.candidate_ids)
-        if looked_for is None:
+        if self.candidate_ids:
+            count = len(self.candidate_ids)
+            instances = (
+                "a new instance with that name now exists"
+                if count == 1
+                else f"{count} new instances with that name now exist"
+            )
+            ids = ", ".join(self.candidate_ids)
             message = (
-                f"Creating Key Value {name!r} failed ambiguously{why} and "
-                f"{len(self.candidate_ids)} new instances with that name and settings now exist "
-                f"{where}: {ids}. Something else is creating instances with the same name; keep "
-                "the right one, delete the others, then run again."
+                f"Creating Key Value {name!r} failed ambiguously{why}, and {instances} {where}: "
+                f"{ids}. One may be this attempt's, but another writer creating the same name "
+                "at the same moment (a second stack of the same program, say) makes one that "
+                "looks alike, so none was taken over and nothing was created again."
             )
         else:
-            others = (
-                f"; new instances with that name but other settings or creation times: {ids}"
-                if ids
-                else ""
-            )
             message = (
-                f"Creating Key Value {name!r} failed ambiguously{why}, and no instance it "
-                f"provably made appeared {where} within {looked_for:.0f} s{others}. It was not "
-                "created again, so that no second instance is billed: check the Render "
-                "Dashboard, then run again with adopt_existing=True (which takes over the "
-                "instance if Render did create it, and creates it otherwise)."
+                f"Creating Key Value {name!r} failed ambiguously{why}, and no new instance with "
+                f"that name appeared {where} within {looked_for or 0:.0f} s. It was not created "
+                "again, so that no second instance is billed: Render may still create it. "
+                "Check the Render Dashboard, then run again."
             )
         super().__init__(message)
 

@@ -64,7 +64,9 @@ class RetryPolicy:
     initial_backoff: float = 1.0
     max_backoff: float = 30.0
     create_lookup_window: float = 90.0
-    """After an uncertain create, how long to look for the instance before giving up."""
+    """After an unanswered create, how long to look for the instance before giving up."""
+    create_confirm_window: float = 3.0
+    """After a create Render answered with 500/503, how long to look before posting again."""
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -75,6 +77,7 @@ class RetryPolicy:
             "initial_backoff",
             "max_backoff",
             "create_lookup_window",
+            "create_confirm_window",
         ):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")

@@ -10,12 +10,23 @@ next ``pulumi up``.) Render authenticates with ``Authorization: Bearer <API key>
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, Protocol
 
 from pulumi_render_kv.client import RenderSettings
 
 CONFIG_NAMESPACE = "render"
+
+# Ids of instances a create may take over although they are not in Pulumi's state: the
+# repair after an interrupted `pulumi up`, one command with no edit of the program.
+ENV_ADOPT = "RENDER_KV_ADOPT"
+
+
+def adopt_ids() -> frozenset[str]:
+    """The ids in ``RENDER_KV_ADOPT`` (comma- or space-separated), read at each create."""
+    raw = os.environ.get(ENV_ADOPT, "")
+    return frozenset(part for part in raw.replace(",", " ").split() if part)
 
 
 def _refuse_pickle() -> NoReturn:

@@ -12,7 +12,10 @@ credential; the client is built lazily from the current stack config and environ
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pulumi.dynamic import (
@@ -33,6 +36,7 @@ from pulumi_render_kv.client import (
     InvalidRequestError,
     KeyValueDetail,
     KeyValuePATCHInput,
+    KeyValueSummary,
     NotFoundError,
     RenderClient,
     RenderError,
@@ -41,7 +45,9 @@ from pulumi_render_kv.client import (
 from pulumi_render_kv.errors import (
     CreateIncomplete,
     DeletionProtected,
+    InstanceHeld,
     LookupFailed,
+    NameTaken,
     PlanRejected,
     RenderCallFailed,
     WaitTimedOut,
@@ -56,7 +62,8 @@ from pulumi_render_kv.planning import (
     validated_only,
 )
 from pulumi_render_kv.provider import _convert
-from pulumi_render_kv.provider._config import ProviderConfig
+from pulumi_render_kv.provider._config import ENV_ADOPT, ProviderConfig, adopt_ids
+from pulumi_render_kv.provider._holdings import Holdings, How
 from pulumi_render_kv.provider._lookup import find_by_name
 from pulumi_render_kv.provider._wait import log_progress, wait_until_available
 from pulumi_render_kv.spec import KeyValueSpec, LogStreamSpec, Problem, normalize_inputs
@@ -73,6 +80,26 @@ def _target(spec: KeyValueSpec) -> str:
     return catalog.SUSPENDED_STATUS if spec.suspended else "available"
 
 
+# Creates of one name in one workspace and region, one at a time per process: the same-name
+# check before the POST must see what a parallel create of the same name just made.
+_NAME_LOCKS: dict[tuple[str, str, str, str], threading.Lock] = {}
+_NAME_LOCKS_GUARD = threading.Lock()
+
+
+@contextmanager
+def _one_create_per_name(key: tuple[str, str, str, str]) -> Iterator[None]:
+    with _NAME_LOCKS_GUARD:
+        lock = _NAME_LOCKS.setdefault(key, threading.Lock())
+    with lock:
+        yield
+
+
+def _age(kv: KeyValueSummary) -> str:
+    created = kv.created_at.astimezone(UTC)
+    minutes = max(0, int((datetime.now(UTC) - created).total_seconds() // 60))
+    return f"created {created:%Y-%m-%d %H:%M} UTC, {minutes} min ago, {kv.status}"
+
+
 def _warn(name: Any, message: str) -> None:
     # The provider process has no engine connection: stderr is what the CLI shows.
     print(f"warning: KeyValue {name!r}: {message}", file=sys.stderr, flush=True)
@@ -87,6 +114,14 @@ class KeyValueProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         self._config = ProviderConfig.from_config(req.config)
+
+    def _holdings(self) -> Holdings:
+        # Made in the provider process on first use: the pickled blob has no attributes.
+        holdings: Holdings | None = self.__dict__.get("_held")
+        if holdings is None:
+            with _NAME_LOCKS_GUARD:
+                holdings = self.__dict__.setdefault("_held", Holdings())
+        return holdings
 
     def _provider_config(self) -> ProviderConfig:
         # configure() is skipped when a test or a user calls the provider directly.
@@ -153,6 +188,8 @@ class KeyValueProvider(ResourceProvider):
         refused = [p for p in planned.rejections if p.property in catalog.REPLACING_PROPERTIES]
         if refused:
             raise PlanRejected("; ".join(str(p) for p in refused))
+        if not planned.replaces:
+            self._declare(_id, _news.get("name") or _olds.get("name"))
         return DiffResult(
             changes=bool(planned.changes),
             replaces=planned.replaces,
@@ -168,16 +205,23 @@ class KeyValueProvider(ResourceProvider):
         client = self._client()
         owner_id = spec.owner_id or self._call("resolve the workspace", client.resolve_owner_id)
         what = f"Key Value {spec.name!r}"
-        adopted = self._find_to_adopt(client, spec, owner_id) if spec.adopt_existing else None
+        key = (client.settings.base_url, owner_id, spec.region, spec.name)
+        with _one_create_per_name(key):
+            named = self._call(
+                f"look up Key Value {spec.name!r}",
+                lambda: find_by_name(client, spec.name, owner_id=owner_id, region=spec.region),
+            )
+            adopted = self._choose_adoption(client, spec, owner_id, named)
+            if adopted is None:
+                detail = self._post(client, spec, owner_id, what, existing=named)
+                self._holdings().hold(detail.id, spec.name, How.CREATED)
+                log_progress(f"{what}: created {detail.id}")
         if adopted is not None:
             log_progress(f"{what}: adopting existing instance {adopted.id}")
             live = _convert.live_inputs(adopted, inputs, self._read_log_stream(client, adopted.id))
             detail = self._reconcile(
                 client, adopted.id, plan_changes(live, inputs), spec, fallback=adopted
             )
-        else:
-            detail = self._post(client, spec, owner_id, what)
-            log_progress(f"{what}: created {detail.id}")
         try:
             if adopted is None and spec.log_stream is not None:
                 self._set_log_stream(client, detail.id, spec.log_stream)
@@ -194,7 +238,8 @@ class KeyValueProvider(ResourceProvider):
             how = (
                 "run `pulumi up` again: adopt_existing=True takes it over again"
                 if spec.adopt_existing
-                else "set adopt_existing=True to take it over on the next `pulumi up`, or delete it"
+                else f"take it over with `{ENV_ADOPT}={detail.id} pulumi up` (or set "
+                "adopt_existing=True), or delete it in the Dashboard"
             )
             raise CreateIncomplete(
                 f"{str(err).rstrip('.')}. {detail.id} exists but is not in Pulumi's state: {how}",
@@ -226,6 +271,7 @@ class KeyValueProvider(ResourceProvider):
 
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
         olds, news = _convert.user_inputs(_olds), _convert.user_inputs(_news)
+        self._holdings().hold(_id, str(news.get("name")), How.DECLARED)
         planned = plan_changes(olds, news)
         if all(c.kind in _DETAIL_UNCHANGED for c in planned.changes):
             # Provider-only settings, or the log-stream override (its own endpoint): the
@@ -252,6 +298,15 @@ class KeyValueProvider(ResourceProvider):
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         props = _convert.user_inputs(_props)
+        holder = self._holdings().holder(_id)
+        if holder is not None:
+            # Only Pulumi's record goes: a renamed resource (or a second one) still holds the
+            # instance, and deleting it would delete that resource's data.
+            log_progress(
+                f"Key Value {props.get('name')!r} ({_id}) leaves this stack's state but is not "
+                f"deleted: {holder.describe()}"
+            )
+            return
         if props.get("deletionProtection") is True:
             raise DeletionProtected(
                 f"Key Value {props.get('name')!r} ({_id}) has deletion_protection=True; set it to "
@@ -294,16 +349,36 @@ class KeyValueProvider(ResourceProvider):
         return None
 
     def _post(
-        self, client: RenderClient, spec: KeyValueSpec, owner_id: str, what: str
+        self,
+        client: RenderClient,
+        spec: KeyValueSpec,
+        owner_id: str,
+        what: str,
+        *,
+        existing: Sequence[KeyValueSummary],
     ) -> KeyValueDetail:
         """POST the instance; a create the client could not resolve is handed to the user."""
         body = _convert.create_body(spec, owner_id)
         try:
             # wait_timeout bounds the create too, the lookup after an uncertain POST included.
-            return client.create_key_value(body, timeout=spec.wait_timeout)
+            return client.create_key_value(
+                body,
+                timeout=spec.wait_timeout,
+                existing=[kv.id for kv in existing],
+                take_over=spec.adopt_existing,
+            )
         except AmbiguousCreateError as err:
+            how = ""
+            if err.candidate_ids:
+                ids = ",".join(err.candidate_ids)
+                how = (
+                    f" If no other stack or person creates instances named {spec.name!r} in this "
+                    f"workspace, it is this stack's: take it over with `{ENV_ADOPT}={ids} "
+                    "pulumi up`; otherwise give this resource another name"
+                )
             raise CreateIncomplete(
-                f"Could not create {what}: {err}", candidate_ids=err.candidate_ids
+                f"Could not create {what}: {str(err).rstrip('.')}.{how}",
+                candidate_ids=err.candidate_ids,
             ) from err
         except InvalidRequestError as err:
             if spec.plan == catalog.Plan.FREE.value:
@@ -341,24 +416,78 @@ class KeyValueProvider(ResourceProvider):
             f"first. Render said: {err.message.rstrip('.')} (request id {err.request_id})"
         ) from err
 
-    def _find_to_adopt(
-        self, client: RenderClient, spec: KeyValueSpec, owner_id: str
+    def _choose_adoption(
+        self,
+        client: RenderClient,
+        spec: KeyValueSpec,
+        owner_id: str,
+        named: Sequence[KeyValueSummary],
     ) -> KeyValueDetail | None:
-        matches = self._call(
-            f"look up Key Value {spec.name!r}",
-            lambda: find_by_name(client, spec.name, owner_id=owner_id, region=spec.region),
-        )
-        if len(matches) > 1:
-            ids = ", ".join(kv.id for kv in matches)
+        """The instance this create takes over, or None to create one.
+
+        ``named`` are the instances already called ``spec.name`` in the workspace and region.
+        One named in ``RENDER_KV_ADOPT`` is taken over, as is the only one with
+        ``adopt_existing=True``; otherwise any of them stops the create, unless the program
+        asks for a same-named twin with ``allow_duplicate_name=True``.
+        """
+        where = f"in workspace {owner_id} ({spec.region})"
+        listing = "; ".join(f"{kv.id} ({_age(kv)})" for kv in named)
+        chosen = [kv for kv in named if kv.id in adopt_ids()]
+        if len(chosen) > 1:
             raise LookupFailed(
-                f"adopt_existing found {len(matches)} Key Value instances named {spec.name!r} in "
-                f"{spec.region} ({ids}); rename all but one, or use KeyValue.get with an id"
+                f"{ENV_ADOPT} names {len(chosen)} instances called {spec.name!r} {where} "
+                f"({', '.join(kv.id for kv in chosen)}): name only the one this resource takes"
             )
-        if not matches:
-            return None
-        return self._call(
-            f"read Key Value {matches[0].id}", lambda: client.retrieve_key_value(matches[0].id)
-        )
+        if not chosen and spec.adopt_existing:
+            if len(named) > 1:
+                raise LookupFailed(
+                    f"adopt_existing found {len(named)} Key Value instances named {spec.name!r} "
+                    f"{where}: {listing}. Take one over with `{ENV_ADOPT}=<id> pulumi up`, or "
+                    "rename all but one"
+                )
+            chosen = list(named)
+        if chosen:
+            held = self._holdings().hold(chosen[0].id, spec.name, How.ADOPTED)
+            if held is not None:
+                raise InstanceHeld(
+                    f"Key Value {spec.name!r} ({chosen[0].id}) cannot be adopted: "
+                    f"{held.describe()}, and two resources must not manage one instance (the "
+                    "second one's delete would delete the first one's data). Remove one of "
+                    "them from the program, or give one another name"
+                )
+            return self._call(
+                f"read Key Value {chosen[0].id}", lambda: client.retrieve_key_value(chosen[0].id)
+            )
+        if named and not spec.allow_duplicate_name:
+            ids = ",".join(kv.id for kv in named)
+            there = (
+                "an instance with that name already exists"
+                if len(named) == 1
+                else (f"{len(named)} instances with that name already exist")
+            )
+            raise NameTaken(
+                f"Could not create Key Value {spec.name!r}: {there} "
+                f"{where} that this stack's state does not hold: {listing}. Nothing was "
+                "created. If an interrupted `pulumi up` of this stack created it, take it "
+                f"over: `{ENV_ADOPT}={ids} pulumi up`. If you renamed this resource, add "
+                'opts=pulumi.ResourceOptions(aliases=[pulumi.Alias(name="<old resource '
+                'name>")]) instead. If another stack or resource uses it, give this one another '
+                "name (prefix it with the stack name, say); to create a second instance with "
+                "the same name anyway, set allow_duplicate_name=True",
+                existing_ids=tuple(kv.id for kv in named),
+            )
+        return None
+
+    def _declare(self, instance_id: str, name: Any) -> None:
+        """A resource the program declares holds ``instance_id``; refuse a second holder."""
+        held = self._holdings().hold(instance_id, str(name), How.DECLARED)
+        if held is not None and held.how is How.ADOPTED:
+            raise InstanceHeld(
+                f"Key Value {name!r} ({instance_id}) is in this stack's state, and "
+                f"{held.describe()} as well: two resources must not manage one instance. "
+                "Remove one of them from the program (the instance is kept while the other "
+                "holds it)"
+            )
 
     def _reconcile(
         self,

@@ -41,6 +41,7 @@ _PROPERTY_NAMES: dict[str, str] = {
     "deletion_protection": "deletionProtection",
     "allow_data_loss": "allowDataLoss",
     "adopt_existing": "adoptExisting",
+    "allow_duplicate_name": "allowDuplicateName",
     "wait_timeout": "waitTimeout",
     "status": "status",
     "version": "version",
@@ -133,6 +134,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
     deletion_protection: pulumi.Output[bool]
     allow_data_loss: pulumi.Output[bool]
     adopt_existing: pulumi.Output[bool]
+    allow_duplicate_name: pulumi.Output[bool]
     wait_timeout: pulumi.Output[float]
     status: pulumi.Output[str]
     version: pulumi.Output[str]
@@ -163,6 +165,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
         deletion_protection: pulumi.Input[bool] | None = None,
         allow_data_loss: pulumi.Input[bool] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,
+        allow_duplicate_name: pulumi.Input[bool] | None = None,
         wait_timeout: pulumi.Input[float] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -184,6 +187,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
                 deletion_protection=deletion_protection,
                 allow_data_loss=allow_data_loss,
                 adopt_existing=adopt_existing,
+                allow_duplicate_name=allow_duplicate_name,
                 wait_timeout=wait_timeout,
             )
         own = pulumi.ResourceOptions(

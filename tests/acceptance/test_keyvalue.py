@@ -394,20 +394,30 @@ def test_create_that_fails_after_the_post_says_how_to_adopt(
 def test_an_ambiguous_create_hands_over_instead_of_posting_again(
     engine: Engine, emu: Emulator, dashboard: RenderClient
 ) -> None:
-    """A 503 on POST cannot prove nothing was made: one POST, then CreateIncomplete."""
-    emu.inject_fault("POST", "/v1/key-value", status=503, count=1)
+    """A proxy's 502 on POST cannot prove nothing was made: one POST, then CreateIncomplete."""
+    emu.inject_fault("POST", "/v1/key-value", status=502, count=1)
     # wait_timeout bounds the lookup after the uncertain POST (90 s by default).
     with pytest.raises(EngineError) as caught:
         engine.up(key_value_program(**CACHE, wait_timeout=2))
     message = str(caught.value)
-    assert "CreateIncomplete" in message or "adopt_existing=True" in message
-    assert "no instance it provably made appeared" in message
+    assert "CreateIncomplete" in message
+    assert "no new instance with that name appeared" in message
     assert "retry later.." not in message  # one full stop, not two
     assert sum(r["method"] == "POST" for r in emu.requests()) == 1
     assert dashboard.list_key_value() == []
-    # The way out it names works: nothing exists, so adoption creates the instance.
-    engine.up(key_value_program(**CACHE, adopt_existing=True))
+    # The way out it names works: nothing exists, so the next up creates the instance.
+    engine.up(key_value_program(**CACHE))
     assert len(dashboard.list_key_value()) == 1
+
+
+def test_a_503_that_made_nothing_is_posted_again_and_the_up_succeeds(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """Render's own 503 decided before answering: a short look, a second POST, one instance."""
+    emu.inject_fault("POST", "/v1/key-value", status=503, count=1)
+    engine.up(key_value_program(**CACHE))
+    assert [kv.id for kv in dashboard.list_key_value()] == [engine.resource("cache").id]
+    assert [r["status"] for r in emu.requests() if r["method"] == "POST"] == [503, 201]
 
 
 def test_adoption_that_finds_several_instances_names_them(
@@ -479,12 +489,20 @@ def test_deletion_protection_sets_pulumi_protect(
 def test_renaming_a_free_instances_resource_names_aliases(
     engine: Engine, emu: Emulator, dashboard: RenderClient
 ) -> None:
-    """Rename = create new, then delete old: Render's one free instance per workspace refuses."""
+    """Rename = create new, then delete old: the same name is taken, and the message says alias."""
     free = {"plan": "free", "workload": "cache"}
     engine.up(key_value_program("cache", name="cache", **free))
     old_id = engine.resource("cache").id
     with pytest.raises(EngineError) as caught:
         engine.up(key_value_program("renamed", name="cache", **free))
+    message = str(caught.value)
+    assert "NameTaken" in message
+    assert old_id in message
+    assert "aliases" in message
+    assert [kv.id for kv in dashboard.list_key_value()] == [old_id]
+    # Renamed and given a new Render name: Render's one free instance per workspace refuses.
+    with pytest.raises(EngineError) as caught:
+        engine.up(key_value_program("renamed", name="cache-v2", **free))
     message = str(caught.value)
     assert "one free Key Value instance per workspace" in message
     assert old_id in message

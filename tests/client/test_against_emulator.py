@@ -391,7 +391,7 @@ def test_client_limiter_prevents_429s(emu: Emulator, clock: FakeClock) -> None:
 def test_create_connection_dropped_after_creation(emu: Emulator, client: RenderClient) -> None:
     """The emulator creates, then drops the connection: exactly one instance, its id returned."""
     emu.inject_fault(method="POST", path="/v1/key-value", drop_connection=True)
-    kv = client.create_key_value(body(emu))
+    kv = client.create_key_value(body(emu), take_over=True)
     (only,) = client.list_key_value()
     assert only.id == kv.id
     assert len(logged(emu, "POST")) == 1
@@ -405,19 +405,30 @@ def test_create_connection_dropped_after_creation(emu: Emulator, client: RenderC
     ]
 
 
-def test_create_503_without_creation_is_not_posted_again(
+def test_create_502_without_creation_is_not_posted_again(
     emu: Emulator, clock: FakeClock, wall: Callable[[], float]
 ) -> None:
-    """A 503 cannot prove nothing was made: look for it, then hand over; no second POST."""
-    emu.inject_fault(method="POST", path="/v1/key-value", status=503)
+    """A proxy's 502 cannot prove nothing was made: look for it, then hand over; no 2nd POST."""
+    emu.inject_fault(method="POST", path="/v1/key-value", status=502)
     with (
         connect(emu, clock, wall_clock=wall) as client,
-        pytest.raises(AmbiguousCreateError, match="adopt_existing=True"),
+        pytest.raises(AmbiguousCreateError, match="Render may still create it"),
     ):
         client.create_key_value(body(emu))
-    assert logged(emu, "POST") == [503]
+    assert logged(emu, "POST") == [502]
     with connect(emu, clock) as client:
         assert client.list_key_value() == []
+
+
+def test_create_503_that_made_nothing_is_posted_again(
+    emu: Emulator, clock: FakeClock, wall: Callable[[], float]
+) -> None:
+    """Render's own 503 decided: nothing appears in a short look, so the POST goes again."""
+    emu.inject_fault(method="POST", path="/v1/key-value", status=503)
+    with connect(emu, clock, wall_clock=wall) as client:
+        kv = client.create_key_value(body(emu))
+        assert [k.id for k in client.list_key_value()] == [kv.id]
+    assert logged(emu, "POST") == [503, 201]
 
 
 def test_create_429_posts_again(emu: Emulator, client: RenderClient) -> None:
@@ -436,7 +447,7 @@ def test_create_does_not_adopt_preexisting_same_name(emu: Emulator, client: Rend
     """An older instance with the same name is never returned as the one just created."""
     old = client.create_key_value(body(emu))
     emu.inject_fault(method="POST", path="/v1/key-value", drop_connection=True)
-    new = client.create_key_value(body(emu))
+    new = client.create_key_value(body(emu), take_over=True)
     assert new.id != old.id
     assert {kv.id for kv in client.list_key_value(name="cache")} == {old.id, new.id}
 
@@ -460,7 +471,7 @@ def test_create_answered_after_the_read_timeout_is_found_not_posted_again(
         time.sleep(0.1)  # and a little real time, in which the emulator finishes the POST
 
     with RenderClient(settings, clock=clock, sleep=sleep, wall_clock=wall) as client:
-        kv = client.create_key_value(body(emu))
+        kv = client.create_key_value(body(emu), take_over=True)
         time.sleep(0.7)  # anything still in flight lands before we count
         (only,) = client.list_key_value()
     assert only.id == kv.id
