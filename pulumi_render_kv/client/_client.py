@@ -553,7 +553,13 @@ class RenderClient:
             except _UncertainCreate as uncertain:
                 cause = uncertain.error
             decided = _decided(cause)
-            look = policy.create_confirm_window if decided else policy.create_lookup_window
+            left = started + policy.deadline - self._clock()
+            # A decided failure needs only a short look, and must leave time to post again.
+            look = (
+                min(policy.create_confirm_window, left / 2)
+                if decided
+                else policy.create_lookup_window
+            )
             looked_from = self._clock()
             until = min(looked_from + look, started + policy.deadline)
             found = self._look_for_created(body, before=before, until=until, policy=policy)

@@ -49,6 +49,8 @@ def server(
 
 @pytest.fixture
 def engine(server: ProviderServer, emu: Emulator) -> Iterator[Engine]:
-    eng = Engine(server, stack="dev")
+    # A fresh provider process per operation, as the CLI starts one per command: what one
+    # command's provider learnt (the instances its deployment holds) must not reach the next.
+    eng = Engine(server, stack="dev", fresh_provider_per_operation=True)
     yield eng
     emu.reset()

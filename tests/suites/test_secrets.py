@@ -39,7 +39,7 @@ SCENARIOS = (
     ("log-stream-refused", "a new token Render rejects (injected 400 on PUT)"),
     ("refresh", "refresh reads it back"),
     ("failing-call", "an update Render rejects (injected 400 on PATCH)"),
-    ("ambiguous-create", "a second resource whose POST meets a 500 (CreateIncomplete)"),
+    ("ambiguous-create", "a second resource whose POST meets a proxy's 502 (CreateIncomplete)"),
     ("check-failure", "a preview with a misspelt policy (check failure)"),
     ("destroy", "destroy deletes everything"),
 )
@@ -136,7 +136,7 @@ def test_no_secret_leaks_anywhere(
         key_value_program(**changed)()
         key_value_program("second", **CACHE, wait_timeout=1)()
 
-    emu.inject_fault("POST", "/v1/key-value", status=500)
+    emu.inject_fault("POST", "/v1/key-value", status=502)  # a proxy's: Render may still act
     ambiguous = expect_error(lambda: engine.up(two))
     assert "CreateIncomplete" in str(ambiguous)
     record("ambiguous-create", ambiguous)
