@@ -16,7 +16,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -249,6 +249,91 @@ def normalize_cidr(value: Any) -> tuple[Any, str | None]:
     if network is None:
         return value, reason
     return network.with_prefixlen, None
+
+
+def parse_network(value: Any) -> tuple[IpNetwork | None, str | None]:
+    """The network ``value`` names (``10.0.0.1`` is ``10.0.0.1/32``), or ``None`` and why not."""
+    return _parse_cidr(value)
+
+
+WHOLE_INTERNET: Final = (ipaddress.IPv4Network("0.0.0.0/0"), ipaddress.IPv6Network("::/0"))
+
+
+def cover(networks: Iterable[IpNetwork], target: IpNetwork) -> tuple[IpNetwork, ...]:
+    """The fewest of ``networks`` that together admit every address of ``target``, in order.
+
+    ``()`` when all of them together leave an address of ``target`` out. What counts is what
+    the networks admit, not how they are written: ``0.0.0.0/1`` and ``128.0.0.0/1`` cover
+    ``0.0.0.0/0``. A listed network that contains ``target`` covers it alone (the narrowest
+    such one is named). Otherwise, since two CIDR blocks are either nested or disjoint, the
+    outermost listed blocks inside ``target`` are disjoint, each of them is needed, and they
+    cover ``target`` exactly when their sizes add up to its size. A sort, then one pass:
+    cheap enough for every preview's check, with hundreds of entries.
+    """
+    container: IpNetwork | None = None
+    inside: list[IpNetwork] = []
+    first, last = int(target.network_address), int(target.broadcast_address)
+    for network in networks:
+        if network.version != target.version:
+            continue
+        start, end = int(network.network_address), int(network.broadcast_address)
+        if start <= first and last <= end:
+            if container is None or network.prefixlen > container.prefixlen:
+                container = network
+        elif first <= start and end <= last:
+            inside.append(network)
+    if container is not None:
+        return (container,)
+    inside.sort(key=lambda n: (int(n.network_address), n.prefixlen))
+    outermost: list[IpNetwork] = []
+    for network in inside:
+        # Sorted by start, then widest first: a nested block follows the one it is in.
+        if outermost and int(network.broadcast_address) <= int(outermost[-1].broadcast_address):
+            continue
+        outermost.append(network)
+    covered = sum(n.num_addresses for n in outermost) == target.num_addresses
+    return tuple(outermost) if covered else ()
+
+
+def allow_list_networks(entries: Any) -> list[IpNetwork]:
+    """The networks of an ``ipAllowList`` (entries or bare strings); others are skipped.
+
+    For judging a list that may not be valid (old state, a preview's unknowns): the problems
+    are ``normalize_inputs``'s to report.
+    """
+    if not isinstance(entries, list | tuple):
+        return []
+    networks = []
+    for entry in entries:
+        cidr = (
+            entry.get("cidrBlock", entry.get("cidr_block")) if isinstance(entry, Mapping) else entry
+        )
+        network, _reason = _parse_cidr(cidr)
+        if network is not None:
+            networks.append(network)
+    return networks
+
+
+def open_to_everyone(entries: Any) -> list[tuple[IpNetwork, tuple[IpNetwork, ...]]]:
+    """Each whole address family (``0.0.0.0/0``, ``::/0``) ``entries`` admit, with its cover."""
+    networks = allow_list_networks(entries)
+    found = [(whole, cover(networks, whole)) for whole in WHOLE_INTERNET]
+    return [(whole, entries_) for whole, entries_ in found if entries_]
+
+
+def describe_cover(target: IpNetwork, networks: Sequence[IpNetwork], *, shown: int = 5) -> str:
+    """``0.0.0.0/1 and 128.0.0.0/1, which together cover 0.0.0.0/0``, for a message.
+
+    A long cover names its first ``shown`` networks and counts the rest.
+    """
+    names = [n.with_prefixlen for n in networks]
+    if len(names) == 1:
+        return names[0] if networks[0] == target else f"{names[0]}, which covers {target}"
+    if len(names) > shown:
+        listed = f"{', '.join(names[:shown])} and {len(names) - shown} more"
+    else:
+        listed = f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"{listed}, which together cover {target}"
 
 
 def _bool(value: Any) -> tuple[Any, str | None]:

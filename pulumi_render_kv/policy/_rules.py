@@ -136,19 +136,40 @@ def _no_open_allow_list(resource: Resource, config: Mapping[str, Any], stack: st
     entries = resource.get("ipAllowList")
     if not isinstance(entries, list):  # unknown in a preview: `up` checks again
         return []
-    forbidden = {_canonical_cidr(c) for c in config.get("forbiddenCidrs") or OPEN_CIDRS}
-    return [
-        f"ipAllowList admits {entry['cidrBlock']} (the whole internet) on production stack "
-        f"{stack!r}; list your offices' or CI's CIDR blocks instead, or use [] for "
-        "internal connections only"
-        for entry in entries
-        if entry["cidrBlock"] in forbidden
-    ]
+    forbidden, broken = _forbidden_networks(config.get("forbiddenCidrs") or OPEN_CIDRS)
+    if broken:
+        return broken  # fail closed, as for a broken pattern
+    # What the list admits, not how it is written: 0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0.
+    networks = spec.allow_list_networks(entries)
+    found = []
+    for target in forbidden:
+        covering = spec.cover(networks, target)
+        if not covering:
+            continue
+        why = "the whole internet" if target.prefixlen == 0 else "forbidden by forbiddenCidrs"
+        several = len(covering) > 1 or covering[0] != target
+        found.append(
+            f"ipAllowList admits {spec.describe_cover(target, covering)} ({why})"
+            f"{',' if several else ''} on production stack {stack!r}; list your offices' or "
+            "CI's CIDR blocks instead, or use [] for internal connections only"
+        )
+    return found
 
 
-def _canonical_cidr(value: str) -> str:
-    canonical, reason = spec.normalize_cidr(value)
-    return str(canonical) if reason is None else value
+def _forbidden_networks(cidrs: Any) -> tuple[list[spec.IpNetwork], list[str]]:
+    """The configured networks, and a problem for each entry that names none."""
+    networks: list[spec.IpNetwork] = []
+    broken = []
+    for cidr in cidrs:
+        network, reason = spec.parse_network(cidr)
+        if network is None:
+            broken.append(
+                f"the policy config forbiddenCidrs holds {cidr!r}, which {reason}; fix it in "
+                "the --policy-pack-config file"
+            )
+        elif network not in networks:
+            networks.append(network)
+    return networks, broken
 
 
 def _deletion_protection(resource: Resource, config: Mapping[str, Any], stack: str) -> list[str]:
@@ -231,7 +252,9 @@ RULES: tuple[Rule, ...] = (
                 "type": "array",
                 "items": {"type": "string"},
                 "default": list(OPEN_CIDRS),
-                "description": "allow-list entries refused on production stacks",
+                "description": (
+                    "networks a production allow list may not cover, in one entry or together"
+                ),
             },
         },
         check=_no_open_allow_list,

@@ -66,7 +66,14 @@ from pulumi_render_kv.provider._config import ENV_ADOPT, ProviderConfig, adopt_i
 from pulumi_render_kv.provider._holdings import Holdings, How
 from pulumi_render_kv.provider._lookup import find_by_name
 from pulumi_render_kv.provider._wait import log_progress, wait_until_available
-from pulumi_render_kv.spec import KeyValueSpec, LogStreamSpec, Problem, normalize_inputs
+from pulumi_render_kv.spec import (
+    KeyValueSpec,
+    LogStreamSpec,
+    Problem,
+    describe_cover,
+    normalize_inputs,
+    open_to_everyone,
+)
 
 _T = TypeVar("_T")
 
@@ -163,6 +170,7 @@ class KeyValueProvider(ResourceProvider):
                     _warn(canonical.get("name"), warning)
         else:
             self._warn_on_create(canonical, problems)
+        self._warn_if_opened(canonical, problems, olds)
         if planned is not None and not problems and unused_consent(canonical, planned):
             # check runs in every preview and up: the warning repeats until the flag is gone.
             # Not on a create: no old inputs is also the engine's second Check of a
@@ -172,12 +180,30 @@ class KeyValueProvider(ResourceProvider):
         return CheckResult(_convert.to_pulumi(canonical), failures)
 
     @staticmethod
+    def _warn_if_opened(
+        canonical: Mapping[str, Any], problems: list[Problem], olds: Mapping[str, Any]
+    ) -> None:
+        """Warn when the list admits a whole address family it did not admit before.
+
+        Judged by what the entries cover together (0.0.0.0/1 + 128.0.0.0/1 is 0.0.0.0/0).
+        On a create, or an update that opens the list; not on every preview of a list that
+        was already open, which would bury the other warnings.
+        """
+        new_list = canonical.get("ipAllowList")
+        if (olds and olds.get("ipAllowList") == new_list) or any(
+            p.property.startswith("ipAllowList") for p in problems
+        ):
+            return  # unchanged (most previews: no parsing), or check reports it
+        was_open = {whole for whole, _ in open_to_everyone(olds.get("ipAllowList"))}
+        for whole, entries in open_to_everyone(new_list):
+            if whole in was_open:
+                continue
+            opened = f" ({whole})" if entries == (whole,) else f": {describe_cover(whole, entries)}"
+            _warn(canonical.get("name"), f"ipAllowList admits the whole internet{opened}")
+
+    @staticmethod
     def _warn_on_create(canonical: Mapping[str, Any], problems: list[Problem]) -> None:
         name = canonical.get("name")
-        if not any(p.property.startswith("ipAllowList") for p in problems) and any(
-            e["cidrBlock"] in ("0.0.0.0/0", "::/0") for e in canonical.get("ipAllowList") or ()
-        ):
-            _warn(name, "ipAllowList admits the whole internet (0.0.0.0/0)")
         if canonical.get("suspended") is True:
             _warn(name, suspension_warning(name, canonical))
 

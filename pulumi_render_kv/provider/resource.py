@@ -7,8 +7,9 @@ Connection strings are always secret outputs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
+from inspect import isawaitable
 from typing import Any, ClassVar
 
 import pulumi
@@ -69,7 +70,13 @@ class LogStream:
     token: pulumi.Input[str] | None = field(default=None, repr=False)
 
 
-LogStreamInput = LogStream | Mapping[str, Any]
+LogStreamInput = (
+    LogStream
+    | Mapping[str, Any]
+    | pulumi.Output[LogStream]
+    | pulumi.Output[Mapping[str, Any]]
+    | Awaitable[LogStream | Mapping[str, Any] | None]
+)
 
 
 def _entry(entry: IpAllowEntryInput) -> Any:
@@ -91,9 +98,24 @@ def _entries(value: Any) -> Any:
     return [_entry(e) for e in value]
 
 
-def _log_stream(value: LogStreamInput | None) -> Any:
+def _log_stream(value: Any) -> Any:
+    """``log_stream`` as the property to register, its token a secret in every form.
+
+    The token is the only secret part: setting and endpoint stay readable in previews and
+    diffs. An ``Output`` (or awaitable) of the whole value is the exception: its fields are
+    not known until it resolves, so there is nothing to wrap now, and the value it resolves
+    to is made secret as a whole when it holds a token.
+    """
     if value is None:
         return None
+    if isinstance(value, pulumi.Output) or isawaitable(value):
+        # Output.from_input lifts the Outputs inside the resolved dict (the secret token
+        # among them) into one Output, secret when any of them is; apply() carries that
+        # secrecy to the result. The engine then keeps the whole logStream input secret,
+        # and the output of the same name with it.
+        return pulumi.Output.from_input(value).apply(
+            lambda resolved: pulumi.Output.from_input(_log_stream(resolved))
+        )
     if isinstance(value, LogStream):
         value = {"setting": value.setting, "endpoint": value.endpoint, "token": value.token}
     if not isinstance(value, Mapping):

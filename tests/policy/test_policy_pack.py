@@ -160,6 +160,75 @@ def test_open_allow_list_fails_on_production(entry: Any, shown: str) -> None:
     assert "use [] for internal connections only" in message
 
 
+EIGHTS = [f"{i}.0.0.0/8" for i in range(256)]  # every IPv4 address, in 256 entries
+
+
+@pytest.mark.parametrize(
+    ("entries", "shown"),
+    [
+        (["0.0.0.0/1", "128.0.0.0/1"], "0.0.0.0/1 and 128.0.0.0/1, which together cover 0.0.0.0/0"),
+        (["8000::/1", "::/1"], "::/1 and 8000::/1, which together cover ::/0"),
+        # Overlaps and extra entries change nothing: only what the entries admit counts.
+        (
+            ["203.0.113.0/24", "0.0.0.0/2", "64.0.0.0/2", "10.0.0.0/8", "128.0.0.0/1"],
+            "0.0.0.0/2, 64.0.0.0/2 and 128.0.0.0/1, which together cover 0.0.0.0/0",
+        ),
+        (EIGHTS, "0.0.0.0/8, 1.0.0.0/8, 2.0.0.0/8, 3.0.0.0/8, 4.0.0.0/8 and 251 more"),
+        (["10.0.0.0/8", *EIGHTS], "0.0.0.0/8, 1.0.0.0/8, 2.0.0.0/8, 3.0.0.0/8, 4.0.0.0/8 and 251"),
+    ],
+)
+def test_a_split_open_allow_list_fails_on_production(entries: list[str], shown: str) -> None:
+    """Judged by what the entries cover together, not by how they are written."""
+    props = {**PROTECTED, "ipAllowList": entries}
+    message = only(violations("render-kv-no-open-allow-list", props, stack="prod-eu"))
+    assert f"ipAllowList admits {shown}" in message
+    assert "(the whole internet), on production stack 'prod-eu'" in message
+    assert "use [] for internal connections only" in message
+
+
+def test_both_families_split_open_give_one_violation_each() -> None:
+    props = {**PROTECTED, "ipAllowList": ["0.0.0.0/1", "128.0.0.0/1", "::/1", "8000::/1"]}
+    ipv4, ipv6 = violations("render-kv-no-open-allow-list", props)
+    assert "together cover 0.0.0.0/0" in ipv4
+    assert "together cover ::/0" in ipv6
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [
+        EIGHTS[:-1],  # all but 255.0.0.0/8: almost open is not open
+        ["0.0.0.0/1"],
+        ["0.0.0.0/1", "8000::/1"],  # half of each family is neither family whole
+        ["::/1", "128.0.0.0/1"],
+        ["0.0.0.0/1", "128.0.0.0/2", "192.0.0.0/3", "224.0.0.0/4"],
+    ],
+)
+def test_a_list_that_leaves_addresses_out_passes(entries: list[str]) -> None:
+    props = {**PROTECTED, "ipAllowList": entries}
+    assert violations("render-kv-no-open-allow-list", props) == []
+
+
+def test_forbidden_cidrs_are_judged_by_coverage_too() -> None:
+    strict = {"forbiddenCidrs": ["10.0.0.0/8"]}
+    halves = {**PROTECTED, "ipAllowList": ["10.0.0.0/9", "10.128.0.0/9"]}
+    message = only(violations("render-kv-no-open-allow-list", halves, config=strict))
+    assert "admits 10.0.0.0/9 and 10.128.0.0/9, which together cover 10.0.0.0/8" in message
+    assert "the whole internet" not in message
+    wider = {**PROTECTED, "ipAllowList": ["10.0.0.0/7"]}
+    message = only(violations("render-kv-no-open-allow-list", wider, config=strict))
+    assert "admits 10.0.0.0/7, which covers 10.0.0.0/8" in message
+    part = {**PROTECTED, "ipAllowList": ["10.0.0.0/9"]}
+    assert violations("render-kv-no-open-allow-list", part, config=strict) == []
+
+
+def test_a_forbidden_cidr_that_is_no_cidr_fails_closed() -> None:
+    props = {**PROTECTED, "ipAllowList": ["203.0.113.0/24"]}
+    config = {"forbiddenCidrs": ["0.0.0.0/0", "everything"]}
+    message = only(violations("render-kv-no-open-allow-list", props, config=config))
+    assert "forbiddenCidrs holds 'everything', which is not an IP address or CIDR" in message
+    assert "fix it in the --policy-pack-config file" in message
+
+
 def test_office_ranges_and_bare_addresses_pass_on_production() -> None:
     # 0.0.0.0 without a prefix is the single address 0.0.0.0/32, as the provider reads it.
     props = {**PROTECTED, "ipAllowList": ["203.0.113.0/24", "0.0.0.0", "2001:db8::/32"]}

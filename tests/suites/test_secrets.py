@@ -16,13 +16,25 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+import pulumi
 import pytest
 from acceptance.conftest import key_value_program, provider_env
 from acceptance.test_keyvalue import CACHE
+from pulumi.runtime import rpc
 
+import pulumi_render_kv as render_kv
 from pulumi_render_kv.client import RenderClient
 from pulumi_render_kv.emulator import Emulator
-from pulumi_render_kv.testing import Engine, EngineError, ProviderServer, decode_provider
+from pulumi_render_kv.provider import resource as resource_module
+from pulumi_render_kv.testing import (
+    Engine,
+    EngineError,
+    ProviderServer,
+    decode_provider,
+    is_secret,
+    reveal,
+    run_program,
+)
 from pulumi_render_kv.testing import _values as harness_values
 
 pytestmark = [pytest.mark.grpc]
@@ -159,3 +171,125 @@ def test_no_secret_leaks_anywhere(
         for text in texts:
             for secret in secrets:
                 assert secret not in text, f"{scenario}: a secret leaked"
+
+
+# --- the log-stream token, whatever form the program gives log_stream in (issue 13) -----------
+
+FORM_TOKEN = "lst_SECRETformTOKEN5a9c0e"
+FORM_ENDPOINT = "logs.example.com:6514"
+
+
+def _known(value: str) -> pulumi.Output[str]:
+    """An Output, as another resource's output or a config value would be."""
+    return pulumi.Output.from_input(value)
+
+
+def _send_dict(endpoint: str) -> dict[str, str]:
+    return {"setting": "send", "endpoint": endpoint, "token": FORM_TOKEN}
+
+
+LOG_STREAM_FORMS: dict[str, Callable[[], Any]] = {
+    "dataclass": lambda: render_kv.LogStream("send", FORM_ENDPOINT, FORM_TOKEN),
+    "dict": lambda: _send_dict(FORM_ENDPOINT),
+    "output-of-dict": lambda: _known(FORM_ENDPOINT).apply(_send_dict),
+    "output-of-dataclass": lambda: _known(FORM_ENDPOINT).apply(
+        lambda ep: render_kv.LogStream("send", ep, FORM_TOKEN)
+    ),
+    "output-of-dict-with-output-token": lambda: _known(FORM_ENDPOINT).apply(
+        lambda ep: {"setting": "send", "endpoint": ep, "token": _known(FORM_TOKEN)}
+    ),
+    "dict-with-output-endpoint": lambda: {
+        "setting": "send",
+        "endpoint": _known(FORM_ENDPOINT),
+        "token": FORM_TOKEN,
+    },
+    "dict-with-output-token": lambda: {
+        "setting": "send",
+        "endpoint": FORM_ENDPOINT,
+        "token": _known(FORM_TOKEN),
+    },
+    "dataclass-with-outputs": lambda: render_kv.LogStream(
+        _known("send"), _known(FORM_ENDPOINT), _known(FORM_TOKEN)
+    ),
+}
+
+
+def _log_stream_program(form: Callable[[], Any] | None) -> Callable[[], None]:
+    def program() -> None:
+        kv = render_kv.KeyValue("cache", **CACHE, log_stream=None if form is None else form())
+        # What a program exports is in the state too (the stack's outputs).
+        pulumi.export("logStream", kv.log_stream)
+
+    return program
+
+
+@pytest.mark.parametrize("form", list(LOG_STREAM_FORMS))
+def test_the_log_stream_token_is_secret_in_every_form(
+    engine: Engine, emu: Emulator, form: str
+) -> None:
+    program = _log_stream_program(LOG_STREAM_FORMS[form])
+    assert engine.preview(program).ops == {"cache": "create"}
+    engine.up(program)
+    kv_id = engine.resource("cache").id
+    assert emu.backend.log_stream_token(kv_id) == FORM_TOKEN  # it was sent
+    wanted = {"setting": "send", "endpoint": FORM_ENDPOINT, "token": FORM_TOKEN}
+    state = engine.resource("cache")
+    assert state.inputs["logStream"] == wanted
+    assert state.outputs["logStream"] == wanted
+    assert FORM_TOKEN not in engine.state_json(), f"{form}: the token is plain in the state"
+    assert engine.up(program).ops == {"cache": "same"}
+    assert engine.refresh().ops == {"cache": "same"}
+    assert FORM_TOKEN not in engine.state_json(), f"{form}: plain after a refresh"
+    engine.destroy()
+
+
+def test_no_log_stream_leaves_it_out(engine: Engine) -> None:
+    engine.up(_log_stream_program(None))
+    assert "logStream" not in engine.resource("cache").inputs
+    engine.up(_log_stream_program(lambda: _known("drop").apply(lambda s: {"setting": s})))
+    assert engine.resource("cache").inputs["logStream"] == {"setting": "drop"}
+    engine.destroy()
+
+
+# Where the secret sits in what the SDK sends the engine. (The harness's state cannot show
+# it: the SDK's mock monitor lifts a nested secret to the whole dict as it deserializes.)
+WHOLE_VALUE_SECRET = {"output-of-dict", "output-of-dataclass", "output-of-dict-with-output-token"}
+
+
+def _registered_log_stream(engine: Engine, form: Callable[[], Any]) -> Any:
+    """``logStream`` serialized by the SDK as for RegisterResource, in a real program run."""
+    captured: dict[str, Any] = {}
+
+    async def serialize() -> str:
+        value = resource_module._log_stream(form())
+        captured["wire"] = await rpc.serialize_property(value, [], "logStream", None)
+        return "done"
+
+    def program() -> None:
+        pulumi.export("serialized", pulumi.Output.from_input(serialize()))
+
+    run_program(program, engine, preview=False)
+    return captured["wire"]
+
+
+@pytest.mark.parametrize("form", list(LOG_STREAM_FORMS))
+def test_only_the_token_is_secret_unless_the_whole_value_is_an_output(
+    engine: Engine, form: str
+) -> None:
+    wire = _registered_log_stream(engine, LOG_STREAM_FORMS[form])
+    if form in WHOLE_VALUE_SECRET:
+        # Its fields are not known when the resource registers: the value is secret whole.
+        assert is_secret(wire)
+        assert reveal(wire)["token"] == FORM_TOKEN
+    else:
+        assert wire["setting"] == "send"
+        assert wire["endpoint"] == FORM_ENDPOINT
+        assert is_secret(wire["token"])
+        assert reveal(wire["token"]) == FORM_TOKEN
+
+
+def test_a_log_stream_without_a_token_stays_readable(engine: Engine) -> None:
+    drop = _registered_log_stream(engine, lambda: _known("drop").apply(lambda s: {"setting": s}))
+    assert drop == {"setting": "drop"}
+    send = _registered_log_stream(engine, lambda: {"setting": "send", "endpoint": FORM_ENDPOINT})
+    assert send == {"setting": "send", "endpoint": FORM_ENDPOINT}
