@@ -55,7 +55,7 @@ from pulumi_render_kv.planning import (
     unused_consent,
     validated_only,
 )
-from pulumi_render_kv.provider import _convert
+from pulumi_render_kv.provider import _convert, _watchdog
 from pulumi_render_kv.provider._config import ProviderConfig
 from pulumi_render_kv.provider._lookup import find_by_name
 from pulumi_render_kv.provider._wait import log_progress, wait_until_available
@@ -86,6 +86,9 @@ class KeyValueProvider(ResourceProvider):
     # --- configuration ---------------------------------------------------------------------
 
     def configure(self, req: ConfigureRequest) -> None:
+        # Called once per provider process before any other method: the first moment our
+        # code runs in the SDK's server. Exits the process if the engine dies (issue #13).
+        _watchdog.start()
         self._config = ProviderConfig.from_config(req.config)
 
     def _provider_config(self) -> ProviderConfig:
