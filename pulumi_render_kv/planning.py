@@ -48,6 +48,8 @@ class PlannedChanges:
     delete_before_replace: bool = False
     uses_data_loss_consent: bool = False
     """Whether a planned change goes ahead only because ``allowDataLoss`` is set."""
+    pinned: dict[str, Any] = field(default_factory=dict)
+    """PATCH fields sent although unchanged: without them Render would change the value."""
 
     @property
     def changed(self) -> list[str]:
@@ -69,6 +71,11 @@ class PlannedChanges:
             rule = catalog.CHANGE_RULES[change.property]
             if rule.patch_field is not None:
                 body[rule.patch_field] = change.new
+        if body:  # pinned values go with a PATCH; alone they change nothing
+            for prop, value in self.pinned.items():
+                patch_field = catalog.CHANGE_RULES[prop].patch_field
+                if patch_field is not None:
+                    body.setdefault(patch_field, value)
         return body
 
     @property
@@ -167,6 +174,7 @@ def _judge(prior: Mapping[str, Any], desired: Mapping[str, Any], result: Planned
         return  # a new instance: plan order and restarts of the old one do not apply
     if "plan" in result.changed and isinstance(old_plan, str) and isinstance(new_plan, str):
         _judge_plan(old_plan, new_plan, allow_data_loss, result)
+        _pin_persistence_off_free(old_plan, new_plan, desired, result)
     _judge_suspension(prior, desired, name, result)
     restarts = [c for c in result.changes if c.kind is ChangeKind.RESTART]
     if restarts:
@@ -272,6 +280,22 @@ def _judge_suspension(
             "`pulumi up` if it should stay suspended; or leave the change for later",
         )
     )
+
+
+def _pin_persistence_off_free(
+    old_plan: str, new_plan: str, desired: Mapping[str, Any], result: PlannedChanges
+) -> None:
+    """A PATCH that takes an instance off the free plan names the persistence asked for.
+
+    Render switches persistence to ``journal_snapshot`` when an instance leaves free, unless
+    the PATCH says otherwise (recorded: ``{"plan": "starter"}`` on a free instance turned
+    ``off`` into ``journal_snapshot``). An explicit ``persistence_mode="off"`` equals the free
+    plan's ``off``, so it is no change and would not be sent: Render and the state would then
+    disagree, refresh would show drift, and the next up would restart the instance again.
+    """
+    persistence = desired.get("persistenceMode")
+    if old_plan == Plan.FREE.value and new_plan != Plan.FREE.value and isinstance(persistence, str):
+        result.pinned["persistenceMode"] = persistence
 
 
 def _judge_plan(old: str, new: str, allow_data_loss: bool, result: PlannedChanges) -> None:

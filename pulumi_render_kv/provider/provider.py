@@ -61,7 +61,7 @@ from pulumi_render_kv.planning import (
     unused_consent,
     validated_only,
 )
-from pulumi_render_kv.provider import _convert
+from pulumi_render_kv.provider import _convert, _watchdog
 from pulumi_render_kv.provider._config import ENV_ADOPT, ProviderConfig, adopt_ids
 from pulumi_render_kv.provider._holdings import Holdings, How
 from pulumi_render_kv.provider._lookup import find_by_name
@@ -120,6 +120,9 @@ class KeyValueProvider(ResourceProvider):
     # --- configuration ---------------------------------------------------------------------
 
     def configure(self, req: ConfigureRequest) -> None:
+        # Called once per provider process before any other method: the first moment our
+        # code runs in the SDK's server. Exits the process if the engine dies (issue #13).
+        _watchdog.start()
         self._config = ProviderConfig.from_config(req.config)
 
     def _holdings(self) -> Holdings:

@@ -173,6 +173,23 @@ def test_free_to_paid_needs_consent_and_loses_data(engine: Engine, emu: Emulator
         assert client.get("k") is None
 
 
+def test_free_to_paid_keeps_an_explicit_persistence_off(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    """Render turns persistence on when an instance leaves free, unless the PATCH says 'off'.
+
+    One up makes the change; refresh then finds Render and the state agreeing, and the next
+    preview has nothing to do (no restart to put 'off' back).
+    """
+    engine.up(key_value_program(plan="free", workload="cache", persistence_mode="off"))
+    paid = {"plan": "starter", "workload": "cache", "persistence_mode": "off"}
+    assert engine.up(key_value_program(**paid, allow_data_loss=True)).ops == {"cache": "update"}
+    assert engine.refresh().ops == {"cache": "same"}
+    assert engine.preview(key_value_program(**paid, allow_data_loss=True)).ops == {"cache": "same"}
+    live = dashboard.retrieve_key_value(engine.resource("cache").id)
+    assert (live.plan, live.options.persistence_mode) == ("starter", "off")
+
+
 def test_region_change_replaces_create_before_delete(
     engine: Engine, emu: Emulator, dashboard: RenderClient
 ) -> None:

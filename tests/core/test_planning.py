@@ -91,6 +91,27 @@ def test_free_to_paid_needs_allow_data_loss() -> None:
     assert any("deletes all data" in w for w in allowed.warnings)
 
 
+@pytest.mark.parametrize("persistence", ["off", "snapshot", "journal_snapshot"])
+def test_leaving_free_sends_the_persistence_asked_for(persistence: str) -> None:
+    """Render turns persistence to journal_snapshot when a PATCH takes an instance off free.
+
+    Unless the PATCH says otherwise: an explicit 'off', unchanged from the free plan's 'off',
+    must be sent with the plan, or Render's instance and Pulumi's state disagree (refresh
+    shows drift, the next up restarts it again).
+    """
+    prior = canonical(plan="free", persistenceMode="off")
+    desired = canonical(plan="starter", persistenceMode=persistence, allowDataLoss=True)
+    assert plan_changes(prior, desired).patch == {"plan": "starter", "persistenceMode": persistence}
+
+
+def test_a_paid_plan_change_leaves_unchanged_persistence_out() -> None:
+    """Between paid plans Render keeps the persistence mode: the PATCH carries only the plan."""
+    prior = canonical(plan="starter", persistenceMode="off")
+    assert plan_changes(prior, canonical(plan="pro", persistenceMode="off")).patch == {
+        "plan": "pro"
+    }
+
+
 def test_region_change_replaces_only_with_consent() -> None:
     """A region change is a replacement: refused unless data loss is allowed."""
     refused = plan_changes(PRIOR, canonical(region="frankfurt"))
