@@ -29,8 +29,10 @@ from pulumi_render_kv.provider import (
     LogStream,
     get_key_value,
 )
+from pulumi_render_kv.spec import AS_IS
 
 __all__ = [
+    "AS_IS",
     "TYPE_TOKEN",
     "CreateIncomplete",
     "DeletionProtected",

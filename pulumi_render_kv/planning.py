@@ -16,7 +16,7 @@ from typing import Any
 
 from pulumi_render_kv import catalog
 from pulumi_render_kv.catalog import ChangeKind, Plan
-from pulumi_render_kv.spec import DEFAULT_WAIT_TIMEOUT, UNKNOWN, Problem
+from pulumi_render_kv.spec import AS_IS, AS_IS_PROPERTIES, DEFAULT_WAIT_TIMEOUT, UNKNOWN, Problem
 
 # Values a property has when it is absent from state written by an older provider version.
 _DEFAULTS: dict[str, Any] = {
@@ -100,7 +100,11 @@ class PlannedChanges:
 
 
 def _value(state: Mapping[str, Any], key: str) -> Any:
-    return state.get(key, _DEFAULTS.get(key))
+    value = state.get(key, _DEFAULTS.get(key))
+    if key == "suspended" and value == AS_IS and isinstance(state.get("status"), str):
+        # Prior outputs say what an unmanaged suspension really is: the instance's status.
+        return state["status"] == catalog.SUSPENDED_STATUS
+    return value
 
 
 def _differs(old: Any, new: Any) -> bool:
@@ -155,6 +159,8 @@ def plan_changes(prior: Mapping[str, Any], desired: Mapping[str, Any]) -> Planne
         old, new = _value(prior, prop), _value(desired, prop)
         if prop == "ownerId" and (old is None or new is None):
             continue  # an unset owner means "the configured/default workspace": nothing to compare
+        if prop in AS_IS_PROPERTIES and new == AS_IS:
+            continue  # left as it is in Render, whatever that is
         if _differs(old, new):
             result.changes.append(Change(prop, old, new, rule.kind))
     _judge(prior, desired, result)

@@ -42,6 +42,15 @@ class _Unknown:
 
 UNKNOWN: Final = _Unknown()
 
+AS_IS: Final = "as-is"
+"""For ``suspended`` and ``logStream``: Pulumi leaves it as it is in Render, never changes it.
+
+What a program adopting instances says for what it cannot know (a Blueprint states neither a
+suspension nor a log-stream override): the first ``pulumi up`` keeps the Dashboard's choice,
+and refresh reports no drift for it. Setting a value later starts managing it.
+"""
+AS_IS_PROPERTIES: Final = frozenset({"suspended", "logStream"})
+
 MAX_DESCRIPTION_LENGTH = 255
 MAX_WAIT_TIMEOUT = 6 * 3600.0
 DEFAULT_WAIT_TIMEOUT = 900.0
@@ -97,10 +106,14 @@ class KeyValueSpec(BaseModel):
     persistence_mode: str
     ip_allow_list: tuple[IpAllowEntry, ...] = ()
     log_stream: LogStreamSpec | None = None
+    """The override to set; None is the workspace default (or, with ``log_stream_as_is``,
+    whatever Render has)."""
+    log_stream_as_is: bool = False
     workload: str | None = None
     environment_id: str | None = None
     owner_id: str | None = None
-    suspended: bool = False
+    suspended: bool | None = False
+    """None: as it is in Render (``AS_IS``), neither suspended nor resumed by Pulumi."""
     deletion_protection: bool = False
     allow_data_loss: bool = False
     adopt_existing: bool = False
@@ -124,12 +137,13 @@ class KeyValueSpec(BaseModel):
                 for e in inputs.get("ipAllowList", ())
             ),
             log_stream=LogStreamSpec.model_validate(inputs["logStream"])
-            if inputs.get("logStream") is not None
+            if inputs.get("logStream") not in (None, AS_IS)
             else None,
+            log_stream_as_is=inputs.get("logStream") == AS_IS,
             workload=inputs.get("workload"),
             environment_id=inputs.get("environmentId"),
             owner_id=inputs.get("ownerId"),
-            suspended=inputs.get("suspended", False),
+            suspended=None if inputs.get("suspended") == AS_IS else inputs.get("suspended", False),
             deletion_protection=inputs.get("deletionProtection", False),
             allow_data_loss=inputs.get("allowDataLoss", False),
             adopt_existing=inputs.get("adoptExisting", False),
@@ -344,6 +358,13 @@ def _bool(value: Any) -> tuple[Any, str | None]:
     return value, "must be true or false"
 
 
+def _suspended(value: Any) -> tuple[Any, str | None]:
+    if value == AS_IS:
+        return AS_IS, None
+    canonical, reason = _bool(value)
+    return canonical, reason and "must be true, false or render_kv.AS_IS (leave it as it is)"
+
+
 def _rare_bool(value: Any) -> tuple[Any, str | None]:
     """A flag almost nobody sets: left out of the canonical inputs unless it is True."""
     canonical, reason = _bool(value)
@@ -395,7 +416,7 @@ _SIMPLE_FIELDS: dict[str, Normalizer] = {
     "persistenceMode": normalize_persistence,
     "environmentId": _optional_id("evm-", "evm-d0b2kmpr0fns73a4m7og"),
     "ownerId": _owner_id,
-    "suspended": _bool,
+    "suspended": _suspended,
     "deletionProtection": _bool,
     "allowDataLoss": _bool,
     "adoptExisting": _bool,
@@ -416,10 +437,12 @@ def _normalize_log_stream(value: Any, problems: list[Problem]) -> Any:
     with ``send``. Render streams syslog over TLS, so an endpoint is ``host:port``. Problems
     never quote the token: it is a secret.
     """
-    if value is None or value is UNKNOWN:
+    if value is None or value is UNKNOWN or value == AS_IS:
         return value
     if not isinstance(value, Mapping):
-        problems.append(Problem("logStream", "must be {setting, endpoint, token} or None"))
+        problems.append(
+            Problem("logStream", "must be {setting, endpoint, token}, render_kv.AS_IS or None")
+        )
         return value
     for key in sorted(set(value) - _LOG_STREAM_KEYS):
         problems.append(

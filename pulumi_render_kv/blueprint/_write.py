@@ -50,7 +50,14 @@ def _resource(service: KeyValueService, source: str) -> list[str]:
         lines.append("    ],")
     else:
         lines.append("    ip_allow_list=[],  # internal connections only")
-    lines += ["    adopt_existing=True,", ")"]
+    lines += [
+        "    # A Blueprint states neither a suspension nor a log-stream override: whatever the",
+        "    # Dashboard has stays. Set either to a value to manage it from here on.",
+        "    suspended=render_kv.AS_IS,",
+        "    log_stream=render_kv.AS_IS,",
+        "    adopt_existing=True,",
+        ")",
+    ]
     lines += [
         f"pulumi.export({_q(output_name(service.name, prop))}, {service.variable}.{attr})"
         for prop, attr in FROM_SERVICE_OUTPUTS.items()
@@ -66,6 +73,7 @@ def render_program(blueprint: Blueprint, source: str) -> str:
 
 Each instance is adopted (adopt_existing=True): the first `pulumi up` takes over the live
 instance with this name and region instead of creating one, and sets it to these inputs.
+What a Blueprint cannot state stays as it is (suspended and log_stream are render_kv.AS_IS).
 Blueprints have no persistence setting, so persistence is Render's default for the plan
 (journal_snapshot on paid plans): if you changed it in the Dashboard, set persistence_mode=
 before that first `up`. Stack outputs are named like the Blueprint's fromService properties:

@@ -67,6 +67,8 @@ from pulumi_render_kv.provider._holdings import Holdings, How
 from pulumi_render_kv.provider._lookup import find_by_name
 from pulumi_render_kv.provider._wait import log_progress, wait_until_available
 from pulumi_render_kv.spec import (
+    AS_IS,
+    AS_IS_PROPERTIES,
     KeyValueSpec,
     LogStreamSpec,
     Problem,
@@ -82,8 +84,11 @@ _T = TypeVar("_T")
 _DETAIL_UNCHANGED = frozenset({catalog.ChangeKind.LOCAL, catalog.ChangeKind.LOG_STREAM})
 
 
-def _target(spec: KeyValueSpec) -> str:
-    """The status an instance settles in once the spec is applied."""
+def _target(spec: KeyValueSpec, detail: KeyValueDetail) -> str:
+    """The status an instance settles in once the spec is applied (``detail``: as it is)."""
+    if spec.suspended is None:  # AS_IS: whatever it is now
+        suspended = detail.status == catalog.SUSPENDED_STATUS
+        return catalog.SUSPENDED_STATUS if suspended else "available"
     return catalog.SUSPENDED_STATUS if spec.suspended else "available"
 
 
@@ -259,7 +264,7 @@ class KeyValueProvider(ResourceProvider):
                 self._wait(client, detail.id, spec, what)
                 detail = self._suspend(client, detail.id, spec, what)
             else:
-                detail = self._wait(client, detail.id, spec, what, target=_target(spec))
+                detail = self._wait(client, detail.id, spec, what, target=_target(spec, detail))
             outs = self._outputs(client, {**inputs, "ownerId": owner_id}, detail)
         except Exception as err:
             # A failed create leaves nothing in Pulumi's state, yet the instance exists: say
@@ -289,6 +294,9 @@ class KeyValueProvider(ResourceProvider):
             self._read_log_stream(client, id_),
             recorded_log_stream=prior.get("logStream"),
         )
+        for prop in AS_IS_PROPERTIES:
+            if prior.get(prop) == AS_IS:
+                live[prop] = AS_IS  # not managed: whatever Render has is no drift
         outs = self._outputs(client, live, detail)
         if not self._provider_config().owner_id:
             # check() puts ownerId into the inputs only from stack config: a workspace the

@@ -139,7 +139,13 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
     ``suspended=True`` suspends the instance (it refuses every connection; its data is kept
     when persistence is on); ``False`` resumes it and waits until it is available.
     ``log_stream`` overrides the workspace's log stream for this instance; leaving it out
-    (or removing it) means the workspace default.
+    (or removing it) means the workspace default. ``AS_IS`` for either leaves it as it is in
+    Render: Pulumi neither changes it nor reports drift for it (what a program adopting an
+    instance says for what it cannot know).
+
+    ``adopt_existing=True`` takes over the instance already called ``name`` in the workspace
+    and region instead of creating one. Without it, an existing instance of that name stops
+    the create (no silent twin); ``allow_duplicate_name=True`` creates a second one anyway.
     """
 
     name: pulumi.Output[str]
@@ -180,10 +186,10 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
         maxmemory_policy: pulumi.Input[str] | None = None,
         persistence_mode: pulumi.Input[str] | None = None,
         ip_allow_list: Sequence[IpAllowEntryInput] | None = None,
-        log_stream: LogStreamInput | None = None,
+        log_stream: LogStreamInput | str | None = None,
         environment_id: pulumi.Input[str] | None = None,
         owner_id: pulumi.Input[str] | None = None,
-        suspended: pulumi.Input[bool] | None = None,
+        suspended: pulumi.Input[bool] | str | None = None,
         deletion_protection: pulumi.Input[bool] | None = None,
         allow_data_loss: pulumi.Input[bool] | None = None,
         adopt_existing: pulumi.Input[bool] | None = None,

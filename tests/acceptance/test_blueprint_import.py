@@ -16,7 +16,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from pulumi_render_kv.blueprint import main
-from pulumi_render_kv.client import CidrBlockAndDescription, KeyValuePOSTInput, RenderClient
+from pulumi_render_kv.client import (
+    CidrBlockAndDescription,
+    KeyValuePOSTInput,
+    RenderClient,
+    ResourceLogStreamPUTInput,
+)
 from pulumi_render_kv.emulator import Emulator
 from pulumi_render_kv.testing import Engine, run_program
 
@@ -161,3 +166,37 @@ def test_first_up_adopts_everything_and_writes_nothing(
         emu.request_counts()
     )
     engine.destroy()
+
+
+def test_what_a_blueprint_cannot_state_stays_as_it_is(
+    tmp_path: Path, engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """A Dashboard suspension and log-stream override survive the first up and a refresh."""
+    blueprint, [(name, plan, region, policy, _)] = CASES["internal-only"]
+    kv_id = dashboard.create_key_value(
+        KeyValuePOSTInput(
+            name=name,
+            owner_id=emu.owner_id,
+            plan=plan,
+            region=region,
+            maxmemory_policy=policy,
+            ip_allow_list=[],
+        )
+    ).id
+    override = ResourceLogStreamPUTInput(setting="send", endpoint="logs.example.com:6514")
+    dashboard.update_resource_log_stream(kv_id, override)
+    dashboard.suspend_key_value(kv_id)
+    program = generate(tmp_path, blueprint)
+    emu.clear_requests()
+
+    run_program(program, engine, preview=False)
+    engine.refresh()
+    assert run_program(program, engine, preview=True).plan.ops == {name: "same"}
+
+    writes = [(r["method"], r["path"]) for r in emu.requests() if r["method"] != "GET"]
+    assert writes == []  # no resume, no override PUT or DELETE, no PATCH
+    assert dashboard.retrieve_key_value(kv_id).status == "suspended"
+    live = dashboard.get_resource_log_stream(kv_id)
+    assert live is not None
+    assert (live.setting, live.endpoint) == ("send", "logs.example.com:6514")
+    assert engine.resource(name).outputs["status"] == "suspended"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import redis
 
+import pulumi_render_kv as render_kv
 from pulumi_render_kv.client import RenderClient
 from pulumi_render_kv.emulator import Emulator
 from pulumi_render_kv.testing import Engine, EngineError
@@ -90,6 +91,27 @@ def test_a_dashboard_suspension_shows_on_refresh_and_up_resumes(
     assert engine.resource("cache").outputs["status"] == "suspended"
     assert engine.preview(key_value_program(**QUEUE)).ops == {"cache": "update"}
     engine.up(key_value_program(**QUEUE))
+    assert dashboard.retrieve_key_value(kv_id).status == "available"
+    assert engine.preview(key_value_program(**QUEUE)).ops == {"cache": "same"}
+
+
+def test_as_is_leaves_a_dashboard_suspension_alone_until_a_value_is_set(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """suspended=AS_IS: no drift, no resume; suspended=False later starts managing it."""
+    as_is = key_value_program(**QUEUE, suspended=render_kv.AS_IS)
+    engine.up(as_is)
+    kv_id = engine.resource("cache").id
+    assert dashboard.retrieve_key_value(kv_id).status == "available"
+    dashboard.suspend_key_value(kv_id)
+    assert engine.refresh().ops == {"cache": "same"}
+    emu.clear_requests()
+    assert engine.up(as_is).ops == {"cache": "same"}
+    assert writes(emu) == 0
+    assert dashboard.retrieve_key_value(kv_id).status == "suspended"
+    # Managing it from here: the prior status says it is suspended, so False resumes it.
+    assert engine.preview(key_value_program(**QUEUE, suspended=False)).ops == {"cache": "update"}
+    engine.up(key_value_program(**QUEUE, suspended=False))
     assert dashboard.retrieve_key_value(kv_id).status == "available"
     assert engine.preview(key_value_program(**QUEUE)).ops == {"cache": "same"}
 

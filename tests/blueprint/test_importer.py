@@ -81,6 +81,9 @@ def test_blueprint_default_policy_is_allkeys_lru() -> None:
     assert kv.defaulted == ("plan", "region", "maxmemoryPolicy")
 
 
+AS_IS_INPUTS = ("suspended", "log_stream")
+
+
 def test_the_program_is_python_with_one_adopted_resource_and_three_outputs_each() -> None:
     program = render_program(read_blueprint(OFFICE), "render.yaml")
     tree = ast.parse(program)
@@ -89,9 +92,15 @@ def test_the_program_is_python_with_one_adopted_resource_and_three_outputs_each(
     assert len(resources) == 2
     for call in resources:
         keywords = {
-            k.arg: ast.literal_eval(k.value) for k in call.keywords if k.arg != "ip_allow_list"
+            k.arg: ast.unparse(k.value) if k.arg in AS_IS_INPUTS else ast.literal_eval(k.value)
+            for k in call.keywords
+            if k.arg != "ip_allow_list"
         }
         assert keywords["adopt_existing"] is True
+        # What a Blueprint cannot state is left as it is in the Dashboard.
+        assert {k: keywords[k] for k in AS_IS_INPUTS} == dict.fromkeys(
+            AS_IS_INPUTS, "render_kv.AS_IS"
+        )
     exports = [ast.literal_eval(c.args[0]) for c in calls if ast.unparse(c.func) == "pulumi.export"]
     assert exports == [
         "thunder.connectionString", "thunder.host", "thunder.port",

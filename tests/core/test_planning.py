@@ -8,7 +8,7 @@ import pytest
 
 from pulumi_render_kv.catalog import ChangeKind
 from pulumi_render_kv.planning import plan_changes
-from pulumi_render_kv.spec import UNKNOWN, normalize_inputs
+from pulumi_render_kv.spec import AS_IS, UNKNOWN, normalize_inputs
 
 
 def canonical(**overrides: Any) -> dict[str, Any]:
@@ -251,3 +251,36 @@ def test_a_log_stream_may_change_while_suspended() -> None:
     """Render's PATCH refusal does not cover the log-stream endpoint."""
     planned = plan_changes(SUSPENDED, canonical(suspended=True, logStream=SEND))
     assert (planned.changed, planned.rejections) == (["logStream"], [])
+
+
+@pytest.mark.parametrize(
+    ("prop", "live"),
+    [
+        ("suspended", True),
+        ("suspended", False),
+        ("logStream", {"setting": "drop"}),
+        ("logStream", None),
+    ],
+)
+def test_as_is_is_never_a_change(prop: str, live: Any) -> None:
+    """AS_IS leaves whatever Render has: no change planned, whatever the prior value."""
+    prior = {**PRIOR, prop: live}
+    desired = canonical(**{prop: AS_IS})
+    assert desired[prop] == AS_IS
+    assert plan_changes(prior, desired).changes == []
+
+
+def test_from_as_is_the_prior_status_says_what_a_suspension_is() -> None:
+    """Managing a suspension that was AS_IS: the status in the prior outputs decides."""
+    suspended = {**PRIOR, "suspended": AS_IS, "status": "suspended"}
+    running = {**PRIOR, "suspended": AS_IS, "status": "available"}
+    assert plan_changes(suspended, canonical(suspended=False)).resumes
+    assert plan_changes(running, canonical(suspended=False)).changes == []
+    assert plan_changes(running, canonical(suspended=True)).suspends
+
+
+def test_as_is_is_refused_for_other_inputs_and_typos_name_it() -> None:
+    _, problems = normalize_inputs({**canonical(), "suspended": "maybe"})
+    assert [(p.property, p.reason) for p in problems] == [
+        ("suspended", "'maybe' must be true, false or render_kv.AS_IS (leave it as it is)")
+    ]
