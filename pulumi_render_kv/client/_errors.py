@@ -38,9 +38,10 @@ import json
 import math
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from ._redact import redact, summarize_body
 
@@ -58,11 +59,15 @@ __all__ = [
     "RenderResponseError",
     "RenderTimeoutError",
     "RenderTransportError",
+    "RetryRecord",
     "ServerError",
     "UnauthorizedError",
     "api_error_from_response",
     "parse_seconds",
 ]
+
+
+RENDER_STATUS_PAGE = "https://status.render.com"
 
 
 def _rebuild(cls: type[RenderError], args: tuple[Any, ...], state: dict[str, Any]) -> RenderError:
@@ -72,8 +77,43 @@ def _rebuild(cls: type[RenderError], args: tuple[Any, ...], state: dict[str, Any
     return error
 
 
+@dataclass(frozen=True, slots=True)
+class RetryRecord:
+    """How the client's retries of one call ended; kept on the error they raise."""
+
+    attempts: int
+    seconds: float
+    """From the first attempt to the last failure."""
+    deadline: float
+    """The call's retry deadline, in seconds (``RetryPolicy.deadline``, or its ``timeout``)."""
+    stop: Literal["deadline", "long-wait", "max-attempts"]
+    """Why: no time left for another wait, Render asked for a wait longer than
+    ``RetryPolicy.max_retry_after``, or the safety cap ``RetryPolicy.max_attempts``."""
+    max_retry_after: float = 0.0
+
+    def span(self) -> str:
+        """``295 s (60 attempts, up to this call's 300 s deadline)``, or the like."""
+        why = {
+            "deadline": f"up to this call's {self.deadline:g} s deadline",
+            "long-wait": f"until Render asked for a wait over {self.max_retry_after:g} s",
+            "max-attempts": "this call's limit",
+        }[self.stop]
+        return f"{self.seconds:.0f} s ({self.attempts} attempts, {why})"
+
+
 class RenderError(Exception):
     """Base class of every error raised by :mod:`pulumi_render_kv.client`."""
+
+    retries: RetryRecord | None = None
+    """Set when the retry policy stopped retrying this error: its message then says so."""
+
+    def _sentence(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def stopped_retrying(self, record: RetryRecord) -> None:
+        """Record how the retries ended, so that the message says what happened."""
+        self.retries = record
+        self.args = (self._sentence(),)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Exceptions pickle as cls(*args) by default, which breaks keyword-only constructors;
@@ -187,6 +227,13 @@ class RenderAPIError(RenderError):
         except ValueError:
             return str(self.status_code)
 
+    def _detail(self) -> str:
+        """`` (Render's message; request id …)``, or nothing when Render said neither."""
+        parts = [self.message.rstrip(".")] if self.message else []
+        if self.request_id:
+            parts.append(f"request id {self.request_id}")
+        return f" ({'; '.join(parts)})" if parts else ""
+
     def _sentence(self) -> str:
         verb = "failed on" if self.status_code >= 500 else "rejected"
         text = f"Render API {verb} {self.method} {self.path}: {self._status_text()}"
@@ -237,8 +284,35 @@ class RateLimitedError(RenderAPIError):
 
     def _hint(self) -> str:
         if self.retry_after is not None:
-            return f"Render's rate limit was reached; retry in {self.retry_after:g} s."
-        return "Render's rate limit was reached; retry later."
+            return f"Render's rate limit was reached; it asked for a {self.retry_after:g} s wait."
+        return "Render's rate limit was reached."
+
+    def _sentence(self) -> str:
+        done = self.retries
+        if done is None:
+            return super()._sentence()
+        to = f"to {self.method} {self.path}{self._detail()}"
+        wait = "a few minutes"
+        if done.stop == "long-wait" and self.retry_after is not None:
+            happened = (
+                f"Render answered 429 (rate limited) {to} and asks to wait "
+                f"{_duration(self.retry_after)}, longer than this client waits "
+                f"({done.max_retry_after:g} s)"
+            )
+            wait = "that long"
+        elif done.attempts > 1:
+            happened = f"Render kept answering 429 (rate limited) {to} for {done.span()}"
+        elif done.stop == "deadline":
+            happened = (
+                f"Render answered 429 (rate limited) {to}, with no time left for a retry "
+                f"before this call's {done.deadline:g} s deadline"
+            )
+        else:
+            happened = f"Render answered 429 (rate limited) {to}"
+        return (
+            f"{happened}; its rate limits are per API key and shared with every other tool "
+            f"using the key: wait {wait}, then run the same `pulumi` command again."
+        )
 
 
 class ClientRateLimitedError(RateLimitedError):
@@ -281,6 +355,14 @@ class ServerError(RenderAPIError):
 
     hint = "This is a problem on Render's side; retry later."
 
+    def _hint(self) -> str:
+        if self.retries is None or self.retries.attempts < 2:
+            return self.hint
+        return (
+            f"This is a problem on Render's side; it lasted {self.retries.span()}: "
+            f"check {RENDER_STATUS_PAGE}, then run the same `pulumi` command again."
+        )
+
 
 _STATUS_CLASSES: Mapping[int, type[RenderAPIError]] = {
     400: InvalidRequestError,
@@ -303,14 +385,35 @@ class RenderTransportError(RenderError):
         super().__init__(self._sentence())
 
     def _sentence(self) -> str:
-        return f"Could not reach the Render API for {self.method} {self.path}: {self.cause}."
+        return (
+            f"Could not reach the Render API for {self.method} {self.path}: "
+            f"{self.cause.rstrip('.')}{self._retried()}."
+        )
+
+    def _retried(self) -> str:
+        if self.retries is None or self.retries.attempts < 2:
+            return ""
+        return (
+            f"; it went on for {self.retries.span()}: check the network and the API URL "
+            "(RENDER_API_URL or `render:apiUrl`), then run the same `pulumi` command again"
+        )
 
 
 class RenderTimeoutError(RenderTransportError):
     """Render did not answer in time (connect, read, write or connection-pool timeout)."""
 
     def _sentence(self) -> str:
-        return f"The Render API did not answer {self.method} {self.path} in time: {self.cause}."
+        return (
+            f"The Render API did not answer {self.method} {self.path} in time: "
+            f"{self.cause.rstrip('.')}{self._retried()}."
+        )
+
+
+def _duration(seconds: float) -> str:
+    """``2074 s (35 min)``: seconds, and minutes too once that reads better."""
+    if seconds < 120:
+        return f"{seconds:g} s"
+    return f"{seconds:.0f} s ({seconds / 60:.0f} min)"
 
 
 def parse_seconds(value: str | None, *, now_epoch: float | None = None) -> float | None:

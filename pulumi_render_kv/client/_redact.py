@@ -7,7 +7,8 @@ This is the client's only redaction code. It removes:
 - ``Bearer …`` tokens and ``Authorization: …`` header values;
 - Render API keys (``rnd_…``);
 - ``password=``/``token=``/``api_key=``/``secret=`` style query or form parameters;
-- any exact secret value the caller hands in (the configured API key, for instance).
+- any exact secret value the caller hands in (the configured API key, for instance); one
+  shorter than 4 characters only where it stands alone, not inside a longer word.
 
 Redaction is deliberately eager: a false positive costs a little readability, a false negative
 leaks a credential.
@@ -22,8 +23,9 @@ __all__ = ["MASK", "redact", "summarize_body"]
 
 MASK = "***"
 
-# Exact secrets shorter than this are not searched for: masking every "a" would ruin the text
-# and a secret that short is not worth protecting by substring search anyway.
+# Exact secrets shorter than this are masked only where they stand alone as a word: masking
+# every "ab" inside other words would shred the text, while a short key or token echoed by
+# Render ("invalid token ab") is still a credential and must go.
 _MIN_SECRET_LENGTH = 4
 
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -63,9 +65,16 @@ def redact(text: str, secrets: Iterable[str | None] = ()) -> str:
     for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
         if len(secret) >= _MIN_SECRET_LENGTH:
             text = text.replace(secret, MASK)
+        else:
+            text = _whole_token(secret).sub(MASK, text)
     for pattern, replacement in _PATTERNS:
         text = pattern.sub(replacement, text)
     return text
+
+
+def _whole_token(secret: str) -> re.Pattern[str]:
+    """``secret`` where no word character (letter, digit, ``_``) touches it on either side."""
+    return re.compile(rf"(?<!\w){re.escape(secret)}(?!\w)")
 
 
 def summarize_body(body: bytes | str, secrets: Iterable[str | None] = (), limit: int = 300) -> str:

@@ -19,14 +19,24 @@ How long to wait:
 - otherwise exponential backoff with jitter: ``initial_backoff * 2**(n-1)`` capped at
   ``max_backoff``, scaled by a random factor in [0.5, 1).
 
-When to stop: after ``max_attempts`` attempts, as soon as the next wait would end past
-``deadline`` seconds since the call started, or when Render asks for a wait longer than
-``max_retry_after`` — whichever comes first. The last error is then
-raised unchanged (with a note saying how many attempts were made).
+When to stop: the deadline bounds retries, not a count. A call stops as soon as the next wait
+would end past ``deadline`` seconds since it started (``RetryPolicy.deadline``, 300 s, or the
+shorter ``timeout`` the caller passes: a create's and a status read's come from
+``wait_timeout``), or when Render asks for a wait longer than ``max_retry_after``. So a storm
+of 429s with ``Retry-After: 5`` is waited out for as long as the deadline allows.
+``max_attempts`` is only a safety cap (1000, far above what a 300 s deadline allows) against a
+server that asks for no wait at all. The last error is then raised with
+:meth:`RenderError.stopped_retrying` called, so its message says what happened for how long and
+what to run.
 
-The clock, the sleep function and the random source are injected, so tests never sleep. Log
-lines (logger ``pulumi_render_kv.client``) carry the method, path, attempt, wait and error
-class only — never headers, bodies or error text.
+Logging (logger ``pulumi_render_kv.client``): each retry is a WARNING saying when the next
+attempt comes; the stop is an INFO line saying that *this call* stops retrying. It does not
+say the operation gave up, because the caller may go on (the provider's wait loop reads the
+status again while its own deadline allows): the caller's error is the final word. Log lines
+carry the method, path, attempt, wait and error class only — never headers, bodies or error
+text.
+
+The clock, the sleep function and the random source are injected, so tests never sleep.
 """
 
 from __future__ import annotations
@@ -34,7 +44,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 import tenacity
 
@@ -44,6 +54,7 @@ from ._errors import (
     RenderAPIError,
     RenderError,
     RenderTransportError,
+    RetryRecord,
     ServerError,
 )
 
@@ -58,8 +69,10 @@ T = TypeVar("T")
 class RetryPolicy:
     """Bounds and pacing of retries for one client call."""
 
-    max_attempts: int = 6
+    max_attempts: int = 1000
+    """A safety cap only: the deadline is what bounds retries (``1`` turns retries off)."""
     deadline: float = 300.0
+    """Seconds from a call's start after which no retry starts; ``timeout`` may shorten it."""
     max_retry_after: float = 120.0
     initial_backoff: float = 1.0
     max_backoff: float = 30.0
@@ -155,40 +168,57 @@ def run_with_retries(
     def stop(state: tenacity.RetryCallState) -> bool:
         elapsed = clock() - start
         error = _outcome_error(state)
-        reason = None
-        if state.attempt_number >= policy.max_attempts:
-            reason = "out of attempts"
-        elif _asked_wait(error) > policy.max_retry_after:
-            reason = "server asks for a longer wait than max_retry_after"
+        asked = _asked_wait(error)
+        reason: Literal["deadline", "long-wait", "max-attempts"]
+        if asked > policy.max_retry_after:
+            reason = "long-wait"
+            why = (
+                f"Render asks for {asked:g} s, over max_retry_after ({policy.max_retry_after:g} s)"
+            )
         elif elapsed + state.upcoming_sleep > policy.deadline:
-            reason = "out of time"
-        if reason is not None:
-            logger.warning(
-                "Render API %s %s failed (attempt %d of %d, %s); giving up: %s",
-                method,
-                path,
-                state.attempt_number,
-                policy.max_attempts,
-                type(error).__name__,
-                reason,
+            reason = "deadline"
+            why = (
+                f"the next wait ({state.upcoming_sleep:.1f} s) would end past its "
+                f"{policy.deadline:g} s deadline"
             )
-            error.add_note(
-                f"Gave up after {state.attempt_number} attempt(s) in {elapsed:.1f} s, {reason} "
-                f"(limits: {policy.max_attempts} attempts, {policy.deadline:g} s, "
-                f"{policy.max_retry_after:g} s per wait)."
-            )
-            return True
-        return False
-
-    def before_sleep(state: tenacity.RetryCallState) -> None:
-        logger.warning(
-            "Render API %s %s failed (attempt %d of %d, %s); retrying in %.1f s",
+        elif state.attempt_number >= policy.max_attempts:
+            reason = "max-attempts"
+            why = f"max_attempts ({policy.max_attempts}) reached"
+        else:
+            return False
+        # INFO, and only about this call: the caller may go on (a wait loop reads again),
+        # and the error it raises, if any, is the final word.
+        logger.info(
+            "Render API %s %s failed (attempt %d in %.1f s, %s); this call stops retrying: %s",
             method,
             path,
             state.attempt_number,
-            policy.max_attempts,
+            elapsed,
+            type(error).__name__,
+            why,
+        )
+        if isinstance(error, RenderError):
+            error.stopped_retrying(
+                RetryRecord(
+                    attempts=state.attempt_number,
+                    seconds=elapsed,
+                    deadline=policy.deadline,
+                    stop=reason,
+                    max_retry_after=policy.max_retry_after,
+                )
+            )
+        return True
+
+    def before_sleep(state: tenacity.RetryCallState) -> None:
+        logger.warning(
+            "Render API %s %s failed (attempt %d, %s); retrying in %.1f s "
+            "(%.0f s left before this call's deadline)",
+            method,
+            path,
+            state.attempt_number,
             type(_outcome_error(state)).__name__,
             state.upcoming_sleep,
+            max(0.0, policy.deadline - (clock() - start)),
         )
 
     retrying = tenacity.Retrying(

@@ -3,7 +3,8 @@
 :meth:`RenderSettings.resolve` takes explicit values first, then the environment
 (``RENDER_API_KEY``, ``RENDER_OWNER_ID``, ``RENDER_API_URL``, ``RENDER_API_CLIENT_LIMITS``,
 ``RENDER_API_TIMEOUT``),
-then defaults. It refuses plain ``http://`` to anything but a loopback host.
+then defaults. It refuses plain ``http://`` to anything but a loopback host, and a URL that holds
+the API key (or any credential); no error quotes the key.
 
 The API key is a ``SecretStr``; ``repr()`` shows no key, and settings refuse to be pickled so a
 key can never end up in a Pulumi provider blob (resolve settings at call time instead).
@@ -22,6 +23,7 @@ from pydantic import SecretStr
 
 from ._errors import RenderConfigError
 from ._limiter import ClientLimits
+from ._redact import redact
 from ._retry import RetryPolicy
 
 __all__ = ["DEFAULT_BASE_URL", "RenderSettings", "Timeouts"]
@@ -57,19 +59,36 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _check_base_url(raw: str) -> str:
+def _check_base_url(raw: str, *, where: str, api_key: str) -> str:
+    """The URL, checked; ``where`` names its source in errors (``RENDER_API_URL``, ...).
+
+    No error here quotes the URL as given: an API key pasted into the URL's place (a common
+    slip) would otherwise be printed. A URL holding the key, any ``rnd_`` key or another
+    credential is refused outright, since every request would carry it to Render's logs.
+    """
     text = raw.strip().rstrip("/")
+    shown = redact(text, (api_key,))
+    # A key under 4 characters (never a valid one) counts only as the whole URL: as a mere
+    # word ("v1", "api") it would refuse good URLs. It is still never shown.
+    found = redact(text, (api_key,) if len(api_key) >= 4 else ()) != text or text == api_key
+    if found:
+        raise RenderConfigError(
+            f"{where} must not contain credentials ({shown!r}): set the API key with "
+            f"{ENV_API_KEY} or the Pulumi secret config `render:apiKey`, and the URL to the "
+            f"address of Render's API ({DEFAULT_BASE_URL}, the default)."
+        )
     try:
         url = httpx.URL(text)
     except httpx.InvalidURL as exc:
-        raise RenderConfigError(f"Render API URL {raw!r} is not a valid URL: {exc}.") from None
+        cause = redact(str(exc), (api_key, text))
+        raise RenderConfigError(f"{where} {shown!r} is not a valid URL: {cause}.") from None
     if url.scheme not in {"https", "http"} or not url.host:
         raise RenderConfigError(
-            f"Render API URL {raw!r} must be an absolute https:// URL such as {DEFAULT_BASE_URL}."
+            f"{where} {shown!r} must be an absolute https:// URL such as {DEFAULT_BASE_URL}."
         )
     if url.userinfo:
         raise RenderConfigError(
-            "The Render API URL must not contain credentials; set the API key with "
+            f"{where} must not contain credentials; set the API key with "
             f"{ENV_API_KEY} or the Pulumi secret config `render:apiKey`."
         )
     if url.scheme == "http" and not _is_loopback(url.host):
@@ -148,7 +167,15 @@ class RenderSettings:
             )
 
         owner = (owner_id or env.get(ENV_OWNER_ID) or "").strip() or None
-        url = _check_base_url(base_url or env.get(ENV_API_URL) or DEFAULT_BASE_URL)
+        if base_url:
+            # The provider passes its stack config here; code calling resolve() does too.
+            url = _check_base_url(
+                base_url, where="The Render API URL (`render:apiUrl`)", api_key=key
+            )
+        else:
+            url = _check_base_url(
+                env.get(ENV_API_URL) or DEFAULT_BASE_URL, where=ENV_API_URL, api_key=key
+            )
 
         if limits is None:
             limits_text = env.get(ENV_CLIENT_LIMITS, "").strip()

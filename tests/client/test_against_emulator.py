@@ -7,6 +7,7 @@ timeout test, which needs a real slow answer).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -34,6 +35,8 @@ from pulumi_render_kv.client import (
     UnauthorizedError,
 )
 from pulumi_render_kv.emulator import Emulator, EmulatorSettings, RateLimitSettings
+from pulumi_render_kv.errors import WaitTimedOut
+from pulumi_render_kv.provider._wait import wait_until_available
 
 from ._fakes import FakeClock
 
@@ -292,11 +295,13 @@ def test_conflict_on_suspended_instance(emu: Emulator, client: RenderClient) -> 
 
 
 def test_server_error_after_retries(emu: Emulator, client: RenderClient) -> None:
-    """A persistent 503 is retried to the attempt bound, then raised as ServerError."""
-    emu.inject_fault(method="GET", path="/v1/key-value", status=503, count=10)
-    with pytest.raises(ServerError, match="503 Service Unavailable: injected fault: 503"):
+    """A persistent 503 is retried until the 300 s deadline, then raised as ServerError."""
+    emu.inject_fault(method="GET", path="/v1/key-value", status=503, count=50)
+    with pytest.raises(ServerError, match="503 Service Unavailable: injected fault: 503") as info:
         client.list_key_value()
-    assert logged(emu, "GET") == [503] * 6
+    # waits of 0.5, 1, 2, 4, 8, then 15 s (the 30 s cap times the jitter) while time is left
+    assert logged(emu, "GET") == [503] * 24
+    assert "it lasted 286 s (24 attempts, up to this call's 300 s deadline)" in str(info.value)
 
 
 def test_rate_limited_after_retries(emu: Emulator, client: RenderClient) -> None:
@@ -331,6 +336,65 @@ def test_retry_after_429_injected(emu: Emulator, client: RenderClient, clock: Fa
     assert client.retrieve_key_value(kv.id).id == kv.id
     assert clock.sleeps == [7.0]
     assert logged(emu, "GET", path) == [429, 200]
+
+
+def test_a_429_storm_within_the_deadline_is_waited_out(
+    emu: Emulator, client: RenderClient, clock: FakeClock
+) -> None:
+    """60 s of 429s with Retry-After: 5 on a read: waited out within its 300 s deadline."""
+    kv = client.create_key_value(body(emu))
+    path = f"/v1/key-value/{kv.id}"
+    emu.inject_fault(method="GET", path=path, status=429, retry_after=5, count=12)
+    clock.sleeps.clear()
+    assert client.retrieve_key_value(kv.id).id == kv.id
+    assert clock.sleeps == [5.0] * 12
+    assert logged(emu, "GET", path) == [429] * 12 + [200]
+
+
+def test_a_storm_past_a_status_read_deadline_inside_a_wait_is_logged_truthfully(
+    emu: Emulator, client: RenderClient, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """320 s of 429s during a 900 s wait: the status read's retries stop at their own 300 s
+    deadline (said at INFO, as this call's end, not as giving up), the wait reads again, and
+    the instance is found available. Nothing in the log claims the operation gave up."""
+    kv = client.create_key_value(body(emu))
+    path = f"/v1/key-value/{kv.id}"
+    emu.inject_fault(method="GET", path=path, status=429, retry_after=5, count=64)
+    with caplog.at_level(logging.INFO, logger="pulumi_render_kv.client"):
+        ready = wait_until_available(
+            lambda left: client.retrieve_key_value(kv.id, timeout=left),
+            timeout=900,
+            what=f"Key Value 'cache' ({kv.id})",
+            clock=clock,
+            sleep=clock.sleep,
+        )
+    assert ready.status == "available"
+    assert logged(emu, "GET", path) == [429] * 64 + [200]
+    assert "giving up" not in caplog.text.lower()
+    stops = [r for r in caplog.records if "stops retrying" in r.getMessage()]
+    assert [r.levelno for r in stops] == [logging.INFO]
+
+
+def test_a_storm_longer_than_the_wait_says_what_happened_and_what_to_run(
+    emu: Emulator, client: RenderClient, clock: FakeClock
+) -> None:
+    """A storm past wait_timeout ends the wait with Render's 429s and what to run."""
+    kv = client.create_key_value(body(emu))
+    path = f"/v1/key-value/{kv.id}"
+    emu.inject_fault(method="GET", path=path, status=429, retry_after=5, count=100)
+    with pytest.raises(WaitTimedOut) as info:
+        wait_until_available(
+            lambda left: client.retrieve_key_value(kv.id, timeout=left),
+            timeout=120,
+            what=f"Key Value 'cache' ({kv.id})",
+            clock=clock,
+            sleep=clock.sleep,
+        )
+    message = str(info.value)
+    assert f"Render kept answering 429 (rate limited) to GET /key-value/{kv.id}" in message
+    assert "for 120 s (25 attempts, up to this call's 120 s deadline)" in message
+    assert "wait a few minutes, then run the same `pulumi` command again" in message
+    assert "retry in" not in message
 
 
 def test_retry_after_503(emu: Emulator, client: RenderClient) -> None:

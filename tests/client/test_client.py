@@ -233,6 +233,27 @@ def test_log_stream_put_retries_5xx_and_scrubs_the_token_from_errors() -> None:
     assert LOG_TOKEN not in str(info.value) + repr(info.value)
 
 
+@pytest.mark.parametrize("key", ["k", "k7", "k7x"])
+def test_a_short_api_key_that_render_echoes_is_scrubbed(key: str) -> None:
+    """However short the API key, Render echoing it back does not put it in an error."""
+    rec = Recorder(json_response(400, {"message": f"key {key} cannot do this"}))
+    with pytest.raises(InvalidRequestError) as info:
+        make_client(rec, api_key=key).retrieve_key_value(KV_ID)
+    assert info.value.message == "key *** cannot do this"
+    assert f" {key} " not in str(info.value) + repr(info.value)
+
+
+@pytest.mark.parametrize("token", ["t", "tk", "tk1"])
+def test_a_short_log_stream_token_that_render_echoes_is_scrubbed(token: str) -> None:
+    """The same for a short log-stream token echoed in a 400 to the PUT that sent it."""
+    rec = Recorder(json_response(400, {"message": f"cannot log in with {token} at h.example:1"}))
+    body = ResourceLogStreamPUTInput(setting="send", endpoint="h.example:1", token=token)
+    with pytest.raises(InvalidRequestError) as info:
+        make_client(rec).update_resource_log_stream(KV_ID, body)
+    assert info.value.message == "cannot log in with *** at h.example:1"
+    assert f" {token} " not in str(info.value) + repr(info.value)
+
+
 def test_log_stream_delete_404_first_raises_and_after_an_uncertain_attempt_is_done() -> None:
     gone = {"message": f"not found: {KV_ID}"}
     with pytest.raises(NotFoundError):

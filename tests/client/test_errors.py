@@ -20,7 +20,7 @@ from pulumi_render_kv.client import (
     ServerError,
     UnauthorizedError,
 )
-from pulumi_render_kv.client._errors import api_error_from_response, parse_seconds
+from pulumi_render_kv.client._errors import RetryRecord, api_error_from_response, parse_seconds
 
 from ._fakes import API_KEY, PASSWORD, REQUEST_ID
 
@@ -137,7 +137,7 @@ def test_rate_limited_reads_retry_after_then_ratelimit_reset() -> None:
     assert make(429, retry_after="3", ratelimit_reset="34").retry_after == 3.0
     assert make(429).retry_after is None
     assert str(make(429, retry_after="7")).endswith(
-        "Render's rate limit was reached; retry in 7 s."
+        "Render's rate limit was reached; it asked for a 7 s wait."
     )
 
 
@@ -167,11 +167,33 @@ def test_parse_seconds(value: str | None, expected: float | None) -> None:
     assert parse_seconds(value, now_epoch=1_700_000_000.0) == expected
 
 
+def retried(error: RenderError) -> RenderError:
+    error.stopped_retrying(RetryRecord(attempts=61, seconds=300, deadline=300, stop="deadline"))
+    return error
+
+
+def test_a_retried_error_says_how_long_instead_of_when_to_retry() -> None:
+    """Once the retries stopped, the 429's message tells the user what happened and what to
+    run, not "retry in 5 s" (the client did that for as long as the call allowed)."""
+    error = retried(make(429, retry_after="5"))
+    assert str(error) == (
+        f"Render kept answering 429 (rate limited) to PATCH {PATH} (boom; request id "
+        f"{REQUEST_ID}) for 300 s (61 attempts, up to this call's 300 s deadline); its rate "
+        "limits are per API key and shared with every other tool using the key: wait a few "
+        "minutes, then run the same `pulumi` command again."
+    )
+    assert error.retries is not None
+    assert error.retries.attempts == 61
+
+
 @pytest.mark.parametrize(
     "error",
     [
         make(404),
         make(429, retry_after="9"),
+        retried(make(429, retry_after="5")),
+        retried(make(503)),
+        retried(RenderTransportError(method="GET", path="/x", cause="reset", maybe_sent=True)),
         RenderTransportError(
             method="GET", path="/owners", cause="ReadError: reset", maybe_sent=True
         ),

@@ -58,9 +58,24 @@ def test_redact_explicit_secret_of_any_shape() -> None:
     assert redact("the key is abc-123_secret!", secrets=["abc-123_secret!"]) == "the key is ***"
 
 
-def test_redact_ignores_tiny_and_empty_secrets() -> None:
-    """Empty, None or very short secrets are not substituted (that would shred the text)."""
-    assert redact("a b c", secrets=["", None, "a"]) == "a b c"
+def test_redact_ignores_empty_secrets() -> None:
+    """Empty or None secrets are not substituted."""
+    assert redact("a b c", secrets=["", None]) == "a b c"
+
+
+@pytest.mark.parametrize("secret", ["k", "k7", "k7!"])
+def test_redact_short_secrets_as_whole_tokens(secret: str) -> None:
+    """A secret shorter than 4 characters is still removed, but only where it stands alone:
+    masking it inside other words would shred the text without protecting anything."""
+    text = f"key {secret} refused; {secret}, again: '{secret}' ({secret})"
+    assert redact(text, secrets=[secret]) == "key *** refused; ***, again: '***' (***)"
+    words = "k7x ak7 kk77 key"
+    assert redact(words, secrets=[secret]) == words
+
+
+def test_redact_short_and_long_secrets_together() -> None:
+    """The long one goes first, so a short secret inside it cannot leave a remnant."""
+    assert redact("ab and xab-cd", secrets=["ab", "xab-cd"]) == "*** and ***"
 
 
 def test_redact_connection_info_strings() -> None:

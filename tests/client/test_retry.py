@@ -25,7 +25,16 @@ from pulumi_render_kv.client import (
 from pulumi_render_kv.client._client import CLOCK_SKEW
 from pulumi_render_kv.client._retry import retry_wait
 
-from ._fakes import API_KEY, OWNER_ID, FakeClock, FakeRender, Fault, make_client, rfc3339
+from ._fakes import (
+    API_KEY,
+    OWNER_ID,
+    REQUEST_ID,
+    FakeClock,
+    FakeRender,
+    Fault,
+    make_client,
+    rfc3339,
+)
 
 KV = "/key-value"
 
@@ -69,7 +78,7 @@ def test_retry_after_up_to_the_cap_is_waited() -> None:
 
 
 def test_retry_after_beyond_the_cap_fails_at_once() -> None:
-    """If Render asks for more than max_retry_after, the call fails now, giving Render's wait."""
+    """If Render asks for more than max_retry_after, the call fails now, saying how long."""
     fake, clock = FakeRender(), FakeClock()
     kv = fake.seed()
     fake.fail("GET", kv_path(kv["id"]), Fault(429, headers={"Ratelimit-Reset": "2074"}))
@@ -79,11 +88,12 @@ def test_retry_after_beyond_the_cap_fails_at_once() -> None:
     assert clock.sleeps == []
     assert client.request_count == {"GET": 1}
     assert info.value.retry_after == 2074.0
-    assert str(info.value).endswith("Render's rate limit was reached; retry in 2074 s.")
-    assert info.value.__notes__ == [
-        "Gave up after 1 attempt(s) in 0.0 s, server asks for a longer wait than "
-        "max_retry_after (limits: 6 attempts, 300 s, 120 s per wait)."
-    ]
+    assert str(info.value) == (
+        f"Render answered 429 (rate limited) to GET {kv_path(kv['id'])} (scripted 429; request "
+        f"id {REQUEST_ID}) and asks to wait 2074 s (35 min), longer than this client waits "
+        "(120 s); its rate limits are per API key and shared with every other tool using the "
+        "key: wait that long, then run the same `pulumi` command again."
+    )
 
 
 def test_backoff_is_exponential_with_jitter_and_capped() -> None:
@@ -166,21 +176,105 @@ def test_suspend_is_retried_on_503() -> None:
     assert calls == ["POST", "POST"]
 
 
-def test_gives_up_after_max_attempts() -> None:
-    """Always-503 stops after max_attempts (6) and raises the last error with a note."""
+def test_5xx_is_retried_until_the_deadline_not_a_count() -> None:
+    """Always-503 is retried with backoff until the next wait would pass the 300 s deadline."""
     fake, clock = FakeRender(), FakeClock()
     kv = fake.seed()
-    fake.fail("GET", kv_path(kv["id"]), *[Fault(503)] * 10)
+    fake.fail("GET", kv_path(kv["id"]), *[Fault(503)] * 100)
     client = make_client(fake, clock)
+    start = clock()
     with pytest.raises(ServerError) as info:
         client.retrieve_key_value(kv["id"])
-    assert client.request_count == {"GET": 6}
-    assert len(clock.sleeps) == 5
-    assert str(info.value).startswith(f"Render API failed on GET {kv_path(kv['id'])}: 503")
-    assert info.value.__notes__ == [
-        "Gave up after 6 attempt(s) in 23.2 s, out of attempts "
-        "(limits: 6 attempts, 300 s, 120 s per wait)."
-    ]
+    # 0.75, 1.5, 3, 6, 12, then 22.5 s (30 s capped, times the jitter) while time is left
+    assert clock.sleeps == [0.75, 1.5, 3.0, 6.0, 12.0, *[22.5] * 12]
+    assert clock() - start == pytest.approx(293.25)
+    assert client.request_count == {"GET": 18}
+    assert str(info.value) == (
+        f"Render API failed on GET {kv_path(kv['id'])}: 503 Service Unavailable: scripted 503 "
+        f"(request id {REQUEST_ID}). This is a problem on Render's side; it lasted 293 s "
+        "(18 attempts, up to this call's 300 s deadline): check https://status.render.com, "
+        "then run the same `pulumi` command again."
+    )
+
+
+def test_429_storm_within_the_deadline_succeeds() -> None:
+    """A 60 s burst of 429s with Retry-After: 5 is waited out inside the 300 s deadline."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), *[Fault(429, headers={"Retry-After": "5"})] * 12)
+    client = make_client(fake, clock)
+    assert client.retrieve_key_value(kv["id"]).id == kv["id"]
+    assert clock.sleeps == [5.0] * 12
+    assert client.request_count == {"GET": 13}
+
+
+def test_429_storm_on_create_within_the_deadline_succeeds() -> None:
+    """A 429 proves nothing was created: the POST is sent again until the storm passes."""
+    fake, clock = FakeRender(), FakeClock()
+    fake.fail("POST", KV, *[Fault(429, headers={"Retry-After": "5"})] * 12)
+    kv = make_client(fake, clock).create_key_value(post_body())
+    assert list(fake.instances) == [kv.id]
+    assert clock.sleeps == [5.0] * 12
+
+
+def test_429_storm_longer_than_the_deadline_says_what_happened_and_what_to_run() -> None:
+    """A storm past the deadline ends in one sentence: how long, why, and what to run."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), *[Fault(429, headers={"Retry-After": "5"})] * 100)
+    client = make_client(fake, clock)
+    start = clock()
+    with pytest.raises(RateLimitedError) as info:
+        client.retrieve_key_value(kv["id"])
+    assert clock() - start == 300.0
+    assert client.request_count == {"GET": 61}
+    assert str(info.value) == (
+        f"Render kept answering 429 (rate limited) to GET {kv_path(kv['id'])} (scripted 429; "
+        f"request id {REQUEST_ID}) for 300 s (61 attempts, up to this call's 300 s deadline); "
+        "its rate limits are per API key and shared with every other tool using the key: wait "
+        "a few minutes, then run the same `pulumi` command again."
+    )
+    assert "retry in" not in str(info.value)
+    assert not getattr(info.value, "__notes__", None)  # the sentence says it all
+
+
+def test_timeout_bounds_the_retries() -> None:
+    """A call's ``timeout`` is its retry deadline: a storm is retried for that long only."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), *[Fault(429, headers={"Retry-After": "5"})] * 100)
+    with pytest.raises(RateLimitedError) as info:
+        make_client(fake, clock).retrieve_key_value(kv["id"], timeout=12)
+    assert clock.sleeps == [5.0, 5.0]
+    assert "for 10 s (3 attempts, up to this call's 12 s deadline)" in str(info.value)
+
+
+def test_no_time_for_a_retry_says_so() -> None:
+    """With less time left than Render's wait, the call stops at once and says why."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), Fault(429, headers={"Retry-After": "5"}))
+    with pytest.raises(RateLimitedError) as info:
+        make_client(fake, clock).retrieve_key_value(kv["id"], timeout=2)
+    assert clock.sleeps == []
+    assert str(info.value).startswith(
+        f"Render answered 429 (rate limited) to GET {kv_path(kv['id'])} (scripted 429; request "
+        f"id {REQUEST_ID}), with no time left for a retry before this call's 2 s deadline; "
+    )
+
+
+def test_a_safety_cap_on_attempts_still_applies() -> None:
+    """max_attempts is only a safety cap (far above what the deadline allows by default)."""
+    assert RetryPolicy().max_attempts >= 1000
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), *[Fault(429, headers={"Retry-After": "0"})] * 10)
+    client = make_client(fake, clock, retry=RetryPolicy(max_attempts=3))
+    with pytest.raises(RateLimitedError) as info:
+        client.retrieve_key_value(kv["id"])
+    assert client.request_count == {"GET": 3}
+    assert "kept answering 429 (rate limited)" in str(info.value)
+    assert "(3 attempts, this call's limit)" in str(info.value)
 
 
 def test_gives_up_when_next_wait_passes_the_deadline() -> None:
@@ -188,7 +282,7 @@ def test_gives_up_when_next_wait_passes_the_deadline() -> None:
     fake, clock = FakeRender(), FakeClock()
     kv = fake.seed()
     fake.fail("GET", kv_path(kv["id"]), *[Fault(429, headers={"Retry-After": "120"})] * 10)
-    client = make_client(fake, clock, retry=RetryPolicy(max_attempts=50, deadline=300))
+    client = make_client(fake, clock, retry=RetryPolicy(deadline=300))
     with pytest.raises(RateLimitedError) as info:
         client.retrieve_key_value(kv["id"])
     assert clock.sleeps == [120.0, 120.0]
@@ -199,18 +293,21 @@ def test_gives_up_when_next_wait_passes_the_deadline() -> None:
 def test_transport_errors_are_wrapped() -> None:
     """A dropped connection surfaces as RenderTransportError, a timeout as RenderTimeoutError."""
     fake = FakeRender()
-    fake.fail("GET", kv_path("red-1"), *[Fault(error=httpx.ReadError)] * 6)
-    fake.fail("GET", kv_path("red-2"), *[Fault(error=httpx.ReadTimeout)] * 6)
+    fake.fail("GET", kv_path("red-1"), *[Fault(error=httpx.ReadError)] * 100)
+    fake.fail("GET", kv_path("red-2"), Fault(error=httpx.ReadTimeout))
     client = make_client(fake)
     with pytest.raises(RenderTransportError) as info:
         client.retrieve_key_value("red-1")
     assert type(info.value) is RenderTransportError
     assert str(info.value) == (
-        "Could not reach the Render API for GET /key-value/red-1: ReadError: scripted failure."
+        "Could not reach the Render API for GET /key-value/red-1: ReadError: scripted failure; "
+        "it went on for 293 s (18 attempts, up to this call's 300 s deadline): check the network "
+        "and the API URL (RENDER_API_URL or `render:apiUrl`), then run the same `pulumi` "
+        "command again."
     )
     assert info.value.maybe_sent is True
     with pytest.raises(RenderTimeoutError) as timeout:
-        client.retrieve_key_value("red-2")
+        make_client(fake, retry=RetryPolicy(max_attempts=1)).retrieve_key_value("red-2")
     assert str(timeout.value) == (
         "The Render API did not answer GET /key-value/red-2 in time: ReadTimeout: scripted failure."
     )
@@ -219,9 +316,9 @@ def test_transport_errors_are_wrapped() -> None:
 def test_connect_error_is_marked_not_sent() -> None:
     """A refused connection is known not to have reached Render."""
     fake = FakeRender()
-    fake.fail("GET", kv_path("red-1"), *[Fault(error=httpx.ConnectError)] * 6)
+    fake.fail("GET", kv_path("red-1"), Fault(error=httpx.ConnectError))
     with pytest.raises(RenderTransportError) as info:
-        make_client(fake).retrieve_key_value("red-1")
+        make_client(fake, retry=RetryPolicy(max_attempts=1)).retrieve_key_value("red-1")
     assert info.value.maybe_sent is False
 
 
@@ -233,11 +330,34 @@ def test_retry_logs_carry_no_secrets_or_bodies(caplog: pytest.LogCaptureFixture)
     with caplog.at_level(logging.INFO, logger="pulumi_render_kv.client"):
         make_client(fake).retrieve_key_value(kv["id"])
     assert [r.getMessage() for r in caplog.records] == [
-        f"Render API GET {kv_path(kv['id'])} failed (attempt 1 of 6, ServerError); "
-        "retrying in 0.8 s"
+        f"Render API GET {kv_path(kv['id'])} failed (attempt 1, ServerError); "
+        "retrying in 0.8 s (300 s left before this call's deadline)"
     ]
     assert "scripted" not in caplog.text
     assert API_KEY not in caplog.text
+
+
+def test_when_retries_stop_the_log_does_not_claim_the_operation_gave_up(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The retry layer only knows that this call stops; its caller may well go on (a wait loop
+    reads again), so that is said at INFO, and nothing claims the operation gave up."""
+    fake, clock = FakeRender(), FakeClock()
+    kv = fake.seed()
+    fake.fail("GET", kv_path(kv["id"]), *[Fault(429, headers={"Retry-After": "5"})] * 3)
+    with (
+        caplog.at_level(logging.DEBUG, logger="pulumi_render_kv.client"),
+        pytest.raises(RateLimitedError),
+    ):
+        make_client(fake, clock).retrieve_key_value(kv["id"], timeout=12)
+    last = caplog.records[-1]
+    assert (last.levelno, last.getMessage()) == (
+        logging.INFO,
+        f"Render API GET {kv_path(kv['id'])} failed (attempt 3 in 10.0 s, RateLimitedError); "
+        "this call stops retrying: the next wait (5.0 s) would end past its 12 s deadline",
+    )
+    assert "giving up" not in caplog.text.lower()
+    assert all("stops retrying" not in r.getMessage() for r in caplog.records[:-1])
 
 
 # -- delete ---------------------------------------------------------------------------------------

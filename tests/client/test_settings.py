@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import pickle
+import re
 
 import pytest
 from pydantic import SecretStr
@@ -63,7 +64,8 @@ def test_defaults() -> None:
     assert s.owner_id is None
     assert s.limits == ClientLimits(get=Rate(400, 60), write=Rate(30, 60), create=Rate(20, 3600))
     assert (s.timeouts.connect, s.timeouts.read) == (10.0, 60.0)
-    assert (s.retry.max_attempts, s.retry.deadline, s.retry.max_retry_after) == (6, 300.0, 120.0)
+    assert (s.retry.deadline, s.retry.max_retry_after) == (300.0, 120.0)
+    assert s.retry.max_attempts >= 1000  # only a safety cap: the deadline bounds retries
 
 
 @pytest.mark.parametrize("key", [None, "", "   "])
@@ -123,6 +125,68 @@ def test_bad_base_urls(url: str, message: str) -> None:
     with pytest.raises(RenderConfigError, match=message) as info:
         RenderSettings.resolve(api_key=API_KEY, base_url=url, environ={})
     assert "pw" not in str(info.value)
+
+
+OTHER_KEY = "rnd_AnotherKeyNotTheConfiguredOne42"
+
+
+@pytest.mark.parametrize(
+    ("key", "url"),
+    [
+        (API_KEY, API_KEY),  # the key pasted into the URL's place
+        (API_KEY, f"  {API_KEY}  "),
+        (API_KEY, f"https://api.render.com/v1?key={API_KEY}"),
+        (API_KEY, f"https://api.render.com/v1/{API_KEY}"),
+        (API_KEY, f"http://{API_KEY}/v1"),
+        (API_KEY, f"https://{API_KEY}.example.com/v1"),
+        (API_KEY, OTHER_KEY),  # someone's key, not the configured one: rnd_… is a key
+        ("my-own-key-8d2f", "https://api.render.com/v1/my-own-key-8d2f"),  # any shape, exactly
+        ("k7", "k7"),  # a short key, pasted as the whole URL
+    ],
+)
+@pytest.mark.parametrize("source", ["environment", "argument"])
+def test_an_api_key_in_the_url_is_refused_without_echoing_it(
+    key: str, url: str, source: str
+) -> None:
+    """RENDER_API_URL (environment) or base_url (render:apiUrl) holding a key: refused, and the
+    error shows neither the configured key nor any rnd_ key."""
+    environ = {"RENDER_API_KEY": key}
+    if source == "environment":
+        environ["RENDER_API_URL"] = url
+        call = lambda: RenderSettings.resolve(environ=environ)  # noqa: E731
+    else:
+        call = lambda: RenderSettings.resolve(base_url=url, environ=environ)  # noqa: E731
+    with pytest.raises(RenderConfigError, match="must not contain credentials") as info:
+        call()
+    text = str(info.value) + repr(info.value)
+    # A key of 4+ characters nowhere; a shorter one nowhere as a word of its own.
+    assert re.search(rf"(?<![A-Za-z0-9]){re.escape(key)}(?![A-Za-z0-9])", text) is None
+    assert key not in text or len(key) < 4
+    assert OTHER_KEY not in text
+    assert re.search(r"rnd_(?!\*\*\*)", text) is None
+    assert "RENDER_API_KEY" in text
+    assert "render:apiKey" in text
+    where = "RENDER_API_URL" if source == "environment" else "render:apiUrl"
+    assert where in text
+
+
+def test_a_short_key_is_never_shown_but_refuses_only_a_url_that_is_the_key() -> None:
+    """A 1-3 character key is masked where it stands alone in a URL error, and does not make a
+    good URL that merely contains the same word ("v1") a refused one."""
+    assert RenderSettings.resolve(api_key="v1", environ={}).base_url == DEFAULT_BASE_URL
+    with pytest.raises(RenderConfigError) as info:
+        RenderSettings.resolve(api_key="k7", base_url="ftp://k7.example.com/v1", environ={})
+    assert str(info.value).startswith(
+        "The Render API URL (`render:apiUrl`) 'ftp://***.example.com/v1' must be an absolute"
+    )
+
+
+def test_an_unparsable_url_is_not_echoed_with_a_key_in_it() -> None:
+    """Even httpx's own complaint about a URL is scrubbed before it reaches the error."""
+    url = f"https://api.render.com:{API_KEY}/v1"
+    with pytest.raises(RenderConfigError) as info:
+        RenderSettings.resolve(api_key=API_KEY, base_url=url, environ={})
+    assert API_KEY not in str(info.value)
 
 
 def test_repr_and_str_show_no_key() -> None:

@@ -125,10 +125,38 @@ PERMANENT_CASES = [(op, fault) for op in OPS for fault in PERMANENT] + [
 ]
 
 
+STORM_FAILED = (
+    "RenderCallFailed saying how long Render kept answering 429 and to run the same command "
+    "again; nothing created; the next up converges"
+)
+# 429 storms (issue 13): retries are bounded by the operation's deadline, not a count.
+STORMS = (
+    (
+        "update",
+        Fault(
+            "429-storm",
+            "429 x7 with Retry-After: 1 (more than the six attempts once allowed)",
+            {"status": 429, "retry_after": 1, "count": 7},
+        ),
+        SURVIVED,
+    ),
+    (
+        "create",
+        Fault(
+            "429-past-deadline",
+            f"429 with Retry-After: 1 for longer than wait_timeout ({WAIT:g} s)",
+            {"status": 429, "retry_after": 1, "count": 50},
+        ),
+        STORM_FAILED,
+    ),
+)
+
+
 def doc_rows() -> list[tuple[str, str, str]]:
     """(operation, fault, outcome) for docs/RELIABILITY.md."""
     rows = [(op, f.what, expected_transient(op, f)) for op in OPS for f in TRANSIENT]
     rows += [(op, f.what, expected_permanent(op, f)) for op, f in PERMANENT_CASES]
+    rows += [(op, f.what, expected) for op, f, expected in STORMS]
     return rows
 
 
@@ -287,5 +315,34 @@ def test_permanent(
         assert f"{fault.id} " in message
     assert message.count("Render API") <= 1  # one error, not one wrapped in another
     assert [(r.name, r.id) for r in engine.resources] == before
+    converge(engine, emu, op, err)
+    assert_converged(engine, dashboard, op)
+
+
+@pytest.mark.parametrize(
+    ("op", "fault", "expected"),
+    [pytest.param(*case, id=f"{case[0]}-{case[1].id}") for case in STORMS],
+)
+def test_storm(
+    engine: Engine, emu: Emulator, dashboard: RenderClient, op: str, fault: Fault, expected: str
+) -> None:
+    """A 429 storm is waited out while the operation's deadline allows, and past it ends in one
+    sentence saying what happened and what to run."""
+    setup_stack(engine, emu, op)
+    method, path = TARGET[op]
+    emu.inject_fault(method, path, **fault.inject)
+    err = run_op(engine, op)
+    if expected == SURVIVED:
+        assert err is None, err
+        assert sum(1 for r in emu.requests() if r["fault"]) == fault.inject["count"]
+    else:
+        assert err is not None
+        assert outcome(err) == "RenderCallFailed", err
+        message = err.provider_message or ""
+        assert "Render kept answering 429 (rate limited) to POST /key-value" in message
+        assert "wait a few minutes, then run the same `pulumi` command again" in message
+        assert "retry in" not in message
+        assert acted(emu, "POST", "/v1/key-value") == 0
+        assert dashboard.list_key_value() == []
     converge(engine, emu, op, err)
     assert_converged(engine, dashboard, op)
