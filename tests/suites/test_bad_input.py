@@ -320,7 +320,12 @@ CASES = (
         existing={},
     ),
     # suspended
-    Case("suspended-string", {"suspended": "yes"}, "suspended", "must be true or false"),
+    Case(
+        "suspended-string",
+        {"suspended": "yes"},
+        "suspended",
+        "must be true, false or render_kv.AS_IS",
+    ),
     Case(
         "patch-while-staying-suspended",
         {"suspended": True, "plan": "standard"},
