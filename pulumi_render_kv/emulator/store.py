@@ -6,7 +6,10 @@ suspended. The servers' data stays where the data plane keeps it (``data_dir/<in
 this file only remembers which instances exist and how to start their servers again.
 
 Written on every state change, one transaction per change, so a crash or ``kill -9`` loses
-nothing that was answered. The standard library's ``sqlite3``: a real database (atomic commits,
+nothing that was answered. A write the file refuses raises :class:`StoreWriteError` and leaves
+the file as it was; :meth:`StateStore.atomic` makes several writes (and whatever the caller does
+between them, such as starting a server) one transaction, so the backend changes its memory only
+after the file took the change. The standard library's ``sqlite3``: a real database (atomic commits,
 a schema, readable with any SQLite tool) with no dependency. It knows nothing of the backend's
 rules; the backend converts to and from these rows.
 
@@ -16,11 +19,13 @@ and a second emulator on the same data dir is refused with :class:`StoreError`.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -79,6 +84,19 @@ CREATE TABLE IF NOT EXISTS log_streams (
 
 class StoreError(Exception):
     """The state file cannot be used (another schema version, or not an emulator's database)."""
+
+
+class StoreWriteError(StoreError):
+    """A write the state file refused; the file is as it was before the transaction began.
+
+    The message names the table and SQLite's (or the encoder's) reason, never a value: rows
+    hold passwords and log-stream tokens.
+    """
+
+
+# What a refused write raises from sqlite3: its own errors, a str it cannot encode as UTF-8
+# (a lone surrogate), an int too large for SQLite's 64 bits.
+_WRITE_ERRORS = (sqlite3.Error, UnicodeError, OverflowError)
 
 
 @dataclass(frozen=True)
@@ -147,7 +165,9 @@ class StateStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
+        # Reentrant: the put_* methods take it inside an atomic() block on the same thread.
+        self._lock = threading.RLock()
+        self._in_transaction = False
         self._owner_lock = _claim(self.path.with_name(self.path.name + ".lock"))
         # One connection shared by the emulator's request threads, serialised by _lock.
         try:
@@ -181,6 +201,39 @@ class StateStore:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction for every write in the block: all of them are kept, or none.
+
+        The block runs with the store locked; an exception from it (a refused write, or the
+        caller's own failure between writes) rolls everything back and propagates. A block
+        nested in another joins the outer transaction. A failed COMMIT raises
+        :class:`StoreWriteError` after rolling back.
+        """
+        with self._lock:
+            if self._in_transaction:
+                yield
+                return
+            self._in_transaction = True
+            try:
+                with self._transaction():
+                    yield
+            except _WRITE_ERRORS as error:
+                raise StoreWriteError(f"{self.path.name}: {_reason(error)}") from error
+            finally:
+                self._in_transaction = False
+
+    @contextlib.contextmanager
+    def _writing(self, table: str) -> Iterator[None]:
+        """A write to ``table``, in the caller's transaction or one of its own."""
+        with self.atomic():
+            try:
+                yield
+            except _WRITE_ERRORS as error:
+                raise StoreWriteError(
+                    f"{self.path.name} refused a write to {table}: {_reason(error)}"
+                ) from error
 
     def _check_version(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
@@ -236,7 +289,7 @@ class StateStore:
 
     def put_owner(self, owner: OwnerRow) -> None:
         """Insert or update a workspace (a new one goes last)."""
-        with self._lock, self._transaction():
+        with self._writing("owners"):
             self._db.execute(
                 "INSERT INTO owners (id, position, name, email, type) VALUES "
                 "(?, (SELECT COALESCE(MAX(position), 0) + 1 FROM owners), ?, ?, ?) "
@@ -247,7 +300,7 @@ class StateStore:
 
     def put_environment(self, environment: EnvironmentRow) -> None:
         """Insert or update an environment."""
-        with self._lock, self._transaction():
+        with self._writing("environments"):
             self._db.execute(
                 "INSERT INTO environments (id, position, name, project_id, owner_id, "
                 "protected_status, network_isolation_enabled) VALUES "
@@ -267,7 +320,7 @@ class StateStore:
 
     def delete_environments(self) -> None:
         """Forget every environment (reset)."""
-        with self._lock, self._transaction():
+        with self._writing("environments"):
             self._db.execute("DELETE FROM environments")
 
     def put_instance(self, instance: InstanceRow) -> None:
@@ -275,7 +328,7 @@ class StateStore:
         allow_list = json.dumps(
             [{"cidrBlock": cidr, "description": text} for cidr, text in instance.ip_allow_list]
         )
-        with self._lock, self._transaction():
+        with self._writing("instances"):
             self._db.execute(
                 "INSERT OR REPLACE INTO instances (id, sequence, name, owner_id, plan, region, "
                 "environment_id, maxmemory_policy, persistence_mode, ip_allow_list, password, "
@@ -310,7 +363,7 @@ class StateStore:
 
     def delete_instance(self, instance_id: str) -> None:
         """Forget an instance."""
-        with self._lock, self._transaction():
+        with self._writing("instances"):
             self._db.execute("DELETE FROM instances WHERE id = ?", (instance_id,))
             self._db.execute("DELETE FROM log_streams WHERE resource_id = ?", (instance_id,))
 
@@ -375,7 +428,24 @@ class _Transaction:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is not None:
+            # Some failures (a full disk, an I/O error) end the transaction on SQLite's side.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            # SQLite may leave the transaction open after a failed COMMIT (SQLITE_BUSY);
+            # close it, so the next BEGIN works and nothing of this one is kept.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+
+def _reason(error: BaseException) -> str:
+    """Why a write failed, without the value: a UnicodeError's str() quotes only the character."""
+    return f"{type(error).__name__}: {error}"
 
 
 def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
