@@ -88,6 +88,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a restart (plan/policy/persistence change, resume) lasts (default: 0)",
     )
     parser.add_argument(
+        "--resume-delay",
+        type=_non_negative,
+        default=0.0,
+        help=(
+            "seconds an instance still reads 'suspended' after a resume was accepted, before "
+            "its restart (Render's resume is asynchronous; default: 0)"
+        ),
+    )
+    parser.add_argument(
         "--status-on-create",
         choices=("unknown", "creating"),
         default="unknown",
@@ -148,6 +157,7 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
         data_dir=args.data_dir,
         create_delay=args.create_delay,
         restart_delay=args.restart_delay,
+        resume_delay=args.resume_delay,
         data_plane=not args.no_data_plane,
         rate_limits=limits,
         status_on_create=args.status_on_create,

@@ -57,6 +57,8 @@ class EmulatorSettings:
     data_dir: Path | None = None
     create_delay: float = 0.0
     restart_delay: float = 0.0
+    # Seconds reads still say `suspended` after a resume's 202 (Render's resume is asynchronous).
+    resume_delay: float = 0.0
     data_plane: bool = True
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     clock: Callable[[], float] | None = None
@@ -105,6 +107,7 @@ class Emulator:
                     create_delay=settings.create_delay,
                     restart_delay=settings.restart_delay,
                     status_on_create=settings.status_on_create,
+                    resume_delay=settings.resume_delay,
                 ),
                 clock=clock,
                 wall_clock_ns=lambda: int(self._wall_clock() * 1_000_000_000),

@@ -521,6 +521,12 @@ class Backend:
                 raise errors.Conflict(
                     f"Key Value instance {instance.id} is suspended; resume it before updating it"
                 )
+            if instance.lifecycle.resuming(self._clock()):
+                # Still reads suspended: refused like a suspended one (inferred), with the fix.
+                raise errors.Conflict(
+                    f"Key Value instance {instance.id} is suspended and resuming; wait until it "
+                    "is available before updating it"
+                )
             plan = change.plan if change.plan is not None else instance.plan
             _check_plan("plan", plan)
             if PLAN_ORDER.index(plan) < PLAN_ORDER.index(instance.plan):
