@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
             "where the emulator keeps its state (an SQLite file, emulator.sqlite3, written on "
             "every change) and the servers their data; started again on the same directory it "
             "brings back every workspace, environment and instance, each server restarted on "
-            "its data (persistence permitting); one emulator per directory at a time. "
+            "its data (persistence permitting) and its old ports (when free); one emulator per "
+            "directory at a time. "
             "Default: a temp dir, removed on exit"
         ),
     )

@@ -43,7 +43,8 @@ class EmulatorSettings:
     hosts). ``data_dir`` (default: a temporary directory, removed on stop) holds the servers' data
     and, when given, the emulator's own state (``store.FILE_NAME``, SQLite): an emulator started
     on a data dir used before brings back its workspaces, environments and instances, each
-    server restarted on its data. ``null_empty_allow_list`` reproduces Render's
+    server restarted on its data and on its old ports when they are free (so connection strings
+    handed out before stay valid). ``null_empty_allow_list`` reproduces Render's
     ``"ipAllowList": null`` for empty lists.
     ``host`` is where the HTTP API listens; the data plane's servers always listen on 127.0.0.1.
     """

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from . import errors, ids
 from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
-from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig
+from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig, PlaneEndpoints
 from .records import (
     DEFAULT_MAXMEMORY_POLICY,
     DEFAULT_REGION,
@@ -152,7 +152,11 @@ class Backend:
             )
             if self._plane is not None:
                 try:
-                    instance.endpoints = self._plane.start(self._plane_config(instance))
+                    # On the ports it had, when free: the connection strings that programs and
+                    # stack outputs hold stay valid across an emulator restart, as on Render.
+                    instance.endpoints = self._plane.start(
+                        self._plane_config(instance), ports=row.ports
+                    )
                     if row.suspended:
                         self._plane.suspend(instance.id)
                 except Exception as exc:
@@ -162,6 +166,8 @@ class Backend:
                     ) from exc
             if row.suspended:
                 lifecycle.suspend()
+            if _ports(instance.endpoints) != row.ports:
+                store.put_instance(replace(row, ports=_ports(instance.endpoints)))
             self._instances[instance.id] = instance
         if state.instances:
             self._sequence = itertools.count(state.instances[-1].sequence + 1)
@@ -662,6 +668,12 @@ class Backend:
                         raise errors.InternalError(
                             f"could not resume the Key Value server for {instance.id}: {exc}"
                         ) from exc
+                    if _ports(endpoints) != _ports(instance.endpoints):  # an old port was taken
+                        self._put(
+                            replace(
+                                _instance_row(instance), suspended=False, ports=_ports(endpoints)
+                            )
+                        )
             instance.endpoints = endpoints
             instance.lifecycle.resume(self._clock())
 
@@ -786,7 +798,12 @@ def _instance_row(instance: _Instance) -> InstanceRow:
         updated_ns=instance.updated_ns,
         suspended=instance.lifecycle.suspended,
         log_stream=_log_stream_row(instance.log_stream),
+        ports=_ports(instance.endpoints),
     )
+
+
+def _ports(endpoints: PlaneEndpoints | None) -> tuple[int, int] | None:
+    return None if endpoints is None else (endpoints.internal_port, endpoints.external_port)
 
 
 def _log_stream_row(override: LogStreamOverride | None) -> LogStreamRow | None:

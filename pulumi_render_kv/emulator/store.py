@@ -1,9 +1,10 @@
 """The emulator's own state on disk: one SQLite file in the data directory.
 
 What a restart needs to bring an account back as it was: workspaces, environments and every
-instance's settings, including the password its server's ACL user has and whether it is
-suspended. The servers' data stays where the data plane keeps it (``data_dir/<instance_id>``);
-this file only remembers which instances exist and how to start their servers again.
+instance's settings, including the password its server's ACL user has, whether it is
+suspended and the ports its server listened on. The servers' data stays where the data plane
+keeps it (``data_dir/<instance_id>``); this file only remembers which instances exist and how
+to start their servers again.
 
 Written on every state change, one transaction per change, so a crash or ``kill -9`` loses
 nothing that was answered. A write the file refuses raises :class:`StoreWriteError` and leaves
@@ -79,6 +80,13 @@ CREATE TABLE IF NOT EXISTS log_streams (
     endpoint TEXT,
     token TEXT
 );
+-- Added later still, the same way: the local ports an instance's server listened on, which a
+-- restart takes back when they are free (connection strings that stay valid, as on Render).
+CREATE TABLE IF NOT EXISTS endpoints (
+    resource_id TEXT PRIMARY KEY,
+    internal_port INTEGER NOT NULL,
+    external_port INTEGER NOT NULL
+);
 """
 
 
@@ -123,7 +131,10 @@ class EnvironmentRow:
 
 @dataclass(frozen=True)
 class InstanceRow:
-    """A Key Value instance's settings; ``ip_allow_list`` is (cidrBlock, description) pairs."""
+    """A Key Value instance's settings; ``ip_allow_list`` is (cidrBlock, description) pairs.
+
+    ``ports`` are its server's (internal, external) ports, ``None`` without a data plane.
+    """
 
     id: str
     sequence: int
@@ -140,6 +151,7 @@ class InstanceRow:
     updated_ns: int
     suspended: bool
     log_stream: LogStreamRow | None = None
+    ports: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -278,8 +290,9 @@ class StateStore:
                     "SELECT i.id, i.sequence, i.name, i.owner_id, i.plan, i.region, "
                     "i.environment_id, i.maxmemory_policy, i.persistence_mode, i.ip_allow_list, "
                     "i.password, i.created_ns, i.updated_ns, i.suspended, "
-                    "l.setting, l.endpoint, l.token "
+                    "l.setting, l.endpoint, l.token, e.internal_port, e.external_port "
                     "FROM instances i LEFT JOIN log_streams l ON l.resource_id = i.id "
+                    "LEFT JOIN endpoints e ON e.resource_id = i.id "
                     "ORDER BY i.sequence"
                 )
             ]
@@ -360,12 +373,21 @@ class StateStore:
                     "VALUES (?, ?, ?, ?)",
                     (instance.id, stream.setting, stream.endpoint, stream.token),
                 )
+            if instance.ports is None:
+                self._db.execute("DELETE FROM endpoints WHERE resource_id = ?", (instance.id,))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO endpoints (resource_id, internal_port, external_port) "
+                    "VALUES (?, ?, ?)",
+                    (instance.id, *instance.ports),
+                )
 
     def delete_instance(self, instance_id: str) -> None:
         """Forget an instance."""
         with self._writing("instances"):
             self._db.execute("DELETE FROM instances WHERE id = ?", (instance_id,))
             self._db.execute("DELETE FROM log_streams WHERE resource_id = ?", (instance_id,))
+            self._db.execute("DELETE FROM endpoints WHERE resource_id = ?", (instance_id,))
 
     def close(self) -> None:
         """Close the file and let another emulator use the data dir; idempotent."""
@@ -468,6 +490,8 @@ def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
         log_setting,
         log_endpoint,
         log_token,
+        internal_port,
+        external_port,
     ) = row
     return InstanceRow(
         id=instance_id,
@@ -489,4 +513,5 @@ def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
         log_stream=(
             None if log_setting is None else LogStreamRow(log_setting, log_endpoint, log_token)
         ),
+        ports=None if internal_port is None else (internal_port, external_port),
     )

@@ -360,11 +360,13 @@ def test_delete_works_while_creating(backend: Backend) -> None:
 def test_suspend_and_resume_drive_the_data_plane(
     backend: Backend, plane: FakeDataPlane, clock: FakeClock
 ) -> None:
-    """Suspend stops the process (status suspended); resume starts it with new ports."""
+    """Suspend stops the process (status suspended); resume starts it again, on new ports
+    when another program took the old ones meanwhile."""
     instance_id = _create(backend)
     clock.advance(30)
     before = backend.retrieve_key_value_connection_info(instance_id)
     backend.suspend_key_value(instance_id)
+    plane.taken.add(plane.endpoints[instance_id].internal_port)
     backend.suspend_key_value(instance_id)  # idempotent
     assert backend.retrieve_key_value(instance_id).status == "suspended"
     backend.resume_key_value(instance_id)
