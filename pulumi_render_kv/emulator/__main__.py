@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
             "where the emulator keeps its state (an SQLite file, emulator.sqlite3, written on "
             "every change) and the servers their data; started again on the same directory it "
             "brings back every workspace, environment and instance, each server restarted on "
-            "its data (persistence permitting); one emulator per directory at a time. "
+            "its data (persistence permitting) and its old ports (when free); one emulator per "
+            "directory at a time. "
             "Default: a temp dir, removed on exit"
         ),
     )
@@ -86,6 +87,15 @@ def build_parser() -> argparse.ArgumentParser:
         type=_non_negative,
         default=0.0,
         help="seconds a restart (plan/policy/persistence change, resume) lasts (default: 0)",
+    )
+    parser.add_argument(
+        "--resume-delay",
+        type=_non_negative,
+        default=0.0,
+        help=(
+            "seconds an instance still reads 'suspended' after a resume was accepted, before "
+            "its restart (Render's resume is asynchronous; default: 0)"
+        ),
     )
     parser.add_argument(
         "--status-on-create",
@@ -148,6 +158,7 @@ def settings_from_args(args: argparse.Namespace) -> EmulatorSettings:
         data_dir=args.data_dir,
         create_delay=args.create_delay,
         restart_delay=args.restart_delay,
+        resume_delay=args.resume_delay,
         data_plane=not args.no_data_plane,
         rate_limits=limits,
         status_on_create=args.status_on_create,

@@ -43,7 +43,8 @@ class EmulatorSettings:
     hosts). ``data_dir`` (default: a temporary directory, removed on stop) holds the servers' data
     and, when given, the emulator's own state (``store.FILE_NAME``, SQLite): an emulator started
     on a data dir used before brings back its workspaces, environments and instances, each
-    server restarted on its data. ``null_empty_allow_list`` reproduces Render's
+    server restarted on its data and on its old ports when they are free (so connection strings
+    handed out before stay valid). ``null_empty_allow_list`` reproduces Render's
     ``"ipAllowList": null`` for empty lists.
     ``host`` is where the HTTP API listens; the data plane's servers always listen on 127.0.0.1.
     """
@@ -57,6 +58,8 @@ class EmulatorSettings:
     data_dir: Path | None = None
     create_delay: float = 0.0
     restart_delay: float = 0.0
+    # Seconds reads still say `suspended` after a resume's 202 (Render's resume is asynchronous).
+    resume_delay: float = 0.0
     data_plane: bool = True
     rate_limits: RateLimitSettings = field(default_factory=RateLimitSettings)
     clock: Callable[[], float] | None = None
@@ -105,6 +108,7 @@ class Emulator:
                     create_delay=settings.create_delay,
                     restart_delay=settings.restart_delay,
                     status_on_create=settings.status_on_create,
+                    resume_delay=settings.resume_delay,
                 ),
                 clock=clock,
                 wall_clock_ns=lambda: int(self._wall_clock() * 1_000_000_000),

@@ -12,14 +12,15 @@ read-only views whose ``status`` was derived from the clock at the moment of the
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from . import errors, ids
 from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
-from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig
+from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig, PlaneEndpoints
 from .records import (
     DEFAULT_MAXMEMORY_POLICY,
     DEFAULT_REGION,
@@ -49,9 +50,18 @@ from .records import (
     _persistence_after_update,
     _url_host,
     check_name,
+    check_optional_text,
+    check_text,
     valkey_policy,
 )
-from .store import EnvironmentRow, InstanceRow, LogStreamRow, OwnerRow, StateStore
+from .store import (
+    EnvironmentRow,
+    InstanceRow,
+    LogStreamRow,
+    OwnerRow,
+    StateStore,
+    StoreWriteError,
+)
 
 # --- the backend ------------------------------------------------------------------------------
 
@@ -62,9 +72,12 @@ class Backend:
     ``clock`` is monotonic seconds (drives status progressions); ``wall_clock_ns`` is epoch
     nanoseconds (timestamps). ``data_plane`` is ``None`` when no server processes are run.
 
-    ``store``, when given, is written on every state change; what it already holds is loaded
-    first, and the server of every stored instance is started again on its existing data
-    (suspended ones are started and suspended, so the data plane knows them for ``resume``).
+    ``store``, when given, is written on every state change, before the change is made in
+    memory and in one transaction with the data-plane call it needs (:meth:`_saving`): a write
+    the store refuses answers 500 and changes nothing, in the file, in memory or on the data
+    plane. What the store already holds is loaded first, and the server of every stored
+    instance is started again on its existing data (suspended ones are started and suspended,
+    so the data plane knows them for ``resume``).
     ``owner`` then comes first (it is the default workspace), followed by the stored others.
     """
 
@@ -139,7 +152,11 @@ class Backend:
             )
             if self._plane is not None:
                 try:
-                    instance.endpoints = self._plane.start(self._plane_config(instance))
+                    # On the ports it had, when free: the connection strings that programs and
+                    # stack outputs hold stay valid across an emulator restart, as on Render.
+                    instance.endpoints = self._plane.start(
+                        self._plane_config(instance), ports=row.ports
+                    )
                     if row.suspended:
                         self._plane.suspend(instance.id)
                 except Exception as exc:
@@ -149,13 +166,38 @@ class Backend:
                     ) from exc
             if row.suspended:
                 lifecycle.suspend()
+            if _ports(instance.endpoints) != row.ports:
+                store.put_instance(replace(row, ports=_ports(instance.endpoints)))
             self._instances[instance.id] = instance
         if state.instances:
             self._sequence = itertools.count(state.instances[-1].sequence + 1)
 
-    def _save(self, instance: _Instance) -> None:
+    @contextlib.contextmanager
+    def _saving(self, what: str) -> Iterator[None]:
+        """The store's writes in the block, and the data-plane calls between them, as one step.
+
+        Callers write the new rows first, then make the data-plane call, and change their
+        in-memory records only after the block: a refused write raises before the server is
+        touched, a failed server call rolls the writes back, and either way the memory is as
+        it was. (A COMMIT refused after the server call succeeded is the one case left: the
+        server changed, the file and the memory did not; SQLite refuses a COMMIT only for a
+        full disk or an I/O error.)
+        """
+        if self._store is None:
+            yield
+            return
+        try:
+            with self._store.atomic():
+                yield
+        except StoreWriteError as exc:
+            raise errors.InternalError(
+                f"could not save {what} in the emulator's state file, so nothing was changed "
+                f"({exc})"
+            ) from exc
+
+    def _put(self, row: InstanceRow) -> None:
         if self._store is not None:
-            self._store.put_instance(_instance_row(instance))
+            self._store.put_instance(row)
 
     # -- workspaces and environments (seeding) --
 
@@ -166,11 +208,16 @@ class Backend:
 
     def add_owner(self, name: str, email: str, owner_id: str | None = None) -> Owner:
         """Add another workspace the API key can see."""
+        check_name(name)
+        check_text(email, "email")
+        if owner_id is not None:
+            check_text(owner_id, "ownerId")
         with self._lock:
             owner = Owner(id=owner_id or ids.new_owner_id(), name=name, email=email)
+            with self._saving(f"workspace {owner.id}"):
+                if self._store is not None:
+                    self._store.put_owner(_owner_row(owner))
             self._owners[owner.id] = owner
-            if self._store is not None:
-                self._store.put_owner(_owner_row(owner))
             return owner
 
     def add_environment(
@@ -184,6 +231,9 @@ class Backend:
     ) -> EnvironmentView:
         """Seed an environment (Render creates them through projects, which we don't emulate)."""
         check_name(name)
+        check_optional_text(owner_id, "ownerId")
+        check_optional_text(project_id, "projectId")
+        check_text(protected_status, "protectedStatus")
         _check_enum("protectedStatus", protected_status, PROTECTED_STATUSES)
         with self._lock:
             owner = self._owner(owner_id) if owner_id else self.default_owner
@@ -195,18 +245,19 @@ class Backend:
                 protected_status=protected_status,
                 network_isolation_enabled=network_isolation_enabled,
             )
-            self._environments[environment.id] = environment
-            if self._store is not None:
-                self._store.put_environment(
-                    EnvironmentRow(
-                        environment.id,
-                        environment.name,
-                        environment.project_id,
-                        owner.id,
-                        protected_status,
-                        network_isolation_enabled,
+            with self._saving(f"environment {environment.id}"):
+                if self._store is not None:
+                    self._store.put_environment(
+                        EnvironmentRow(
+                            environment.id,
+                            environment.name,
+                            environment.project_id,
+                            owner.id,
+                            protected_status,
+                            network_isolation_enabled,
+                        )
                     )
-                )
+            self._environments[environment.id] = environment
             return self._environment_view(environment)
 
     def retrieve_environment(self, environment_id: str) -> EnvironmentView:
@@ -313,6 +364,7 @@ class Backend:
 
     def create_key_value(self, spec: CreateInput) -> InstanceView:
         """``create-key-value``: defaults, free-plan rules, then a server process."""
+        _check_create_text(spec)
         with self._lock:
             owner = self._owner(spec.owner_id)
             _check_plan("plan", spec.plan)
@@ -326,7 +378,6 @@ class Backend:
             _check_enum("maxmemoryPolicy", policy, MAXMEMORY_POLICIES)
             if spec.persistence_mode is not None:
                 _check_enum("persistenceMode", spec.persistence_mode, PERSISTENCE_MODES)
-            check_name(spec.name)
             allow_list = spec.ip_allow_list or ()
             _check_allow_list(allow_list)
             if spec.plan == "free":
@@ -371,13 +422,30 @@ class Backend:
                     raise errors.InternalError(
                         f"could not start the Key Value server for {instance.id}: {exc}"
                     ) from exc
-        finally:
+        except BaseException:
             with self._lock:
                 del self._starting[instance.id]
+            raise
         with self._lock:
+            # One lock from reservation to record: the free slot is never seen empty between.
+            del self._starting[instance.id]
+            try:
+                with self._saving(f"Key Value {instance.id}"):
+                    self._put(_instance_row(instance))
+            except errors.InternalError:
+                self._discard_server(instance.id)
+                raise
             self._instances[instance.id] = instance
-            self._save(instance)
             return self._view(instance, fresh=True)
+
+    def _discard_server(self, instance_id: str) -> None:
+        """Stop the server of a create that could not be recorded (the 500 says so already)."""
+        if self._plane is None:
+            return
+        # The create's own error is the one to answer; a failed stop leaves a stray server
+        # that the data plane's close() still ends.
+        with contextlib.suppress(Exception):
+            self._plane.stop(instance_id)
 
     def _unused_id(self) -> str:
         while (
@@ -452,11 +520,18 @@ class Backend:
 
     def update_key_value(self, instance_id: str, change: UpdateInput) -> InstanceView:
         """``update-key-value``: partial update, upgrade-only plans, restarts."""
+        _check_update_text(change)
         with self._lock:
             instance = self._instance(instance_id)
             if instance.lifecycle.suspended:
                 raise errors.Conflict(
                     f"Key Value instance {instance.id} is suspended; resume it before updating it"
+                )
+            if instance.lifecycle.resuming(self._clock()):
+                # Still reads suspended: refused like a suspended one (inferred), with the fix.
+                raise errors.Conflict(
+                    f"Key Value instance {instance.id} is suspended and resuming; wait until it "
+                    "is available before updating it"
                 )
             plan = change.plan if change.plan is not None else instance.plan
             _check_plan("plan", plan)
@@ -470,8 +545,6 @@ class Backend:
             _check_enum("maxmemoryPolicy", policy, MAXMEMORY_POLICIES)
             if change.persistence_mode is not None:
                 _check_enum("persistenceMode", change.persistence_mode, PERSISTENCE_MODES)
-            if change.name is not None:
-                check_name(change.name)
             if change.ip_allow_list is not None:
                 _check_allow_list(change.ip_allow_list)
             upgrading_from_free = instance.plan == "free" and plan != "free"
@@ -490,6 +563,7 @@ class Backend:
                     if change.ip_allow_list is not None
                     else instance.ip_allow_list
                 ),
+                updated_ns=max(self._wall_clock_ns(), instance.updated_ns),
             )
             restart: RestartKind | None = None
             if plan != instance.plan:
@@ -497,42 +571,44 @@ class Backend:
             elif (policy, persistence) != (instance.maxmemory_policy, instance.persistence_mode):
                 restart = RestartKind.CONFIG
             new_config = self._plane_config(updated)
-            if self._plane is not None and new_config != self._plane_config(instance):
-                try:
-                    # Free → paid loses the data (https://render.com/docs/free).
-                    self._plane.apply(new_config, flush=upgrading_from_free)
-                except Exception as exc:
-                    raise errors.InternalError(
-                        f"could not reconfigure the Key Value server for {instance.id}: {exc}"
-                    ) from exc
+            with self._saving(f"the change of Key Value {instance.id}"):
+                self._put(_instance_row(updated))
+                if self._plane is not None and new_config != self._plane_config(instance):
+                    try:
+                        # Free → paid loses the data (https://render.com/docs/free).
+                        self._plane.apply(new_config, flush=upgrading_from_free)
+                    except Exception as exc:
+                        raise errors.InternalError(
+                            f"could not reconfigure the Key Value server for {instance.id}: {exc}"
+                        ) from exc
             for attribute in (
                 "name",
                 "plan",
                 "maxmemory_policy",
                 "persistence_mode",
                 "ip_allow_list",
+                "updated_ns",
             ):
                 setattr(instance, attribute, getattr(updated, attribute))
             if restart is not None:
                 instance.lifecycle.restart(restart, self._clock())
-            instance.updated_ns = max(self._wall_clock_ns(), instance.updated_ns)
-            self._save(instance)
             return self._view(instance)
 
     def delete_key_value(self, instance_id: str) -> None:
         """``delete-key-value``: works in any status; the id is gone afterwards."""
         with self._lock:
             instance = self._instance(instance_id)
-            if self._plane is not None:
-                try:
-                    self._plane.stop(instance.id)
-                except Exception as exc:  # the instance stays: its deletion did not happen
-                    raise errors.InternalError(
-                        f"could not stop the Key Value server for {instance.id}: {exc}"
-                    ) from exc
+            with self._saving(f"the deletion of Key Value {instance.id}"):
+                if self._store is not None:
+                    self._store.delete_instance(instance.id)
+                if self._plane is not None:
+                    try:
+                        self._plane.stop(instance.id)
+                    except Exception as exc:  # the instance stays: its deletion did not happen
+                        raise errors.InternalError(
+                            f"could not stop the Key Value server for {instance.id}: {exc}"
+                        ) from exc
             del self._instances[instance.id]
-            if self._store is not None:
-                self._store.delete_instance(instance.id)
 
     def retrieve_key_value_connection_info(self, instance_id: str) -> ConnectionInfo:
         """``retrieve-key-value-connection-info``, pointing at the emulator's servers.
@@ -565,15 +641,16 @@ class Backend:
             instance = self._instance(instance_id)
             if instance.lifecycle.suspended:
                 return
-            if self._plane is not None:
-                try:
-                    self._plane.suspend(instance.id)
-                except Exception as exc:
-                    raise errors.InternalError(
-                        f"could not suspend the Key Value server for {instance.id}: {exc}"
-                    ) from exc
+            with self._saving(f"the suspension of Key Value {instance.id}"):
+                self._put(replace(_instance_row(instance), suspended=True))
+                if self._plane is not None:
+                    try:
+                        self._plane.suspend(instance.id)
+                    except Exception as exc:
+                        raise errors.InternalError(
+                            f"could not suspend the Key Value server for {instance.id}: {exc}"
+                        ) from exc
             instance.lifecycle.suspend()
-            self._save(instance)
 
     def resume_key_value(self, instance_id: str) -> None:
         """``resume-key-value``: the process starts again; idempotent."""
@@ -581,15 +658,24 @@ class Backend:
             instance = self._instance(instance_id)
             if not instance.lifecycle.suspended:
                 return
-            if self._plane is not None:
-                try:
-                    instance.endpoints = self._plane.resume(instance.id)
-                except Exception as exc:
-                    raise errors.InternalError(
-                        f"could not resume the Key Value server for {instance.id}: {exc}"
-                    ) from exc
+            endpoints = instance.endpoints
+            with self._saving(f"the resumption of Key Value {instance.id}"):
+                self._put(replace(_instance_row(instance), suspended=False))
+                if self._plane is not None:
+                    try:
+                        endpoints = self._plane.resume(instance.id)
+                    except Exception as exc:
+                        raise errors.InternalError(
+                            f"could not resume the Key Value server for {instance.id}: {exc}"
+                        ) from exc
+                    if _ports(endpoints) != _ports(instance.endpoints):  # an old port was taken
+                        self._put(
+                            replace(
+                                _instance_row(instance), suspended=False, ports=_ports(endpoints)
+                            )
+                        )
+            instance.endpoints = endpoints
             instance.lifecycle.resume(self._clock())
-            self._save(instance)
 
     # -- log streams --
 
@@ -609,10 +695,13 @@ class Backend:
         Whether Render takes a log-stream change for a suspended instance is not documented;
         it is a setting of the resource, not of its server, so it is accepted (inferred).
         """
+        check_optional_text(override.endpoint, "endpoint")
+        check_optional_text(override.token, "token")
         with self._lock:
             instance = self._instance(resource_id)
+            with self._saving(f"the log-stream override of {instance.id}"):
+                self._put(replace(_instance_row(instance), log_stream=_log_stream_row(override)))
             instance.log_stream = override
-            self._save(instance)
             return override
 
     def delete_resource_log_stream(self, resource_id: str) -> None:
@@ -621,8 +710,9 @@ class Backend:
             instance = self._instance(resource_id)
             if instance.log_stream is None:
                 raise errors.NotFound(resource_id)
+            with self._saving(f"the log-stream override of {instance.id}"):
+                self._put(replace(_instance_row(instance), log_stream=None))
             instance.log_stream = None
-            self._save(instance)
 
     def log_stream_token(self, resource_id: str) -> str | None:
         """The token the last PUT sent (test control: Render's API never shows it)."""
@@ -636,15 +726,18 @@ class Backend:
         self, environment_id: str, resource_ids: tuple[str, ...]
     ) -> EnvironmentView:
         """``add-resources-to-environment``: moves instances (their ``environmentId`` changes)."""
+        _check_resource_ids(resource_ids)
         with self._lock:
             environment = self._environment(environment_id)
             instances = [self._instance(resource_id) for resource_id in resource_ids]
             for instance in instances:
                 if instance.owner_id != environment.owner_id:
                     raise errors.EnvironmentOwnerMismatch(environment.id, instance.owner_id)
+            with self._saving(f"the move into {environment.id}"):
+                for instance in instances:
+                    self._put(replace(_instance_row(instance), environment_id=environment.id))
             for instance in instances:
                 instance.environment_id = environment.id
-                self._save(instance)
             return self._environment_view(environment)
 
     def remove_resources_from_environment(
@@ -656,12 +749,15 @@ class Backend:
         removal addressed to ``/environments/<the instance's own red- id>/resources`` (recorded
         traffic of Render's Terraform provider). Unknown resource ids are still 404.
         """
+        _check_resource_ids(resource_ids)
         with self._lock:
             instances = [self._instance(resource_id) for resource_id in resource_ids]
-            for instance in instances:
-                if instance.environment_id == environment_id:
-                    instance.environment_id = None
-                    self._save(instance)
+            leaving = [i for i in instances if i.environment_id == environment_id]
+            with self._saving(f"the move out of {environment_id}"):
+                for instance in leaving:
+                    self._put(replace(_instance_row(instance), environment_id=None))
+            for instance in leaving:
+                instance.environment_id = None
 
     # -- test control --
 
@@ -675,9 +771,10 @@ class Backend:
         with self._lock:
             for instance_id in list(self._instances):
                 self.delete_key_value(instance_id)
+            with self._saving("the reset"):
+                if self._store is not None:
+                    self._store.delete_environments()
             self._environments.clear()
-            if self._store is not None:
-                self._store.delete_environments()
 
 
 def _owner_row(owner: Owner) -> OwnerRow:
@@ -700,11 +797,47 @@ def _instance_row(instance: _Instance) -> InstanceRow:
         created_ns=instance.created_ns,
         updated_ns=instance.updated_ns,
         suspended=instance.lifecycle.suspended,
-        log_stream=(
-            None
-            if instance.log_stream is None
-            else LogStreamRow(
-                instance.log_stream.setting, instance.log_stream.endpoint, instance.log_stream.token
-            )
-        ),
+        log_stream=_log_stream_row(instance.log_stream),
+        ports=_ports(instance.endpoints),
     )
+
+
+def _ports(endpoints: PlaneEndpoints | None) -> tuple[int, int] | None:
+    return None if endpoints is None else (endpoints.internal_port, endpoints.external_port)
+
+
+def _log_stream_row(override: LogStreamOverride | None) -> LogStreamRow | None:
+    if override is None:
+        return None
+    return LogStreamRow(override.setting, override.endpoint, override.token)
+
+
+def _check_create_text(spec: CreateInput) -> None:
+    """Every text field of a create body (the allow list is checked with its CIDR rule)."""
+    check_name(spec.name)
+    check_text(spec.owner_id, "ownerId")
+    check_text(spec.plan, "plan")
+    for field_name, value in (
+        ("region", spec.region),
+        ("environmentId", spec.environment_id),
+        ("maxmemoryPolicy", spec.maxmemory_policy),
+        ("persistenceMode", spec.persistence_mode),
+    ):
+        check_optional_text(value, field_name)
+
+
+def _check_update_text(change: UpdateInput) -> None:
+    """Every text field of a PATCH body (the allow list is checked with its CIDR rule)."""
+    if change.name is not None:
+        check_name(change.name)
+    for field_name, value in (
+        ("plan", change.plan),
+        ("maxmemoryPolicy", change.maxmemory_policy),
+        ("persistenceMode", change.persistence_mode),
+    ):
+        check_optional_text(value, field_name)
+
+
+def _check_resource_ids(resource_ids: tuple[str, ...]) -> None:
+    for index, resource_id in enumerate(resource_ids):
+        check_text(resource_id, f"resourceIds[{index}]")

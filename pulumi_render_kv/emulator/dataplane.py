@@ -126,10 +126,20 @@ class DataPlane:
         """The self-signed CA certificate that clients of the external endpoint trust."""
         return self._tls.ca_cert
 
-    def start(self, config: InstanceConfig) -> Endpoints:
-        """Start a new instance's server and TLS gate; data already in its directory is kept."""
+    def start(self, config: InstanceConfig, *, ports: tuple[int, int] | None = None) -> Endpoints:
+        """Start a new instance's server and TLS gate; data already in its directory is kept.
+
+        ``ports`` (internal, external) are taken when free, as resume takes back its own;
+        otherwise, and without them, free ports are picked.
+        """
         networks = validate(config)
-        instance = _Instance(config=config, directory=self._data_dir / config.instance_id)
+        internal, external = ports or (0, 0)
+        instance = _Instance(
+            config=config,
+            directory=self._data_dir / config.instance_id,
+            internal_port=internal,
+            external_port=external,
+        )
         with self._lock:
             self._ensure_open()
             if config.instance_id in self._instances:

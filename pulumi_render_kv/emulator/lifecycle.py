@@ -15,8 +15,11 @@ Progressions (each marked observed, documented or inferred):
   ``config_restart`` when only the configuration changes, then ``available`` after
   ``restart_delay`` seconds. A change made while the instance is still ``creating`` is
   absorbed by the creation (observed: the status stayed ``creating``);
-- suspend: ``suspended`` until resumed; resume: ``unavailable`` for ``restart_delay`` seconds
-  (inferred; Render's SDK waiter treats it as transient), then ``available``.
+- suspend: ``suspended`` until resumed. Resume is asynchronous: its 202 comes before the
+  instance moves, so reads still say ``suspended`` for ``resume_delay`` seconds (a status read
+  right after the resume's 202 may say ``suspended`` on Render); then ``unavailable`` for
+  ``restart_delay`` seconds (inferred; Render's SDK waiter treats it as transient), then
+  ``available``. The server process itself starts at the resume request.
 """
 
 from __future__ import annotations
@@ -36,15 +39,19 @@ class RestartKind(StrEnum):
 
 @dataclass(frozen=True)
 class LifecycleSettings:
-    """Durations (seconds) and the status the create response reports."""
+    """Durations (seconds) and the status the create response reports.
+
+    ``resume_delay``: how long reads still say ``suspended`` after a resume was accepted.
+    """
 
     create_delay: float = 0.0
     restart_delay: float = 0.0
     status_on_create: str = "unknown"
+    resume_delay: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.create_delay < 0 or self.restart_delay < 0:
-            raise ValueError("create_delay and restart_delay must be >= 0")
+        if min(self.create_delay, self.restart_delay, self.resume_delay) < 0:
+            raise ValueError("create_delay, restart_delay and resume_delay must be >= 0")
         if self.status_on_create not in CREATE_RESPONSE_STATUSES:
             raise ValueError(
                 f"status_on_create must be one of {CREATE_RESPONSE_STATUSES}, "
@@ -69,8 +76,12 @@ class InstanceLifecycle:
 
     @property
     def suspended(self) -> bool:
-        """True between suspend and resume."""
+        """True between suspend and the resume request (see :meth:`resuming` for after it)."""
         return self._suspended
+
+    def resuming(self, now: float) -> bool:
+        """True while a resume was accepted but reads still say ``suspended``."""
+        return self._resumed_at is not None and now < self._resumed_at + self._settings.resume_delay
 
     def _creating(self, now: float) -> bool:
         return now < self._created_at + self._settings.create_delay
@@ -81,7 +92,11 @@ class InstanceLifecycle:
             return "suspended"
         if self._creating(now):
             return "creating"
-        if self._resumed_at is not None and now < self._resumed_at + self._settings.restart_delay:
+        if self.resuming(now):
+            return "suspended"
+        if self._resumed_at is not None and now < (
+            self._resumed_at + self._settings.resume_delay + self._settings.restart_delay
+        ):
             return "unavailable"
         if self._restart is not None:
             kind, started = self._restart

@@ -63,9 +63,16 @@ class PlaneEndpoints(Protocol):
 
 
 class DataPlaneLike(Protocol):
-    """The operations the backend performs on server processes."""
+    """The operations the backend performs on server processes.
 
-    def start(self, config: InstanceConfig) -> PlaneEndpoints: ...
+    ``start``'s ``ports`` are (internal, external) to take back when free: an instance brought
+    back after an emulator restart keeps its connection strings, as a Render instance's never
+    change; a port another program holds is replaced by a free one.
+    """
+
+    def start(
+        self, config: InstanceConfig, *, ports: tuple[int, int] | None = None
+    ) -> PlaneEndpoints: ...
     def apply(self, config: InstanceConfig, *, flush: bool = False) -> None: ...
     def suspend(self, instance_id: str) -> None: ...
     def resume(self, instance_id: str) -> PlaneEndpoints: ...

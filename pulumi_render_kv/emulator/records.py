@@ -51,6 +51,10 @@ PLACEHOLDER_PORT = 6379
 # Ours: Render documents no limit. Long enough for any real name, short enough to stop a
 # multi-megabyte name from being stored and echoed back in every list response.
 MAX_NAME_LENGTH = 255
+# Ours too, for every other text field of a request body (ids, enum values, CIDR blocks,
+# descriptions, log-stream endpoints and tokens): room for any real value (a host:port endpoint
+# is at most 259 characters, a log-stream token a few dozen), none for a multi-megabyte one.
+MAX_TEXT_LENGTH = 1024
 
 
 def valkey_policy(api_policy: str) -> str:
@@ -242,13 +246,22 @@ def check_name(name: str, field_name: str = "name") -> None:
     """A name Render could show: not blank, at most ``MAX_NAME_LENGTH``, no control characters."""
     if not name.strip():
         raise errors.InvalidFieldValue(field_name, "must not be empty")
-    if len(name) > MAX_NAME_LENGTH:
+    check_text(name, field_name, max_length=MAX_NAME_LENGTH)
+
+
+def check_text(value: str, field_name: str, *, max_length: int = MAX_TEXT_LENGTH) -> None:
+    """Text the emulator can store and answer with: at most ``max_length``, no control characters.
+
+    The message names the field, the code point and its position, never the value: the value
+    may be a log-stream token.
+    """
+    if len(value) > max_length:
         raise errors.InvalidFieldValue(
-            field_name, f"must be at most {MAX_NAME_LENGTH} characters, got {len(name)}"
+            field_name, f"must be at most {max_length} characters, got {len(value)}"
         )
-    for position, char in enumerate(name):
+    for position, char in enumerate(value):
         # Cc: C0/C1 controls (newline, tab, NUL, DEL, …); Cs: lone surrogates from "\ud800"
-        # escapes, which are not text and cannot be stored or printed.
+        # escapes, which are not text: SQLite (the --data-dir state) cannot store them.
         if unicodedata.category(char) in ("Cc", "Cs"):
             raise errors.InvalidFieldValue(
                 field_name,
@@ -256,8 +269,16 @@ def check_name(name: str, field_name: str = "name") -> None:
             )
 
 
+def check_optional_text(value: str | None, field_name: str) -> None:
+    """:func:`check_text` for a field that may be omitted (``None``)."""
+    if value is not None:
+        check_text(value, field_name)
+
+
 def _check_allow_list(entries: Iterable[CidrBlock]) -> None:
     for index, entry in enumerate(entries):
+        check_text(entry.cidr_block, f"ipAllowList[{index}].cidrBlock")
+        check_text(entry.description, f"ipAllowList[{index}].description")
         try:
             ipaddress.ip_network(entry.cidr_block, strict=False)
         except ValueError:

@@ -27,6 +27,7 @@ from .records import (
     LogStreamOverride,
     Owner,
     UpdateInput,
+    check_text,
 )
 
 JsonObject = dict[str, Any]
@@ -223,6 +224,7 @@ def parse_log_stream_input(body: Any) -> LogStreamOverride:
     if "setting" not in data:
         raise errors.MissingField("setting")
     setting = _string(data, "setting") or ""
+    check_text(setting, "setting")  # before the enum's message quotes it
     if setting not in LOG_STREAM_SETTINGS:
         raise errors.InvalidEnumValue("setting", setting, LOG_STREAM_SETTINGS)
     endpoint, token = _string(data, "endpoint") or None, _string(data, "token") or None

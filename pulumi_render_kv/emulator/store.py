@@ -1,12 +1,16 @@
 """The emulator's own state on disk: one SQLite file in the data directory.
 
 What a restart needs to bring an account back as it was: workspaces, environments and every
-instance's settings, including the password its server's ACL user has and whether it is
-suspended. The servers' data stays where the data plane keeps it (``data_dir/<instance_id>``);
-this file only remembers which instances exist and how to start their servers again.
+instance's settings, including the password its server's ACL user has, whether it is
+suspended and the ports its server listened on. The servers' data stays where the data plane
+keeps it (``data_dir/<instance_id>``); this file only remembers which instances exist and how
+to start their servers again.
 
 Written on every state change, one transaction per change, so a crash or ``kill -9`` loses
-nothing that was answered. The standard library's ``sqlite3``: a real database (atomic commits,
+nothing that was answered. A write the file refuses raises :class:`StoreWriteError` and leaves
+the file as it was; :meth:`StateStore.atomic` makes several writes (and whatever the caller does
+between them, such as starting a server) one transaction, so the backend changes its memory only
+after the file took the change. The standard library's ``sqlite3``: a real database (atomic commits,
 a schema, readable with any SQLite tool) with no dependency. It knows nothing of the backend's
 rules; the backend converts to and from these rows.
 
@@ -16,11 +20,13 @@ and a second emulator on the same data dir is refused with :class:`StoreError`.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
 import sqlite3
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -74,11 +80,31 @@ CREATE TABLE IF NOT EXISTS log_streams (
     endpoint TEXT,
     token TEXT
 );
+-- Added later still, the same way: the local ports an instance's server listened on, which a
+-- restart takes back when they are free (connection strings that stay valid, as on Render).
+CREATE TABLE IF NOT EXISTS endpoints (
+    resource_id TEXT PRIMARY KEY,
+    internal_port INTEGER NOT NULL,
+    external_port INTEGER NOT NULL
+);
 """
 
 
 class StoreError(Exception):
     """The state file cannot be used (another schema version, or not an emulator's database)."""
+
+
+class StoreWriteError(StoreError):
+    """A write the state file refused; the file is as it was before the transaction began.
+
+    The message names the table and SQLite's (or the encoder's) reason, never a value: rows
+    hold passwords and log-stream tokens.
+    """
+
+
+# What a refused write raises from sqlite3: its own errors, a str it cannot encode as UTF-8
+# (a lone surrogate), an int too large for SQLite's 64 bits.
+_WRITE_ERRORS = (sqlite3.Error, UnicodeError, OverflowError)
 
 
 @dataclass(frozen=True)
@@ -105,7 +131,10 @@ class EnvironmentRow:
 
 @dataclass(frozen=True)
 class InstanceRow:
-    """A Key Value instance's settings; ``ip_allow_list`` is (cidrBlock, description) pairs."""
+    """A Key Value instance's settings; ``ip_allow_list`` is (cidrBlock, description) pairs.
+
+    ``ports`` are its server's (internal, external) ports, ``None`` without a data plane.
+    """
 
     id: str
     sequence: int
@@ -122,6 +151,7 @@ class InstanceRow:
     updated_ns: int
     suspended: bool
     log_stream: LogStreamRow | None = None
+    ports: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +177,9 @@ class StateStore:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._lock = threading.Lock()
+        # Reentrant: the put_* methods take it inside an atomic() block on the same thread.
+        self._lock = threading.RLock()
+        self._in_transaction = False
         self._owner_lock = _claim(self.path.with_name(self.path.name + ".lock"))
         # One connection shared by the emulator's request threads, serialised by _lock.
         try:
@@ -181,6 +213,39 @@ class StateStore:
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """One transaction for every write in the block: all of them are kept, or none.
+
+        The block runs with the store locked; an exception from it (a refused write, or the
+        caller's own failure between writes) rolls everything back and propagates. A block
+        nested in another joins the outer transaction. A failed COMMIT raises
+        :class:`StoreWriteError` after rolling back.
+        """
+        with self._lock:
+            if self._in_transaction:
+                yield
+                return
+            self._in_transaction = True
+            try:
+                with self._transaction():
+                    yield
+            except _WRITE_ERRORS as error:
+                raise StoreWriteError(f"{self.path.name}: {_reason(error)}") from error
+            finally:
+                self._in_transaction = False
+
+    @contextlib.contextmanager
+    def _writing(self, table: str) -> Iterator[None]:
+        """A write to ``table``, in the caller's transaction or one of its own."""
+        with self.atomic():
+            try:
+                yield
+            except _WRITE_ERRORS as error:
+                raise StoreWriteError(
+                    f"{self.path.name} refused a write to {table}: {_reason(error)}"
+                ) from error
 
     def _check_version(self) -> None:
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
@@ -225,8 +290,9 @@ class StateStore:
                     "SELECT i.id, i.sequence, i.name, i.owner_id, i.plan, i.region, "
                     "i.environment_id, i.maxmemory_policy, i.persistence_mode, i.ip_allow_list, "
                     "i.password, i.created_ns, i.updated_ns, i.suspended, "
-                    "l.setting, l.endpoint, l.token "
+                    "l.setting, l.endpoint, l.token, e.internal_port, e.external_port "
                     "FROM instances i LEFT JOIN log_streams l ON l.resource_id = i.id "
+                    "LEFT JOIN endpoints e ON e.resource_id = i.id "
                     "ORDER BY i.sequence"
                 )
             ]
@@ -236,7 +302,7 @@ class StateStore:
 
     def put_owner(self, owner: OwnerRow) -> None:
         """Insert or update a workspace (a new one goes last)."""
-        with self._lock, self._transaction():
+        with self._writing("owners"):
             self._db.execute(
                 "INSERT INTO owners (id, position, name, email, type) VALUES "
                 "(?, (SELECT COALESCE(MAX(position), 0) + 1 FROM owners), ?, ?, ?) "
@@ -247,7 +313,7 @@ class StateStore:
 
     def put_environment(self, environment: EnvironmentRow) -> None:
         """Insert or update an environment."""
-        with self._lock, self._transaction():
+        with self._writing("environments"):
             self._db.execute(
                 "INSERT INTO environments (id, position, name, project_id, owner_id, "
                 "protected_status, network_isolation_enabled) VALUES "
@@ -267,7 +333,7 @@ class StateStore:
 
     def delete_environments(self) -> None:
         """Forget every environment (reset)."""
-        with self._lock, self._transaction():
+        with self._writing("environments"):
             self._db.execute("DELETE FROM environments")
 
     def put_instance(self, instance: InstanceRow) -> None:
@@ -275,7 +341,7 @@ class StateStore:
         allow_list = json.dumps(
             [{"cidrBlock": cidr, "description": text} for cidr, text in instance.ip_allow_list]
         )
-        with self._lock, self._transaction():
+        with self._writing("instances"):
             self._db.execute(
                 "INSERT OR REPLACE INTO instances (id, sequence, name, owner_id, plan, region, "
                 "environment_id, maxmemory_policy, persistence_mode, ip_allow_list, password, "
@@ -307,12 +373,21 @@ class StateStore:
                     "VALUES (?, ?, ?, ?)",
                     (instance.id, stream.setting, stream.endpoint, stream.token),
                 )
+            if instance.ports is None:
+                self._db.execute("DELETE FROM endpoints WHERE resource_id = ?", (instance.id,))
+            else:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO endpoints (resource_id, internal_port, external_port) "
+                    "VALUES (?, ?, ?)",
+                    (instance.id, *instance.ports),
+                )
 
     def delete_instance(self, instance_id: str) -> None:
         """Forget an instance."""
-        with self._lock, self._transaction():
+        with self._writing("instances"):
             self._db.execute("DELETE FROM instances WHERE id = ?", (instance_id,))
             self._db.execute("DELETE FROM log_streams WHERE resource_id = ?", (instance_id,))
+            self._db.execute("DELETE FROM endpoints WHERE resource_id = ?", (instance_id,))
 
     def close(self) -> None:
         """Close the file and let another emulator use the data dir; idempotent."""
@@ -375,7 +450,24 @@ class _Transaction:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
-        self._db.execute("COMMIT" if exc_type is None else "ROLLBACK")
+        if exc_type is not None:
+            # Some failures (a full disk, an I/O error) end the transaction on SQLite's side.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            return
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error:
+            # SQLite may leave the transaction open after a failed COMMIT (SQLITE_BUSY);
+            # close it, so the next BEGIN works and nothing of this one is kept.
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+
+
+def _reason(error: BaseException) -> str:
+    """Why a write failed, without the value: a UnicodeError's str() quotes only the character."""
+    return f"{type(error).__name__}: {error}"
 
 
 def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
@@ -398,6 +490,8 @@ def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
         log_setting,
         log_endpoint,
         log_token,
+        internal_port,
+        external_port,
     ) = row
     return InstanceRow(
         id=instance_id,
@@ -419,4 +513,5 @@ def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
         log_stream=(
             None if log_setting is None else LogStreamRow(log_setting, log_endpoint, log_token)
         ),
+        ports=None if internal_port is None else (internal_port, external_port),
     )

@@ -1,7 +1,8 @@
 """Waiting for an instance to become available, with a deadline and backoff.
 
 Render's Key Value API never says "ready" by itself: a create answers ``unknown`` or
-``creating`` and a plan/policy/persistence change restarts the instance. Python dynamic
+``creating``, a plan/policy/persistence change restarts the instance, and a resume is
+asynchronous (its 202 comes while reads still say ``suspended``). Python dynamic
 providers receive no ``customTimeouts`` from the engine, so the deadline is the resource's
 own ``wait_timeout``. Clock and sleep are injected so tests never sleep.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Protocol, TypeVar
 
 from pulumi_render_kv import catalog
@@ -48,11 +49,16 @@ def wait_until_available(
     sleep: Callable[[float], None] = time.sleep,
     progress: Callable[[str], None] | None = None,
     target: str = "available",
+    transitional: Collection[str] = (),
 ) -> _T:
     """Poll ``fetch`` until the instance is ``target``; raise with the last status if not.
 
     ``target`` is ``available`` (any of ``catalog.READY_STATUSES``) or ``suspended``, after a
     suspend: then ``suspended`` is what is waited for rather than a failure.
+
+    ``transitional`` names failure statuses that this wait polls through until its deadline
+    instead of failing at once: after a resume, ``suspended`` (the resume has not started
+    yet). Elsewhere (a create, a restarting update) ``suspended`` fails fast with its hint.
 
     ``dashboard`` is where to look until a read names the instance. ``fetch`` gets the
     seconds left and must end by then (plus at most one request timeout):
@@ -60,7 +66,7 @@ def wait_until_available(
     read that fails transiently is retried on the next poll while time is left.
     """
     ready = catalog.READY_STATUSES if target == "available" else frozenset({target})
-    hopeless = catalog.FAILED_STATUSES - ready
+    hopeless = catalog.FAILED_STATUSES - ready - frozenset(transitional)
     deadline = clock() + timeout
     delay = 0.0
     last_reported = ""

@@ -622,7 +622,10 @@ class KeyValueProvider(ResourceProvider):
     ) -> KeyValueDetail:
         self._call(f"resume {what}", lambda: client.resume_key_value(id_))
         log_progress(f"{what}: resuming")
-        return self._wait(client, id_, spec, what)
+        # Render's resume is asynchronous: reads may say `suspended` for a while after the 202.
+        return self._wait(
+            client, id_, spec, what, transitional=frozenset({catalog.SUSPENDED_STATUS})
+        )
 
     def _wait(
         self,
@@ -632,6 +635,7 @@ class KeyValueProvider(ResourceProvider):
         what: str,
         *,
         target: str = "available",
+        transitional: frozenset[str] = frozenset(),
     ) -> KeyValueDetail:
         return self._call(
             f"wait for {what}",
@@ -642,6 +646,7 @@ class KeyValueProvider(ResourceProvider):
                 dashboard=catalog.DASHBOARD_URL.format(id=id_),
                 progress=log_progress,
                 target=target,
+                transitional=transitional,
             ),
         )
 

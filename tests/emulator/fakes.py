@@ -43,6 +43,8 @@ class FakeDataPlane:
     fail_start: bool = False
     fail_stop: bool = False
     fail_suspend: bool = False
+    taken: set[int] = field(default_factory=set)  # ports another program holds
+    endpoints: dict[str, FakeEndpoints] = field(default_factory=dict)
     host: str = "127.0.0.1"
     _ports: itertools.count[int] = field(default_factory=lambda: itertools.count(20000, 2))
 
@@ -50,13 +52,24 @@ class FakeDataPlane:
         port = next(self._ports)
         return FakeEndpoints(self.host, port, port + 1)
 
-    def start(self, config: InstanceConfig) -> FakeEndpoints:
+    def start(
+        self, config: InstanceConfig, *, ports: tuple[int, int] | None = None
+    ) -> FakeEndpoints:
+        """``ports`` are taken back unless one of them is in ``taken``, as a free port would."""
         if self.fail_start:
             raise RuntimeError("redis-server exited with status 1")
         self.calls.append(("start", config))
         self.configs[config.instance_id] = config
         self.running.add(config.instance_id)
-        return self._endpoints()
+        return self._take(config.instance_id, ports)
+
+    def _take(self, instance_id: str, ports: tuple[int, int] | None) -> FakeEndpoints:
+        if ports is not None and not set(ports) & self.taken:
+            endpoints = FakeEndpoints(self.host, *ports)
+        else:
+            endpoints = self._endpoints()
+        self.endpoints[instance_id] = endpoints
+        return endpoints
 
     def apply(self, config: InstanceConfig, *, flush: bool = False) -> None:
         self.calls.append(("apply", (config, flush)))
@@ -69,9 +82,11 @@ class FakeDataPlane:
         self.running.discard(instance_id)
 
     def resume(self, instance_id: str) -> FakeEndpoints:
+        """Back on its old ports, unless one was taken meanwhile (as the real data plane)."""
         self.calls.append(("resume", instance_id))
         self.running.add(instance_id)
-        return self._endpoints()
+        old = self.endpoints[instance_id]
+        return self._take(instance_id, (old.internal_port, old.external_port))
 
     def stop(self, instance_id: str) -> None:
         if self.fail_stop:

@@ -360,11 +360,13 @@ def test_delete_works_while_creating(backend: Backend) -> None:
 def test_suspend_and_resume_drive_the_data_plane(
     backend: Backend, plane: FakeDataPlane, clock: FakeClock
 ) -> None:
-    """Suspend stops the process (status suspended); resume starts it with new ports."""
+    """Suspend stops the process (status suspended); resume starts it again, on new ports
+    when another program took the old ones meanwhile."""
     instance_id = _create(backend)
     clock.advance(30)
     before = backend.retrieve_key_value_connection_info(instance_id)
     backend.suspend_key_value(instance_id)
+    plane.taken.add(plane.endpoints[instance_id].internal_port)
     backend.suspend_key_value(instance_id)  # idempotent
     assert backend.retrieve_key_value(instance_id).status == "suspended"
     backend.resume_key_value(instance_id)
@@ -373,6 +375,35 @@ def test_suspend_and_resume_drive_the_data_plane(
     assert plane.names().count("resume") == 1
     assert backend.retrieve_key_value(instance_id).status == "unavailable"
     assert backend.retrieve_key_value_connection_info(instance_id).internal != before.internal
+
+
+def test_a_resumed_instance_reads_suspended_for_the_resume_delay_and_refuses_a_patch(
+    plane: FakeDataPlane, clock: FakeClock
+) -> None:
+    """Between the resume's 202 and the end of resume_delay a read says suspended and a PATCH
+    is refused as for a suspended instance; a second resume changes nothing; then it restarts."""
+    backend = Backend(
+        owner=OWNER,
+        lifecycle=LifecycleSettings(restart_delay=10, resume_delay=4),
+        clock=clock,
+        wall_clock_ns=lambda: 1_781_022_325_000_000_000 + int(clock() * 1e9),
+        data_plane=plane,
+    )
+    instance_id = _create(backend)
+    backend.suspend_key_value(instance_id)
+    backend.resume_key_value(instance_id)
+    assert plane.names().count("resume") == 1  # the server starts at the request
+    clock.advance(3)
+    assert backend.retrieve_key_value(instance_id).status == "suspended"
+    backend.resume_key_value(instance_id)
+    assert plane.names().count("resume") == 1
+    with pytest.raises(errors.Conflict, match="suspended and resuming; wait until it is available"):
+        backend.update_key_value(instance_id, UpdateInput(name="x"))
+    clock.advance(1)
+    assert backend.retrieve_key_value(instance_id).status == "unavailable"
+    assert backend.update_key_value(instance_id, UpdateInput(name="x")).name == "x"
+    clock.advance(10)
+    assert backend.retrieve_key_value(instance_id).status == "available"
 
 
 def test_connection_info_points_at_the_data_plane(backend: Backend, plane: FakeDataPlane) -> None:

@@ -30,12 +30,14 @@ class SlowStartPlane(FakeDataPlane):
     def slow_next(self) -> None:
         self._slow = True
 
-    def start(self, config: InstanceConfig) -> FakeEndpoints:
+    def start(
+        self, config: InstanceConfig, *, ports: tuple[int, int] | None = None
+    ) -> FakeEndpoints:
         if self._slow:
             self._slow = False
             self.starting.set()
             assert self.release.wait(WAIT), "the test never released the slow start"
-        return super().start(config)
+        return super().start(config, ports=ports)
 
 
 def make_backend(plane: FakeDataPlane) -> Backend:

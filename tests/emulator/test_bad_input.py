@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from pulumi_render_kv.emulator import Emulator, EmulatorSettings, RateLimitSettings
-from pulumi_render_kv.emulator.records import MAX_NAME_LENGTH
+from pulumi_render_kv.emulator.records import MAX_NAME_LENGTH, MAX_TEXT_LENGTH
 from pulumi_render_kv.emulator.shapes import MAX_BODY_BYTES
 
 from .conftest import API_KEY, create, make_client, make_emulator
@@ -194,6 +194,137 @@ def test_control_plane_environment_names_follow_the_same_rule(emulator: Emulator
     ) as control:
         response = control.post("/environments", json={"name": "prod\r\n"})
     _assert_render_error(response, 400, "control characters")
+
+
+# --- every other text field -----------------------------------------------------------------
+
+# Each text field of each request body, as (operation, path to the field in the body). The
+# values go in where the path says; everything else in the body is valid.
+TEXT_FIELDS = [
+    *(
+        ("create", field)
+        for field in (
+            "ownerId",
+            "plan",
+            "region",
+            "environmentId",
+            "maxmemoryPolicy",
+            "persistenceMode",
+            "ipAllowList[0].cidrBlock",
+            "ipAllowList[0].description",
+        )
+    ),
+    *(
+        ("patch", field)
+        for field in (
+            "name",
+            "plan",
+            "maxmemoryPolicy",
+            "persistenceMode",
+            "ipAllowList[0].cidrBlock",
+            "ipAllowList[0].description",
+        )
+    ),
+    ("log-stream", "setting"),
+    ("log-stream", "endpoint"),
+    ("log-stream", "token"),
+    ("environment-resources", "resourceIds[0]"),
+    ("control-environment", "ownerId"),
+    ("control-environment", "projectId"),
+    ("control-environment", "protectedStatus"),
+]
+BAD_TEXT = [
+    ("\ud800", "control characters (found U+D800 at 6)"),
+    ("\x00", "control characters (found U+0000 at 6)"),
+    ("\n", "control characters (found U+000A at 6)"),
+]
+
+
+def _body(operation: str, field: str, value: str, owner_id: str, instance_id: str) -> Any:
+    """A valid body of ``operation`` with ``value`` (prefixed "secret") at ``field``."""
+    allow_list = [{"cidrBlock": "10.0.0.0/8", "description": "office"}]
+    bodies: dict[str, Any] = {
+        "create": {"name": "cache", "ownerId": owner_id, "plan": "starter"},
+        "patch": {"name": "renamed"},
+        "log-stream": {"setting": "send", "endpoint": "logs.example.com:6514", "token": "t"},
+        "environment-resources": {"resourceIds": [instance_id]},
+        "control-environment": {"name": "staging"},
+    }
+    body = bodies[operation]
+    if field.startswith("ipAllowList"):
+        body["ipAllowList"] = allow_list
+        allow_list[0][field.rsplit(".", 1)[1]] = "secret" + value
+    elif field == "resourceIds[0]":
+        body["resourceIds"] = ["secret" + value]
+    else:
+        body[field] = "secret" + value
+    return body
+
+
+def _send(emulator: Emulator, client: httpx.Client, operation: str, body: Any) -> httpx.Response:
+    # ensure_ascii: "\ud800" goes as the escape a real client sends (it cannot be UTF-8).
+    content = json.dumps(body).encode()
+    if operation == "control-environment":
+        with httpx.Client(
+            transport=httpx.WSGITransport(app=emulator.wsgi_app), base_url="http://e/_emulator"
+        ) as control:
+            return control.post("/environments", content=content, headers=JSON_HEADERS)
+    [instance_id] = emulator.backend.instance_ids()
+    [environment_id] = emulator.backend._environments
+    method, path = {
+        "create": ("POST", "/key-value"),
+        "patch": ("PATCH", f"/key-value/{instance_id}"),
+        "log-stream": ("PUT", f"/logs/streams/resource/{instance_id}"),
+        "environment-resources": ("POST", f"/environments/{environment_id}/resources"),
+    }[operation]
+    return client.request(method, path, content=content, headers=JSON_HEADERS)
+
+
+@pytest.fixture
+def instance_id(emulator: Emulator, client: httpx.Client) -> str:
+    """The one instance (and next to it the one environment) the bodies refer to."""
+    emulator.add_environment("production")
+    result: str = create(client, emulator.owner_id)["id"]
+    return result
+
+
+@pytest.mark.parametrize(("operation", "field"), TEXT_FIELDS)
+@pytest.mark.parametrize(("value", "fragment"), BAD_TEXT)
+def test_every_text_field_refuses_control_characters(
+    emulator: Emulator,
+    client: httpx.Client,
+    instance_id: str,
+    operation: str,
+    field: str,
+    value: str,
+    fragment: str,
+) -> None:
+    """Controls and lone surrogates in any text field: a 400 naming the field and the character
+    (never the value: it may be a token), and nothing changes."""
+    environments = dict(emulator.backend._environments)
+    before = client.get("/key-value").json()
+    body = _body(operation, field, value, emulator.owner_id, instance_id)
+    response = _send(emulator, client, operation, body)
+    _assert_render_error(response, 400, fragment)
+    message = response.json()["message"]
+    assert field in message
+    assert "secret" not in message
+    assert client.get("/key-value").json() == before
+    assert client.get(f"/logs/streams/resource/{instance_id}").status_code == 404
+    assert emulator.backend._environments == environments
+
+
+@pytest.mark.parametrize(("operation", "field"), TEXT_FIELDS)
+def test_every_text_field_has_a_length_limit(
+    emulator: Emulator, client: httpx.Client, instance_id: str, operation: str, field: str
+) -> None:
+    """A value over the limit is refused, naming the limit, instead of stored and echoed."""
+    limit = MAX_NAME_LENGTH if field == "name" else MAX_TEXT_LENGTH
+    value = "x" * (limit + 1 - len("secret"))
+    body = _body(operation, field, value, emulator.owner_id, instance_id)
+    response = _send(emulator, client, operation, body)
+    _assert_render_error(response, 400, f"at most {limit} characters, got {limit + 1}")
+    assert field in response.json()["message"]
 
 
 # --- fault delays -----------------------------------------------------------------------------

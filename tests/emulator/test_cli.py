@@ -111,6 +111,8 @@ def test_cli_flags_become_settings(tmp_path: Path) -> None:
             "5",
             "--restart-delay",
             "2.5",
+            "--resume-delay",
+            "1.5",
             "--status-on-create",
             "creating",
             "--no-data-plane",
@@ -123,6 +125,7 @@ def test_cli_flags_become_settings(tmp_path: Path) -> None:
     assert settings.owner_id == "tea-bbbbbbbbbbbbbbbbbbbb"
     assert settings.data_dir == tmp_path
     assert (settings.create_delay, settings.restart_delay) == (5.0, 2.5)
+    assert settings.resume_delay == 1.5
     assert settings.status_on_create == "creating"
     assert settings.data_plane is False
     assert settings.null_empty_allow_list is False

@@ -587,6 +587,47 @@ def test_suspend_refuses_connections_and_resume_keeps_persisted_data(
 
 @pytest.mark.dataplane
 @requires_server
+def test_start_takes_the_ports_it_is_given_when_free_and_others_when_not(
+    tmp_path: Path,
+) -> None:
+    """An instance brought back by a restarted emulator gets its old ports; a port another
+    program holds meanwhile is replaced by a free one, with the data as it was."""
+    config = _config(persistence="journal_snapshot")
+    first = DataPlane(tmp_path)
+    try:
+        old = _start(first, config)
+        with _internal(old) as client:
+            client.set("survivor", "1")
+    finally:
+        first.close()
+
+    second = DataPlane(tmp_path)
+    try:
+        again = second.start(config, ports=(old.internal_port, old.external_port))
+        _remember(again)
+        assert again == old
+        with _external(second, again, config) as client:
+            assert client.get("survivor") == b"1"
+    finally:
+        second.close()
+
+    with socket.socket() as squatter:
+        squatter.bind((old.host, old.internal_port))
+        squatter.listen()
+        third = DataPlane(tmp_path)
+        try:
+            moved = third.start(config, ports=(old.internal_port, old.external_port))
+            _remember(moved)
+            assert moved.internal_port != old.internal_port
+            assert moved.external_port == old.external_port
+            with _internal(moved) as client:
+                assert client.get("survivor") == b"1"
+        finally:
+            third.close()
+
+
+@pytest.mark.dataplane
+@requires_server
 def test_stop_removes_the_process_and_the_data_dir(plane: DataPlane) -> None:
     """stop() kills the server and deletes data_dir/<id>; an unknown id is a no-op."""
     config = _config(persistence="journal_snapshot")

@@ -95,6 +95,31 @@ def test_suspended_until_resumed_then_unavailable_for_the_restart_delay() -> Non
     assert lifecycle.status(505.0) == "available"
 
 
+def test_after_a_resume_reads_say_suspended_for_the_resume_delay_then_it_restarts() -> None:
+    """Render's resume is asynchronous: suspended for resume_delay, unavailable for
+    restart_delay, then available."""
+    lifecycle = InstanceLifecycle(
+        LifecycleSettings(create_delay=10, restart_delay=5, resume_delay=3), created_at=100.0
+    )
+    lifecycle.suspend()
+    lifecycle.resume(500.0)
+    assert not lifecycle.suspended  # the resume was accepted
+    assert lifecycle.resuming(500.0)
+    assert [lifecycle.status(t) for t in (500.0, 502.9, 503.0, 507.9, 508.0)] == [
+        "suspended",
+        "suspended",
+        "unavailable",
+        "unavailable",
+        "available",
+    ]
+    assert not lifecycle.resuming(503.0)
+
+
+def test_negative_resume_delay_is_rejected() -> None:
+    with pytest.raises(ValueError, match="resume_delay must be >= 0"):
+        LifecycleSettings(resume_delay=-0.5)
+
+
 def test_resume_of_a_running_instance_changes_nothing() -> None:
     """Resuming an instance that is not suspended is a no-op."""
     lifecycle = _lifecycle()

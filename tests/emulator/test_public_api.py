@@ -17,7 +17,7 @@ def test_settings_defaults_match_the_documented_interface() -> None:
     """Defaults: loopback, free port, any token, no delays, data plane on, Render's limits."""
     settings = emulator.EmulatorSettings()
     assert (settings.host, settings.port, settings.api_key) == ("127.0.0.1", 0, None)
-    assert (settings.create_delay, settings.restart_delay) == (0.0, 0.0)
+    assert (settings.create_delay, settings.restart_delay, settings.resume_delay) == (0, 0, 0)
     assert settings.data_plane is True
     assert settings.rate_limits == emulator.RateLimitSettings(400, 30, 20)
     assert settings.owner_id.startswith("tea-")

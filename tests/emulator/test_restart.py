@@ -3,6 +3,7 @@ instance (its state is an SQLite file there), and every server on its data."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import sqlite3
 from pathlib import Path
@@ -182,20 +183,92 @@ def test_log_stream_overrides_survive_a_restart_and_go_with_their_instance(
 
 
 def test_a_version_1_state_file_without_log_streams_opens(tmp_path: Path, clock: FakeClock) -> None:
-    """Files written before overrides existed gain the table when opened."""
+    """Files written before overrides and stored ports existed gain the tables when opened."""
     emu = make_emulator(clock, FakeDataPlane(), data_dir=tmp_path)
     with make_client(emu) as client:
         kept = create(client, emu.owner_id, name="kept")
     emu.stop()
     with sqlite3.connect(tmp_path / FILE_NAME) as db:
         db.execute("DROP TABLE log_streams")
+        db.execute("DROP TABLE endpoints")
     again = make_emulator(clock, FakeDataPlane(), data_dir=tmp_path)
     try:
         with make_client(again) as client:
             assert [i["id"] for i in _listed(client)] == [kept["id"]]
             assert client.get(f"/logs/streams/resource/{kept['id']}").status_code == 404
+        # Started on free ports, which are stored from now on.
+        assert len(_stored_ports(tmp_path)) == 1
     finally:
         again.stop()
+
+
+def _stored_ports(data_dir: Path) -> list[tuple[str, int, int]]:
+    db = sqlite3.connect(data_dir / FILE_NAME)
+    try:
+        return db.execute(
+            "SELECT resource_id, internal_port, external_port FROM endpoints"
+        ).fetchall()
+    finally:
+        db.close()
+
+
+def test_a_restart_brings_every_server_back_on_its_ports(tmp_path: Path, clock: FakeClock) -> None:
+    """Connection strings stay valid across an emulator restart, as a Render instance's never
+    change: a program's outputs and the apps using them need no refresh."""
+    first = make_emulator(clock, FakeDataPlane(), data_dir=tmp_path)
+    with make_client(first) as client:
+        cache = create(client, first.owner_id, name="cache")
+        sleeper = create(client, first.owner_id, name="sleeper")
+        assert client.post(f"/key-value/{sleeper['id']}/suspend").status_code == 202
+        before = {
+            i: client.get(f"/key-value/{i}/connection-info").json()
+            for i in (cache["id"], sleeper["id"])
+        }
+    first.stop()
+
+    # The second data plane would pick other ports (its counter starts elsewhere).
+    second_plane = FakeDataPlane(_ports=itertools.count(30000, 2))
+    second = make_emulator(clock, second_plane, data_dir=tmp_path)
+    try:
+        with make_client(second) as client:
+            assert client.post(f"/key-value/{sleeper['id']}/resume").status_code == 202
+            after = {i: client.get(f"/key-value/{i}/connection-info").json() for i in before}
+        assert after == before
+    finally:
+        second.stop()
+
+
+def test_a_port_taken_meanwhile_is_replaced_and_the_new_one_stored(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """When another program holds an old port, the server gets a free one; connection info
+    says so, and the next restart takes the new one back."""
+    first = make_emulator(clock, FakeDataPlane(), data_dir=tmp_path)
+    with make_client(first) as client:
+        cache = create(client, first.owner_id, name="cache")
+        old = client.get(f"/key-value/{cache['id']}/connection-info").json()
+    first.stop()
+    [(_, internal, _)] = _stored_ports(tmp_path)
+
+    second = make_emulator(
+        clock,
+        FakeDataPlane(taken={internal}, _ports=itertools.count(30000, 2)),
+        data_dir=tmp_path,
+    )
+    with make_client(second) as client:
+        new = client.get(f"/key-value/{cache['id']}/connection-info").json()
+    second.stop()
+    assert new["internalConnectionString"] == "redis://127.0.0.1:30000"
+    assert new != old
+    assert _stored_ports(tmp_path) == [(cache["id"], 30000, 30001)]
+
+    third = make_emulator(clock, FakeDataPlane(taken={internal}), data_dir=tmp_path)
+    try:
+        with make_client(third) as client:
+            again = client.get(f"/key-value/{cache['id']}/connection-info").json()
+        assert again == new
+    finally:
+        third.stop()
 
 
 def test_state_file_is_sqlite_written_on_every_change(tmp_path: Path, clock: FakeClock) -> None:

@@ -109,6 +109,58 @@ def test_suspended_fails_without_waiting() -> None:
     assert t.sleeps == []
 
 
+def test_after_a_resume_suspended_is_polled_through_until_available() -> None:
+    """Render's resume is asynchronous: reads right after its 202 may still say suspended."""
+    t = FakeTime()
+    seen = iter(statuses("suspended", "suspended", "unavailable", "available"))
+    progress: list[str] = []
+    result = wait_until_available(
+        lambda _: next(seen),
+        timeout=100,
+        what="kv",
+        clock=t.clock,
+        sleep=t.sleep,
+        progress=progress.append,
+        transitional=frozenset({"suspended"}),
+    )
+    assert result.status == "available"
+    assert t.sleeps == [0.5, 1.0, 2.0]
+    assert progress == [
+        "kv is 'suspended'; waiting for 'available'",
+        "kv is 'unavailable'; waiting for 'available'",
+    ]
+
+
+def test_a_resume_that_never_starts_times_out_at_the_deadline() -> None:
+    """Transitional for this wait only until its deadline: then the usual timeout."""
+    t = FakeTime()
+    with pytest.raises(WaitTimedOut, match=r"still 'suspended' after 10 s \(wait_timeout\)"):
+        wait_until_available(
+            lambda _: Snapshot("red-c", "suspended"),
+            timeout=10,
+            what="kv",
+            clock=t.clock,
+            sleep=t.sleep,
+            transitional=frozenset({"suspended"}),
+        )
+    assert t.now == 10.0
+
+
+def test_transitional_statuses_are_per_wait() -> None:
+    """Only the statuses named: recovery_failed still fails at once after a resume."""
+    t = FakeTime()
+    with pytest.raises(InstanceFailed, match="'recovery_failed'"):
+        wait_until_available(
+            lambda _: Snapshot("red-c", "recovery_failed"),
+            timeout=100,
+            what="kv",
+            clock=t.clock,
+            sleep=t.sleep,
+            transitional=frozenset({"suspended"}),
+        )
+    assert t.sleeps == []
+
+
 def test_waiting_for_a_suspension_polls_until_suspended() -> None:
     """After a suspend, ``suspended`` is the goal and an ``available`` read is waited out."""
     t = FakeTime()
