@@ -33,6 +33,8 @@ LOCAL_INPUTS = tuple(
 )
 
 SECRET_OUTPUTS = ("internalConnectionString", "externalConnectionString", "cliCommand")
+# Where clients connect: what an app stack reads, so a refresh that changes it says so.
+ENDPOINT_OUTPUTS = ("host", "port", *SECRET_OUTPUTS)
 # What `outputs` adds to the inputs: Render's answers, not the user's.
 COMPUTED_OUTPUTS = (
     "ownerId",

@@ -298,6 +298,14 @@ class KeyValueProvider(ResourceProvider):
             if prior.get(prop) == AS_IS:
                 live[prop] = AS_IS  # not managed: whatever Render has is no drift
         outs = self._outputs(client, live, detail)
+        moved = [k for k in _convert.ENDPOINT_OUTPUTS if k in prior and prior[k] != outs.get(k)]
+        if moved:
+            # `pulumi refresh --diff` compares inputs, so this change would otherwise go unsaid.
+            log_progress(
+                f"Key Value {detail.name!r} ({id_}): {', '.join(moved)} changed; refresh "
+                "recorded the new values, and stack outputs that export them change at the "
+                "next `pulumi up`"
+            )
         if not self._provider_config().owner_id:
             # check() puts ownerId into the inputs only from stack config: a workspace the
             # key resolved is an output. Refreshed inputs that held it would show as a

@@ -156,6 +156,10 @@ def test_refresh_records_a_new_port_in_every_output_that_holds_it(
         assert refresh.ops == {"cache": "same"}
         [step] = refresh.steps
         assert {change.key for change in step.changes} == {"port", *CONNECTION_OUTPUTS}
+        # ...and the provider says so, naming what changed (never the values).
+        [said] = [line for line in refresh.stderr if "refresh recorded the new values" in line]
+        assert "port, internalConnectionString" in said
+        assert str(int(after["port"])) not in said
 
         # The program's next run exports the port that refresh recorded.
         assert engine.preview(program).ops == {"cache": "same"}
