@@ -61,7 +61,7 @@ from pulumi_render_kv.planning import (
     unused_consent,
     validated_only,
 )
-from pulumi_render_kv.provider import _convert, _watchdog
+from pulumi_render_kv.provider import _convert, _shown_errors, _watchdog
 from pulumi_render_kv.provider._config import ENV_ADOPT, ProviderConfig, adopt_ids
 from pulumi_render_kv.provider._holdings import Holdings, How
 from pulumi_render_kv.provider._lookup import find_by_name
@@ -126,8 +126,10 @@ class KeyValueProvider(ResourceProvider):
 
     def configure(self, req: ConfigureRequest) -> None:
         # Called once per provider process before any other method: the first moment our
-        # code runs in the SDK's server. Exits the process if the engine dies (issue #13).
+        # code runs in the SDK's server. The process exits when its engine dies, and our
+        # errors reach the user as one line rather than a traceback.
         _watchdog.start()
+        _shown_errors.install()
         self._config = ProviderConfig.from_config(req.config)
 
     def _holdings(self) -> Holdings:

@@ -147,6 +147,11 @@ def test_an_instance_another_stack_holds_is_not_twinned(
     message = str(caught.value)
     assert theirs.id in message
     assert "Nothing was created" in message
+    # One line on the resource, not the SDK's traceback around it.
+    details = caught.value.details or ""
+    assert details.startswith("pulumi_render_kv.errors.NameTaken: Could not create")
+    assert "Traceback" not in details
+    assert "\n" not in details.strip()
     assert "prefix it with the stack name" in message
     assert sent(emu, "POST") == []
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from . import test_bad_input, test_faults, test_secrets
+from . import test_bad_input, test_crashes_doc, test_faults, test_secrets
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "RELIABILITY.md"
 
@@ -38,11 +38,20 @@ def render() -> str:
         "Through the provider over gRPC (`python -m pulumi.dynamic`) against the emulator's "
         f"fault injection, with `RENDER_API_TIMEOUT={test_faults.CLIENT_TIMEOUT:g}` and "
         f"`wait_timeout={test_faults.WAIT:g}`. Every case then converges: the same operation "
-        "once more (for a `CreateIncomplete`, `up` with `adopt_existing=True`, as its message "
+        "once more (for a `CreateIncomplete`, `RENDER_KV_ADOPT=<id> pulumi up`, as its message "
         "says) ends with exactly one instance (none after destroy) holding exactly the intended "
         "change, and never more than one POST acted on.",
         "",
         *_table(("operation", "fault", "outcome"), faults),
+        "",
+        f"## Crashes and contested deployments ({len(test_crashes_doc.CRASHES)} cases)",
+        "",
+        "What users do to break things, each asserted by the test file shown (`tests/cli` runs "
+        "the real Pulumi CLI where one is on PATH; the others run in `make test`; "
+        "`tests/suites/test_crashes_doc.py` checks each named test exists). What to do after "
+        "an interrupted `pulumi up` is in the README.",
+        "",
+        *_table(("situation", "proved by", "outcome"), test_crashes_doc.doc_rows()),
         "",
         f"## Bad input ({len(bad)} cases, `tests/suites/test_bad_input.py`)",
         "",
