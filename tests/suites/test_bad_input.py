@@ -392,7 +392,7 @@ CASES = (
         "log-stream-not-an-object",
         {"log_stream": "send"},
         "logStream",
-        "must be {setting, endpoint, token} or None",
+        "must be {setting, endpoint, token}, render_kv.AS_IS or None",
     ),
     Case(
         "protected-replacement",
