@@ -105,6 +105,49 @@ class _Spawner:
 _SPAWNER = _Spawner()
 
 
+class _Launched:
+    """A provider process started but not yet attached: its pipes and its stdout reader."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], stderr_file: IO[bytes], env: dict[str, str]):
+        self.proc = proc
+        self.stderr_file = stderr_file
+        self.env = env
+        self.stdout_lines: list[str] = []
+        self.first_line: queue.Queue[str] = queue.Queue(maxsize=1)
+        self.reader = threading.Thread(
+            target=self._drain_stdout, name=f"provider-stdout-{proc.pid}", daemon=True
+        )
+        self.reader.start()
+
+    def _drain_stdout(self) -> None:
+        # The SDK prints the port first; anything else a provider prints to stdout is kept (the
+        # engine shows it as info diagnostics). Reading until EOF also keeps the pipe from filling.
+        assert self.proc.stdout is not None
+        sent = False
+        for raw in self.proc.stdout:
+            line = raw.decode("utf-8", "replace").rstrip("\n")
+            if not sent:
+                self.first_line.put(line)
+                sent = True
+            self.stdout_lines.append(line)
+        if not sent:
+            self.first_line.put("")
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL; close the pipes. Idempotent."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(timeout=5)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self.stderr_file.close()
+
+
 def namespaced_config(config: Mapping[str, Any], project: str) -> dict[str, Any]:
     """Stack config with every key in ``<namespace>:<key>`` form; bare keys get ``project``."""
     return {(key if ":" in key else f"{project}:{key}"): value for key, value in config.items()}
@@ -143,10 +186,10 @@ class ProviderServer:
             stderr_path = Path(self._tmpdir.name) / "provider-stderr.log"
         self.stderr_path = Path(stderr_path)
         self.stderr_path.write_bytes(b"")
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._stderr_file: IO[bytes] | None = None
-        self._stdout_lines: list[str] = []
-        self._reader: threading.Thread | None = None
+        self._current: _Launched | None = None
+        # After a first restart, the next process is started ahead, while the current one
+        # serves: a fresh process per operation then costs a connect, not an interpreter start.
+        self._spare: _Launched | None = None
         self._channel: grpc.Channel | None = None
         self._stub: provider_pb2_grpc.ResourceProviderStub | None = None
         self.port = 0
@@ -172,33 +215,46 @@ class ProviderServer:
         env["PULUMI_PROJECT"] = self.project
         return env
 
-    def _start(self) -> None:
-        deadline = time.monotonic() + self.ready_timeout
-        self._stderr_file = stderr_file = self.stderr_path.open("ab")
+    @property
+    def _proc(self) -> subprocess.Popen[bytes] | None:
+        return self._current.proc if self._current is not None else None
+
+    @property
+    def _stderr_file(self) -> IO[bytes] | None:
+        return self._current.stderr_file if self._current is not None else None
+
+    @property
+    def _stdout_lines(self) -> list[str]:
+        return self._current.stdout_lines if self._current is not None else []
+
+    def _launch(self) -> _Launched:
+        stderr_file = self.stderr_path.open("ab")
         argv = [*_death_signal_prefix(), self.python, "-u", "-m", "pulumi.dynamic"]
-        self._proc = _SPAWNER.spawn(
-            lambda: subprocess.Popen(  # noqa: S603 -- fixed argv: this interpreter and a module
-                argv,
-                cwd=self.cwd,
-                env=self._env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=stderr_file,
+        env = dict(self._env)
+        try:
+            proc = _SPAWNER.spawn(
+                lambda: subprocess.Popen(  # noqa: S603 -- fixed argv: this interpreter, a module
+                    argv,
+                    cwd=self.cwd,
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=stderr_file,
+                )
             )
-        )
+        except BaseException:
+            stderr_file.close()
+            raise
+        return _Launched(proc, stderr_file, env)
+
+    def _start(self, *, spare: _Launched | None = None) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        self._current = spare if spare is not None else self._launch()
         _LIVE.add(self)
         self.starts += 1
         self.used = False
-        first_line: queue.Queue[str] = queue.Queue(maxsize=1)
-        self._reader = threading.Thread(
-            target=self._drain_stdout,
-            args=(self._proc, first_line),
-            name=f"provider-stdout-{self._proc.pid}",
-            daemon=True,
-        )
-        self._reader.start()
         try:
-            self.port = self._wait_for_port(first_line, deadline)
+            self.port = self._wait_for_port(self._current.first_line, deadline)
             self._channel = grpc.insecure_channel(f"127.0.0.1:{self.port}")
             grpc.channel_ready_future(self._channel).result(
                 timeout=max(0.1, deadline - time.monotonic())
@@ -207,20 +263,6 @@ class ProviderServer:
             self.close()
             raise
         self._stub = provider_pb2_grpc.ResourceProviderStub(self._channel)
-
-    def _drain_stdout(self, proc: subprocess.Popen[bytes], first: queue.Queue[str]) -> None:
-        # The SDK prints the port first; anything else a provider prints to stdout is kept (the
-        # engine shows it as info diagnostics). Reading until EOF also keeps the pipe from filling.
-        assert proc.stdout is not None
-        sent = False
-        for raw in proc.stdout:
-            line = raw.decode("utf-8", "replace").rstrip("\n")
-            if not sent:
-                first.put(line)
-                sent = True
-            self._stdout_lines.append(line)
-        if not sent:
-            first.put("")
 
     def _wait_for_port(self, first: queue.Queue[str], deadline: float) -> int:
         try:
@@ -241,28 +283,20 @@ class ProviderServer:
                 f"Its stderr says:\n{self.stderr_text()}"
             ) from None
 
-    def close(self) -> None:
-        """Stop the process (SIGTERM, then SIGKILL), close the channel and the files. Idempotent."""
+    def _close_current(self) -> None:
         if self._channel is not None:
             self._channel.close()
             self._channel = None
         self._stub = None
-        proc = self._proc
-        if proc is not None:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
-            if self._reader is not None:
-                self._reader.join(timeout=5)
-            if proc.stdout is not None:
-                proc.stdout.close()
-        if self._stderr_file is not None:
-            self._stderr_file.close()
-            self._stderr_file = None
+        if self._current is not None:
+            self._current.stop()
+
+    def close(self) -> None:
+        """Stop the process (SIGTERM, then SIGKILL), close the channel and the files. Idempotent."""
+        self._close_current()
+        if self._spare is not None:
+            self._spare.stop()
+            self._spare = None
         _LIVE.discard(self)
 
     def restart(self, *, env: Mapping[str, str | None] | None = None) -> None:
@@ -276,8 +310,13 @@ class ProviderServer:
                 self._env.pop(key, None)
             else:
                 self._env[key] = value
-        self.close()
-        self._start()
+        spare, self._spare = self._spare, None
+        if spare is not None and (spare.env != self._env or spare.proc.poll() is not None):
+            spare.stop()  # started for another environment, or it died: not this command's
+            spare = None
+        self._close_current()
+        self._start(spare=spare)
+        self._spare = self._launch()
 
     def cleanup(self) -> None:
         """:meth:`close`, then delete the temporary directory holding the stderr log, if any."""
@@ -320,8 +359,9 @@ class ProviderServer:
 
     def stderr_text(self, since: int = 0) -> str:
         """What the provider process wrote to stderr (from byte offset ``since``)."""
-        if self._stderr_file is not None:
-            self._stderr_file.flush()
+        stderr_file = self._stderr_file
+        if stderr_file is not None and not stderr_file.closed:
+            stderr_file.flush()
         with self.stderr_path.open("rb") as f:
             f.seek(since)
             return f.read().decode("utf-8", "replace")
