@@ -47,9 +47,10 @@ ordering (steps run one at a time in registration order; deletes in reverse stat
 ``ignore_changes``, ``replace_on_changes``, ``retain_on_delete``, aliases,
 ``depends_on``, partial failures (``initErrors``), unknown config, provider
 functions (invokes), non-dynamic resources, and the CLI's own behaviours (policy packs,
-``--target``, plans). One server process serves all operations unless you pass
-``fresh_provider_per_operation=True``, so your provider's ``configure()`` runs once per
-process rather than once per command.
+``--target``, plans). Each operation gets a fresh server process, as each CLI command
+does (the next one is started ahead, so this costs little); pass
+``fresh_provider_per_operation=False`` to serve all operations from one process, whose
+``configure()`` then runs once rather than once per command.
 
 Example (pytest), for a provider class importable from the project root::
 

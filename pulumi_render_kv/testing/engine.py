@@ -108,9 +108,12 @@ class Engine:
     Pulumi program (a callable, run through :func:`run_program`). Every RPC is recorded in
     :attr:`calls` and, per operation, in the returned :class:`OperationResult`.
 
-    With ``fresh_provider_per_operation=True`` the server process is restarted before each
-    operation (unless nothing has used it yet), as each CLI command starts a new plugin;
-    otherwise one process, and its cache of configured providers, serves all operations.
+    By default the server process is restarted before each operation (unless nothing has
+    used it yet), as each CLI command starts a new plugin: a provider may rely on that (ours
+    remembers which instances the deployment's resources hold). The next process is started
+    ahead while the current one serves, so this costs little. With
+    ``fresh_provider_per_operation=False`` one process, and its cache of configured
+    providers, serves all operations: faster, but not what the CLI does.
     """
 
     def __init__(
@@ -120,7 +123,7 @@ class Engine:
         project: str | None = None,
         stack: str = "dev",
         config: Mapping[str, Any] | None = None,
-        fresh_provider_per_operation: bool = False,
+        fresh_provider_per_operation: bool = True,
     ) -> None:
         self.server = server
         self.project = project or server.project

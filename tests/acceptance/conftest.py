@@ -68,8 +68,8 @@ def server(
 def engine(server: ProviderServer, emu: Emulator) -> Iterator[Engine]:
     # A fresh provider process per operation, as the CLI starts one per command: process-wide
     # caches (the shared client, its limiter, a resolved workspace) meet tests as users meet
-    # them, never carried over from an earlier command. Costs ~1 s per operation.
-    eng = Engine(server, stack="dev", fresh_provider_per_operation=True)
+    # them, never carried over from an earlier command (the harness default).
+    eng = Engine(server, stack="dev")
     yield eng
     # Leave nothing behind in the emulator for the next test.
     emu.reset()

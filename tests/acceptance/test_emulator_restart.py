@@ -94,7 +94,7 @@ def world(tmp_path: Path) -> Iterator[Restartable]:
 
 @pytest.fixture
 def engine(world: Restartable) -> Engine:
-    return Engine(world.server, stack="dev", fresh_provider_per_operation=True)
+    return Engine(world.server, stack="dev")
 
 
 def _revealed(outputs: dict[str, Any]) -> dict[str, Any]:

@@ -51,6 +51,6 @@ def server(
 def engine(server: ProviderServer, emu: Emulator) -> Iterator[Engine]:
     # A fresh provider process per operation, as the CLI starts one per command: what one
     # command's provider learnt (the instances its deployment holds) must not reach the next.
-    eng = Engine(server, stack="dev", fresh_provider_per_operation=True)
+    eng = Engine(server, stack="dev")
     yield eng
     emu.reset()

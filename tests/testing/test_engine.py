@@ -410,7 +410,12 @@ def test_configure_runs_once_per_process_unless_fresh_per_operation(
 ) -> None:
     """A config change reaches configure() only in a new provider process, as per CLI command."""
     with start_server() as srv:
-        reused = Engine(srv, stack="reused", config={"defaultRegion": "sydney"})
+        reused = Engine(
+            srv,
+            stack="reused",
+            config={"defaultRegion": "sydney"},
+            fresh_provider_per_operation=False,
+        )
         reused.up([make_goal("a", {"name": "a", "size": 1})])
         reused.set_config({"defaultRegion": "tokyo"})
         reused.up(
@@ -418,7 +423,7 @@ def test_configure_runs_once_per_process_unless_fresh_per_operation(
         )
         assert reused.resource("b").inputs["region"] == "sydney"  # cached, configured provider
 
-        fresh = Engine(srv, stack="fresh", fresh_provider_per_operation=True)
+        fresh = Engine(srv, stack="fresh")  # the default: one process per command
         fresh.set_config({"defaultRegion": "tokyo"})
         first_pid = srv.pid
         fresh.up([make_goal("c", {"name": "c", "size": 1})])

@@ -66,7 +66,7 @@ def replayed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, lis
         ) as server,
     ):
         # The CLI starts a fresh provider plugin for every command.
-        engine = Engine(server, stack=scenario.STACK, fresh_provider_per_operation=True)
+        engine = Engine(server, stack=scenario.STACK)
         environment = emu.add_environment("production")
         try:
             for step in scenario.STEPS:
