@@ -2,7 +2,8 @@
 
 ``read_blueprint`` turns a Blueprint's Key Value services into canonical values (or a
 ``BlueprintError`` naming every bad line); ``render_program`` writes the Pulumi program
-that adopts them; ``main`` is the console script.
+that adopts them, ``render_project`` and ``render_requirements`` the files that let the
+Pulumi CLI run it; ``main`` is the console script.
 """
 
 from pulumi_render_kv.blueprint._cli import main
@@ -14,7 +15,14 @@ from pulumi_render_kv.blueprint._read import (
     Problem,
     read_blueprint,
 )
-from pulumi_render_kv.blueprint._write import output_name, render_program, render_project
+from pulumi_render_kv.blueprint._requirements import requirement_from_direct_url
+from pulumi_render_kv.blueprint._write import (
+    output_name,
+    project_name_problem,
+    render_program,
+    render_project,
+    render_requirements,
+)
 
 __all__ = [
     "AllowEntry",
@@ -24,7 +32,10 @@ __all__ = [
     "Problem",
     "main",
     "output_name",
+    "project_name_problem",
     "read_blueprint",
     "render_program",
     "render_project",
+    "render_requirements",
+    "requirement_from_direct_url",
 ]

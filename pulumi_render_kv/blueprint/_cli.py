@@ -1,7 +1,8 @@
 """``render-kv-import render.yaml``: a Blueprint's Key Value services → a Pulumi program.
 
-Everything is read and checked before anything is written: on any problem (a bad Blueprint,
-a file that exists without ``--force``) nothing is written and the exit status is 1.
+Everything is read and checked before anything is written: on a bad option (exit status 2)
+or a bad Blueprint, a file that exists without ``--force`` (exit status 1), nothing is
+written.
 """
 
 from __future__ import annotations
@@ -14,7 +15,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pulumi_render_kv.blueprint._read import BlueprintError, read_blueprint
-from pulumi_render_kv.blueprint._write import render_program, render_project
+from pulumi_render_kv.blueprint._requirements import (
+    RequirementError,
+    given_requirement,
+    installed_requirement,
+    pulumi_requirement,
+)
+from pulumi_render_kv.blueprint._write import (
+    DEFAULT_VIRTUALENV,
+    project_name_problem,
+    render_program,
+    render_project,
+    render_requirements,
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -27,10 +40,27 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--out", type=Path, default=Path(), help="where to write __main__.py (default: .)"
     )
     parser.add_argument(
-        "--project", help="also write Pulumi.yaml for a Python project with this name"
+        "--project",
+        help="also write Pulumi.yaml and requirements.txt for a Python project with this name "
+        "(letters, digits, -, _ and .)",
     )
     parser.add_argument(
-        "--virtualenv", help="with --project: the virtualenv Pulumi.yaml points the runtime at"
+        "--virtualenv",
+        help="with --project: the virtualenv Pulumi.yaml names; `pulumi up` creates it and "
+        f"installs requirements.txt in it when it does not exist (default: {DEFAULT_VIRTUALENV})",
+    )
+    parser.add_argument(
+        "--requirement",
+        metavar="SPEC",
+        help="with --project: what requirements.txt installs pulumi-render-kv from: a wheel, a "
+        "checkout (DIR, or '-e DIR'), a URL or a pip requirement (default: where this copy was "
+        "installed from, when pip recorded it, else pulumi-render-kv)",
+    )
+    parser.add_argument(
+        "--protect",
+        action="store_true",
+        help="set deletion_protection=True on every instance, as the policy pack requires on "
+        "production stacks",
     )
     parser.add_argument("--force", action="store_true", help="overwrite files that exist")
     return parser
@@ -48,10 +78,39 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+class _Refused(Exception):
+    """A bad option: exit status 2, nothing written."""
+
+
+def _requirement(args: argparse.Namespace, notes: list[str]) -> str | None:
+    """The requirements.txt line for pulumi-render-kv, or None without --project."""
+    for option in ("virtualenv", "requirement"):
+        if getattr(args, option) is not None and args.project is None:
+            raise _Refused(f"--{option} needs --project")
+    if args.project is None:
+        return None
+    reason = project_name_problem(args.project)
+    if reason:
+        raise _Refused(
+            f"--project {args.project!r}: {reason}, and the Pulumi CLI refuses any other name"
+        )
+    if args.requirement is not None:
+        try:
+            return given_requirement(args.requirement)
+        except RequirementError as err:
+            raise _Refused(str(err)) from None
+    requirement, note = installed_requirement()
+    notes.extend([note] if note else [])
+    return requirement
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.virtualenv and not args.project:
-        print("render-kv-import: --virtualenv needs --project", file=sys.stderr)
+    notes: list[str] = []
+    try:
+        requirement = _requirement(args, notes)
+    except _Refused as err:
+        print(f"render-kv-import: {err}; nothing was written", file=sys.stderr)
         return 2
     try:
         text = args.blueprint.read_text(encoding="utf-8")
@@ -66,9 +125,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {problem.format(str(args.blueprint))}", file=sys.stderr)
         print("nothing was written", file=sys.stderr)
         return 1
-    files = {args.out / "__main__.py": render_program(blueprint, args.blueprint.name)}
-    if args.project:
-        files[args.out / "Pulumi.yaml"] = render_project(args.project, args.virtualenv)
+    files = {
+        args.out / "__main__.py": render_program(
+            blueprint, args.blueprint.name, protect=args.protect
+        )
+    }
+    if requirement is not None:
+        files[args.out / "Pulumi.yaml"] = render_project(
+            args.project, args.virtualenv or DEFAULT_VIRTUALENV
+        )
+        files[args.out / "requirements.txt"] = render_requirements(
+            requirement, pulumi_requirement()
+        )
     existing = [str(path) for path in files if path.exists()]
     if existing and not args.force:
         print(
@@ -77,12 +145,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    for note in blueprint.notes:
+    for note in [*blueprint.notes, *notes]:
         print(f"note: {note}", file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
     for path, content in files.items():
         _write_atomically(path, content)
         print(f"wrote {path}")
-    names = ", ".join(s.name for s in blueprint.services)
+    names = ", ".join(s.resource_name for s in blueprint.services)
     print(f"{len(blueprint.services)} Key Value service(s) to adopt: {names}")
     return 0

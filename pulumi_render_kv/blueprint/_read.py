@@ -9,20 +9,28 @@ Blueprint facts (https://render.com/docs/blueprint-spec): Key Value services are
 ``type: keyvalue`` (deprecated alias ``redis``), ``ipAllowList``
 is required (``source`` + optional ``description``), ``plan`` defaults to ``starter``,
 ``region`` to ``oregon``, ``maxmemoryPolicy`` to ``allkeys-lru`` (hyphenated spellings).
+A name is unique per region, not per Blueprint.
+
+Render reads Blueprints with a Go YAML decoder, and this reader follows it where PyYAML's
+defaults differ: merge keys (``<<: *anchor``) are resolved, and a field that holds a string
+takes a scalar's text whatever YAML 1.1 would make of it (``name: 2024`` is ``"2024"``,
+``name: yes`` is ``"yes"``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
-import keyword
 import re
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from pulumi_render_kv import spec
+from pulumi_render_kv.catalog import MaxmemoryPolicy
 
 KEY_VALUE_TYPES = ("keyvalue", "redis")
 DEFAULT_PLAN = "starter"
@@ -31,6 +39,8 @@ DEFAULT_POLICY = "allkeys-lru"
 # Key Value fields of a Blueprint service, and what the importer does with each.
 SERVICE_FIELDS = ("type", "name", "plan", "previewPlan", "region", "maxmemoryPolicy", "ipAllowList")
 ALLOW_ENTRY_FIELDS = ("source", "description")
+MERGE_TAG = "tag:yaml.org,2002:merge"
+NULL_TAG = "tag:yaml.org,2002:null"
 
 
 @dataclass(frozen=True)
@@ -62,7 +72,11 @@ class AllowEntry:
 
 @dataclass(frozen=True)
 class KeyValueService:
-    """One Key Value service, its values canonical (the API's spelling)."""
+    """One Key Value service, its values canonical (the API's spelling).
+
+    ``resource_name`` is the Pulumi resource's name: ``name``, unless the name is used in
+    more than one region (``cache-frankfurt``), since Pulumi names must differ.
+    """
 
     name: str
     line: int
@@ -72,14 +86,7 @@ class KeyValueService:
     maxmemory_policy: str
     ip_allow_list: tuple[AllowEntry, ...]
     defaulted: tuple[str, ...]  # Blueprint fields left out, filled with Render's defaults
-
-    @property
-    def variable(self) -> str:
-        """A Python identifier for the resource in the generated program."""
-        ident = re.sub(r"\W", "_", self.name)
-        if not ident or ident[0].isdigit() or keyword.iskeyword(ident):
-            ident = f"kv_{ident}"
-        return ident
+    resource_name: str
 
 
 @dataclass
@@ -92,9 +99,7 @@ def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
-def _pairs(node: yaml.MappingNode) -> Iterator[tuple[str, yaml.Node, yaml.Node]]:
-    for key, value in node.value:
-        yield str(key.value), key, value
+Fields = dict[str, tuple[yaml.Node, yaml.Node]]  # key -> (key node, value node)
 
 
 class _Reader:
@@ -109,23 +114,21 @@ class _Reader:
     def note(self, node: yaml.Node, where: str, text: str) -> None:
         self.blueprint.notes.append(f"{self.filename}:{_line(node)}: {where}: {text}")
 
-    def mapping(self, node: yaml.Node, where: str) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+    def mapping(self, node: yaml.Node, where: str) -> Fields:
         """The node's keys; a duplicate key is a problem (PyYAML would keep the last)."""
         if not isinstance(node, yaml.MappingNode):
             self.problem(node, where, "must be a mapping (key: value)")
             return {}
-        seen: dict[str, tuple[yaml.Node, yaml.Node]] = {}
-        for key, key_node, value in _pairs(node):
-            if key in seen:
-                self.problem(
-                    key_node, f"{where}.{key}", f"is given twice (also line {_line(seen[key][0])})"
-                )
-            seen[key] = (key_node, value)
-        return seen
+        return _merged(node, where, self.problems, frozenset())
 
     def scalar(self, node: yaml.Node, where: str) -> str | None:
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:str":
-            return str(node.value)
+        """A string field's value: the scalar's text, as Render's Go decoder reads it.
+
+        ``yaml.compose`` tags ``2024`` as an int and ``yes`` as a bool (YAML 1.1), but into a
+        string field Go's decoder puts the text as written; a null (``~``, nothing) is "".
+        """
+        if isinstance(node, yaml.ScalarNode):
+            return "" if node.tag == NULL_TAG else str(node.value)
         self.problem(node, where, "must be a string")
         return None
 
@@ -149,31 +152,47 @@ class _Reader:
                 "services",
                 "has no Key Value service (type: keyvalue or redis): nothing to import",
             )
-        names: dict[str, KeyValueService] = {}
-        for service in self.blueprint.services:
-            if service.name in names:
-                self.problems.append(
-                    Problem(
-                        service.line,
-                        f"service {service.name!r}",
-                        f"the name is used twice (also line {names[service.name].line}); "
-                        "Render names are unique per workspace and region here",
-                    )
-                )
-            names[service.name] = service
-        variables: dict[str, str] = {}
-        for service in self.blueprint.services:
-            if service.variable in variables and variables[service.variable] != service.name:
-                self.problems.append(
-                    Problem(
-                        service.line,
-                        f"service {service.name!r}",
-                        f"gives the same Python name {service.variable!r} as "
-                        f"{variables[service.variable]!r}; rename one",
-                    )
-                )
-            variables.setdefault(service.variable, service.name)
+        self.unique_names()
         return self.blueprint
+
+    def unique_names(self) -> None:
+        """Names are unique per region: the same name in two regions is two resources."""
+        seen: dict[tuple[str, str], KeyValueService] = {}
+        for service in self.blueprint.services:
+            key = (service.name, service.region)
+            if key in seen:
+                self.problems.append(
+                    Problem(
+                        service.line,
+                        f"service {service.name!r}",
+                        f"the name is used twice in region {service.region} (also line "
+                        f"{seen[key].line}): both resources would adopt the same instance; "
+                        "rename one, or set the region of the one that is elsewhere",
+                    )
+                )
+            seen.setdefault(key, service)
+        regions = Counter(s.name for s in self.blueprint.services)
+        # Names used once keep their name; the others get their region, made unique if a
+        # service is already called that (Pulumi refuses two resources of one name).
+        taken = {s.name for s in self.blueprint.services if regions[s.name] == 1}
+        services = []
+        for service in self.blueprint.services:
+            if regions[service.name] == 1:
+                services.append(service)
+                continue
+            resource_name = _unique(f"{service.name}-{service.region}", taken, "-")
+            taken.add(resource_name)
+            services.append(dataclasses.replace(service, resource_name=resource_name))
+        self.blueprint.services = services
+        for name, count in regions.items():
+            if count < 2:
+                continue
+            same = [s for s in services if s.name == name]
+            self.blueprint.notes.append(
+                f"{self.filename}:{same[0].line}: service {name!r} is in {count} regions "
+                f"({', '.join(s.region for s in same)}): its resources and stack outputs are "
+                f"named {', '.join(repr(s.resource_name) for s in same)}"
+            )
 
     def projects(self, node: yaml.Node) -> None:
         """Projects are refused only when they hold Key Value: an environment id is needed."""
@@ -190,18 +209,26 @@ class _Reader:
         if not found:
             self.note(node, "projects", "ignored: they hold no Key Value services")
 
-    def _key_values_in(self, node: yaml.Node, path: str) -> Iterator[tuple[str, yaml.Node]]:
+    def _key_values_in(
+        self, node: yaml.Node, path: str, seen: set[int] | None = None
+    ) -> Iterator[tuple[str, yaml.Node]]:
+        # An alias is the same node again: visit each once, so that a recursive or
+        # exponentially aliased (billion laughs) document cannot hang the import.
+        seen = set() if seen is None else seen
+        if id(node) in seen:
+            return
+        seen.add(id(node))
         if isinstance(node, yaml.MappingNode):
-            keys = {str(k.value): v for k, v in node.value}
+            keys = {k: v for k, (_, v) in _merged(node, path, [], frozenset()).items()}
             kind = keys.get("type")
             if isinstance(kind, yaml.ScalarNode) and kind.value in KEY_VALUE_TYPES:
                 yield path, node
                 return
             for key, value in keys.items():
-                yield from self._key_values_in(value, f"{path}.{key}")
+                yield from self._key_values_in(value, f"{path}.{key}", seen)
         elif isinstance(node, yaml.SequenceNode):
             for index, item in enumerate(node.value):
-                yield from self._key_values_in(item, f"{path}[{index}]")
+                yield from self._key_values_in(item, f"{path}[{index}]", seen)
 
     def services(self, node: yaml.Node) -> None:
         if not isinstance(node, yaml.SequenceNode):
@@ -224,9 +251,7 @@ class _Reader:
             if service is not None:
                 self.blueprint.services.append(service)
 
-    def service(
-        self, node: yaml.Node, fields: dict[str, tuple[yaml.Node, yaml.Node]], where: str
-    ) -> KeyValueService | None:
+    def service(self, node: yaml.Node, fields: Fields, where: str) -> KeyValueService | None:
         before = len(self.problems)
         name = self.required(fields, "name", where, node)
         if name is not None:
@@ -271,6 +296,7 @@ class _Reader:
             default=DEFAULT_POLICY,
             normalize=spec.normalize_policy,
             defaulted=defaulted,
+            spelling=_policy_spelling,
         )
         if "previewPlan" in fields:
             self.note(
@@ -290,11 +316,10 @@ class _Reader:
             maxmemory_policy=str(policy),
             ip_allow_list=allow_list,
             defaulted=tuple(defaulted),
+            resource_name=name,
         )
 
-    def required(
-        self, fields: dict[str, tuple[yaml.Node, yaml.Node]], key: str, where: str, node: yaml.Node
-    ) -> str | None:
+    def required(self, fields: Fields, key: str, where: str, node: yaml.Node) -> str | None:
         if key not in fields:
             self.problem(node, where, f"has no {key}:")
             return None
@@ -306,13 +331,14 @@ class _Reader:
 
     def value(
         self,
-        fields: dict[str, tuple[yaml.Node, yaml.Node]],
+        fields: Fields,
         key: str,
         where: str,
         *,
         default: str,
         normalize: spec.Normalizer,
         defaulted: list[str],
+        spelling: Callable[[str, str], str] | None = None,
     ) -> Any:
         if key not in fields:
             defaulted.append(key)
@@ -323,11 +349,13 @@ class _Reader:
             return None
         canonical, reason = normalize(raw)
         if reason:
+            if spelling is not None:
+                reason = spelling(reason, raw)
             self.problem(value_node, f"{where}.{key}", f"{raw!r} {reason}")
         return canonical
 
     def allow_list(
-        self, fields: dict[str, tuple[yaml.Node, yaml.Node]], where: str, node: yaml.Node
+        self, fields: Fields, where: str, node: yaml.Node
     ) -> tuple[AllowEntry, ...] | None:
         if "ipAllowList" not in fields:
             self.problem(
@@ -340,7 +368,7 @@ class _Reader:
             return None
         list_node = fields["ipAllowList"][1]
         where = f"{where}.ipAllowList"
-        if isinstance(list_node, yaml.ScalarNode) and list_node.tag == "tag:yaml.org,2002:null":
+        if isinstance(list_node, yaml.ScalarNode) and list_node.tag == NULL_TAG:
             return ()  # `ipAllowList:` with nothing after it: the empty list
         if not isinstance(list_node, yaml.SequenceNode):
             self.problem(list_node, where, "must be a list of {source, description}, or []")
@@ -392,6 +420,76 @@ class _Reader:
         return tuple(e for e, _ in entries.values()) if ok else None
 
 
+def _merged(
+    node: yaml.MappingNode, where: str, problems: list[Problem], merging: frozenset[int]
+) -> Fields:
+    """The mapping's keys with merge keys (``<<: *kv``, ``<<: [*a, *b]``) resolved.
+
+    As YAML's merge key (and Go's decoder) define it: the mapping's own keys win over merged
+    ones, and an earlier merged mapping wins over a later one. A key given twice in the
+    mapping itself is a problem; ``merging`` holds the mappings being merged, so that a
+    mapping that merges itself is a problem, not endless recursion.
+    """
+    if id(node) in merging:
+        problems.append(Problem(_line(node), where, "merges itself (<<: an alias of itself)"))
+        return {}
+    merging = merging | {id(node)}
+    own: Fields = {}
+    merged: Fields = {}
+    for key_node, value in node.value:
+        if key_node.tag == MERGE_TAG:
+            sources = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for source in sources:
+                if not isinstance(source, yaml.MappingNode):
+                    problems.append(
+                        Problem(
+                            _line(source),
+                            f"{where}.<<",
+                            "must be a mapping or a list of mappings (<<: *anchor)",
+                        )
+                    )
+                    continue
+                for key, pair in _merged(source, where, problems, merging).items():
+                    merged.setdefault(key, pair)
+            continue
+        key = str(key_node.value)
+        if key in own:
+            problems.append(
+                Problem(
+                    _line(key_node),
+                    f"{where}.{key}",
+                    f"is given twice (also line {_line(own[key][0])})",
+                )
+            )
+        own[key] = (key_node, value)
+    return {**merged, **own}
+
+
+def _unique(base: str, taken: set[str], separator: str) -> str:
+    name, number = base, 1
+    while name in taken:
+        number += 1
+        name = f"{base}{separator}{number}"
+    return name
+
+
+_POLICIES = [p.value for p in MaxmemoryPolicy]
+_POLICY_WORDS = re.compile(
+    "|".join(rf"\b{re.escape(p)}\b" for p in sorted(_POLICIES, key=len, reverse=True))
+)
+
+
+def _policy_spelling(reason: str, raw: str) -> str:
+    """The provider's reason in the Blueprint's spelling: ``allkeys-lru``, not ``allkeys_lru``.
+
+    Blueprints spell policies with hyphens, as Valkey does; the API (and the provider's
+    messages) with underscores. A value written with underscores keeps them.
+    """
+    if "_" in raw and "-" not in raw:
+        return reason
+    return _POLICY_WORDS.sub(lambda match: match.group(0).replace("_", "-"), reason)
+
+
 def _did_you_mean(value: str, choices: tuple[str, ...]) -> str:
     close = difflib.get_close_matches(value, choices, n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
@@ -410,5 +508,7 @@ def read_blueprint(text: str, filename: str = "render.yaml") -> Blueprint:
     reader = _Reader(filename)
     blueprint = reader.read(root)
     if reader.problems:
-        raise BlueprintError(filename, sorted(reader.problems, key=lambda p: p.line))
+        # One anchor merged into several services can report the same problem for each.
+        unique = list(dict.fromkeys(reader.problems))
+        raise BlueprintError(filename, sorted(unique, key=lambda p: p.line))
     return blueprint

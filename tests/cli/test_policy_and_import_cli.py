@@ -1,21 +1,22 @@
 """The policy pack and render-kv-import under the real Pulumi CLI, against the emulator.
 
 ``pulumi preview --policy-pack`` loads examples/policy-pack as the CLI loads any Python pack
-and must block a production stack on its mandatory rules; a program written by
-render-kv-import must adopt existing instances on its first ``pulumi up`` without a write.
+and must block a production stack on its mandatory rules; the project written by
+render-kv-import must run as the README says (the CLI makes its virtualenv from its
+requirements.txt) and adopt existing instances on its first ``pulumi up`` without a write.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from pulumi_render_kv.blueprint import main as render_kv_import
 from pulumi_render_kv.client import (
     CidrBlockAndDescription,
     ClientLimits,
@@ -123,7 +124,33 @@ services:
 """
 
 
-def test_imported_blueprint_adopts_existing_instances_under_the_cli(cli: Cli) -> None:
+def requirement_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+
+
+def render_kv_import(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
+    """The console script pip installed, run as a user runs it (the README's command)."""
+    script = Path(sys.prefix) / "bin" / "render-kv-import"
+    done = subprocess.run(
+        [str(script), *args],
+        cwd=cli.scratch,
+        env=cli.env,
+        text=True,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    cli.log.append(f"$ render-kv-import {' '.join(args)}  (exit {done.returncode})\n{done.stdout}")
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+# The virtualenv the CLI creates for the generated project installs pulumi from PyPI: minutes
+# on a cold pip cache, where the other tests take seconds.
+@pytest.mark.timeout(900)
+def test_the_readme_workflow_adopts_existing_instances_under_the_cli(cli: Cli) -> None:
+    """README: `render-kv-import render.yaml -o infra --project my-kv`, then in infra/
+    `pulumi stack init prod && pulumi up`, with nothing set up by hand in between."""
     dashboard = RenderClient(
         RenderSettings.resolve(
             api_key=API_KEY,
@@ -161,19 +188,37 @@ def test_imported_blueprint_adopts_existing_instances_under_the_cli(cli: Cli) ->
             for kv in (cache, jobs)
         }
     (cli.scratch / "render.yaml").write_text(BLUEPRINT)
-    generated = cli.scratch / "generated"
-    assert render_kv_import([str(cli.scratch / "render.yaml"), "-o", str(generated)]) == 0
-    where = project(cli.scratch / "imported", "render-kv-imported", generated / "__main__.py")
-    cli.run("stack", "init", "prod", cwd=where)
+    render_kv_import(cli, "render.yaml", "-o", "infra", "--project", "my-kv")
+    infra = cli.scratch / "infra"
+    cli.run("stack", "init", "prod", cwd=infra)
     cli.emu.clear_requests()
 
-    cli.run("up", "--yes", cwd=where)
+    up = cli.run("up", "--yes", cwd=infra)
+    assert (infra / "venv" / "bin" / "python").exists(), "the CLI created the virtualenv"
+    # This run's package is installed from the checkout (`make venv`: pip install -e .), so
+    # that is what the project's requirements.txt installed: no package index has it.
+    assert requirement_lines(infra / "requirements.txt")[0] == f"-e {ROOT}"
     counts = cli.emu.request_counts()
     assert not {"POST", "PATCH", "DELETE"} & set(counts), counts
-    cli.run("preview", "--expect-no-changes", cwd=where)
-    outputs = cli.outputs(where, "prod")
+    for kv in (cache, jobs):
+        assert f"Key Value {kv.name!r}: adopting existing instance {kv.id}" in up.stdout, up.stdout
+    cli.run("preview", "--expect-no-changes", cwd=infra)
+    outputs = cli.outputs(infra, "prod")
     for name, url in urls.items():
         assert outputs[f"{name}.connectionString"] == url
         assert outputs[f"{name}.host"] == url.split("//")[1].split(":")[0]
         assert outputs[f"{name}.port"] == int(url.rsplit(":", 1)[1])
-    cli.run("destroy", "--yes", cwd=where)
+
+    # The policy pack stops this production stack until the import says --protect.
+    pack = policy_pack(cli)
+    blocked = cli.run("preview", "--policy-pack", str(pack), cwd=infra, check=False)
+    assert blocked.returncode != 0
+    shown = blocked.stdout + blocked.stderr
+    for name in ("cache", "jobs"):
+        assert f"KeyValue {name!r} breaks render-kv-deletion-protection" in shown, shown
+    render_kv_import(
+        cli, "render.yaml", "-o", "infra", "--project", "my-kv", "--protect", "--force"
+    )
+    passed = cli.run("preview", "--policy-pack", str(pack), cwd=infra)
+    assert " breaks " not in passed.stdout + passed.stderr
+    cli.run("destroy", "--yes", cwd=infra)  # the state is not protected yet: nothing was up
