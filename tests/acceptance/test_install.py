@@ -1,4 +1,4 @@
-"""What an install meets: `make dist`'s wheel.
+"""What a fresh clone and an install meet: `make dist`'s wheel, and `make test` without ../shared.
 
 pulumi-render-kv is on no package index: users install the wheel `make dist` builds (or a
 checkout, or a git URL, which pip turns into the same wheel). The wheel is built here as
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -147,3 +148,40 @@ def test_the_console_scripts_run(installed: Installed, script: str) -> None:
     done = installed.run(str(installed.venv / "bin" / script), "--help")
     assert done.returncode == 0, done.stderr
     assert "usage:" in done.stdout
+
+
+# The tests that read Render's spec and recorded traffic from ../shared.
+SHARED_DATA_TESTS = [
+    "tests/test_openapi_contract.py",
+    "tests/client/test_contract.py",
+    "tests/emulator/test_contract.py",
+    "tests/emulator/test_recorded_traffic.py",
+]
+
+
+def test_a_plain_clone_says_which_tests_it_skips_and_why(tmp_path: Path) -> None:
+    """Without ../shared (a plain clone) the run names the missing folders, once."""
+    clone = tmp_path / "pulumi-render-kv"
+    clone.mkdir()
+    shutil.copy(ROOT / "pyproject.toml", clone / "pyproject.toml")
+    shutil.copytree(ROOT / "tests", clone / "tests", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {
+        k: v for k, v in os.environ.items() if k not in {"RENDER_OPENAPI_DIR", "RENDER_TRAFFIC_DIR"}
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *SHARED_DATA_TESTS],
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    [skipped] = re.findall(r"(\d+) skipped", done.stdout.splitlines()[-1])
+    lines = [line for line in done.stdout.splitlines() if line.startswith("SKIPPED")]
+    assert lines == [
+        f"SKIPPED {skipped} test(s): ../shared/render-openapi and ../shared/render-traffic are "
+        "absent (Render's OpenAPI spec and recorded API traffic, which the project's CI keeps "
+        "beside the checkout; README.md, Testing, says where to get them)"
+    ]
