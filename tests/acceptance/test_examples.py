@@ -8,7 +8,7 @@ quickstart's outputs through a StackReference.
 from __future__ import annotations
 
 import runpy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -21,25 +21,49 @@ from .conftest import ROOT, provider_env
 
 pytestmark = [pytest.mark.grpc, pytest.mark.dataplane]
 
-QUICKSTART = ROOT / "examples" / "quickstart" / "__main__.py"
-APP_STACK = ROOT / "examples" / "app-stack" / "__main__.py"
+EXAMPLES = ROOT / "examples"
+QUICKSTART = EXAMPLES / "quickstart" / "__main__.py"
+APP_STACK = EXAMPLES / "app-stack" / "__main__.py"
+QUICKSTART_CONFIG = {"extraAllowedCidr": "127.0.0.1/32"}
 
 
 def program_of(path: Path):  # type: ignore[no-untyped-def]
     return lambda: runpy.run_path(str(path), run_name="__main__")
 
 
+def live_names(emu: Emulator) -> list[str]:
+    return sorted(emu.backend.retrieve_key_value(i).name for i in emu.backend.instance_ids())
+
+
 @pytest.fixture
-def quickstart_engine(emu: Emulator, tmp_path: Path) -> Iterator[Engine]:
+def quickstart_server(emu: Emulator, tmp_path: Path) -> Iterator[ProviderServer]:
     with ProviderServer(
         cwd=ROOT,
         project="render-kv-quickstart",
         env=provider_env(emu),
         stderr_path=tmp_path / "stderr.log",
     ) as srv:
-        engine = Engine(srv, stack="dev", config={"extraAllowedCidr": "127.0.0.1/32"})
-        yield engine
+        yield srv
+
+
+@pytest.fixture
+def quickstart_stack(quickstart_server: ProviderServer) -> Iterator[Callable[[str], Engine]]:
+    """Engines for stacks of the quickstart, all destroyed at the end."""
+    engines: list[Engine] = []
+
+    def stack(name: str) -> Engine:
+        engine = Engine(quickstart_server, stack=name, config=QUICKSTART_CONFIG)
+        engines.append(engine)
+        return engine
+
+    yield stack
+    for engine in engines:
         engine.destroy()
+
+
+@pytest.fixture
+def quickstart_engine(quickstart_stack: Callable[[str], Engine]) -> Engine:
+    return quickstart_stack("dev")
 
 
 def test_quickstart_preview_then_up_then_no_diff(quickstart_engine: Engine, emu: Emulator) -> None:
@@ -49,6 +73,8 @@ def test_quickstart_preview_then_up_then_no_diff(quickstart_engine: Engine, emu:
     assert emu.request_counts() == {}
 
     result = run_program(program_of(QUICKSTART), quickstart_engine, preview=False)
+    # Named after the stack, as the README asks of instances that share a workspace.
+    assert live_names(emu) == ["dev-cache", "dev-jobs"]
     outputs = result.outputs
     assert {"REDIS_URL", "QUEUE_URL", "QUEUE_EXTERNAL_URL"} <= result.secret_outputs
     assert "REDIS_HOST" not in result.secret_outputs
@@ -68,18 +94,29 @@ def test_quickstart_preview_then_up_then_no_diff(quickstart_engine: Engine, emu:
     assert again.plan.ops == {"cache": "same", "jobs": "same"}
 
 
-def test_app_stack_reads_outputs_through_a_stack_reference(
-    quickstart_engine: Engine, server: ProviderServer
+def test_two_stacks_of_the_quickstart_share_a_workspace(
+    quickstart_stack: Callable[[str], Engine], emu: Emulator
 ) -> None:
-    """The app stack sees the quickstart's URLs, and they stay secret there too."""
-    infra = run_program(program_of(QUICKSTART), quickstart_engine, preview=False)
-    app_engine = Engine(server, stack="dev")
+    """A second stack's create finds no instance of its names: no NameTaken, no twin."""
+    dev = run_program(program_of(QUICKSTART), quickstart_stack("dev"), preview=False)
+    staging = run_program(program_of(QUICKSTART), quickstart_stack("staging"), preview=False)
+    assert live_names(emu) == ["dev-cache", "dev-jobs", "staging-cache", "staging-jobs"]
+    assert dev.outputs["REDIS_URL"] != staging.outputs["REDIS_URL"]
+
+
+def test_app_stack_reads_outputs_through_a_stack_reference(
+    quickstart_stack: Callable[[str], Engine], server: ProviderServer
+) -> None:
+    """The app stack sees its own stack's quickstart URLs, and they stay secret there too."""
+    infra = run_program(program_of(QUICKSTART), quickstart_stack("staging"), preview=False)
+    app_engine = Engine(server, stack="staging")
     app = run_program(
         program_of(APP_STACK),
         app_engine,
         preview=False,
         project=server.project,
-        stack_references={"organization/render-kv-quickstart/dev": infra},
+        # No infraStack config: the app stack reads the quickstart stack of its own name.
+        stack_references={"organization/render-kv-quickstart/staging": infra},
     )
     assert app.outputs["app_environment"] == {
         "REDIS_URL": infra.outputs["REDIS_URL"],

@@ -98,6 +98,18 @@ def test_app_stack_reads_the_quickstart_through_a_stack_reference(cli: Cli) -> N
     cli.run("destroy", "--yes", cwd=where)
 
 
+def test_two_quickstart_stacks_share_a_workspace(cli: Cli) -> None:
+    """Stack-prefixed names: a second stack's create meets no NameTaken and makes no twin."""
+    where = quickstart(cli)
+    cli.run("up", "--yes", cwd=where)
+    cli.run("stack", "init", "staging", cwd=where)
+    cli.run("up", "--yes", "--stack", "staging", cwd=where)
+    assert live_names(cli) == ["dev-cache", "dev-jobs", "staging-cache", "staging-jobs"]
+    cli.run("destroy", "--yes", "--stack", "staging", cwd=where)
+    cli.run("destroy", "--yes", "--stack", "dev", cwd=where)
+    assert live_names(cli) == []
+
+
 def test_api_key_from_secret_stack_config_alone(cli: Cli) -> None:
     """``pulumi config set --secret render:apiKey`` with no RENDER_API_KEY in the environment."""
     where = quickstart(cli)
