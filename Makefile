@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 DIST   ?= dist
+DIR    ?= playground
 
-.PHONY: demo test lint bench bench-detail venv server clean dist dist-check
+.PHONY: demo test lint bench bench-detail venv server clean dist dist-check playground
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +21,12 @@ server:
 
 demo: venv server
 	$(BIN)/python -m pulumi_render_kv.demo
+
+# The quickstart and the app stack copied to DIR (default ./playground, git-ignored), to edit
+# and run with the Pulumi CLI in this checkout's virtualenv; examples/ stays as `make test`
+# expects it. Refuses to overwrite an existing DIR.
+playground: venv
+	$(BIN)/python -m pulumi_render_kv.demo playground $(DIR)
 
 # pulumi-render-kv is on no package index: this builds the sdist and the wheel to install it
 # from (pip install $(DIST)/pulumi_render_kv-*.whl), with the venv's pinned setuptools.

@@ -1,7 +1,8 @@
 """Quickstart: a cache and a job queue on Render Key Value.
 
-Run from the repository root with the Pulumi CLI (``pulumi up``), or without it through
-``make demo``, which runs this same program against the local Render emulator.
+``make demo`` runs this program against the local Render emulator (with the Pulumi CLI when
+it is installed). To edit it and run it yourself, ``make playground`` copies it to a folder
+of your own (the README's "Use it" says how); ``make test`` runs this copy as it is.
 """
 
 import pulumi
