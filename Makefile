@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+DIST   ?= dist
+DIR    ?= playground
 
-.PHONY: demo test lint bench bench-detail venv server clean
+.PHONY: demo test lint bench bench-detail venv server clean dist dist-check playground
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +21,32 @@ server:
 
 demo: venv server
 	$(BIN)/python -m pulumi_render_kv.demo
+
+# The quickstart and the app stack copied to DIR (default ./playground, git-ignored), to edit
+# and run with the Pulumi CLI in this checkout's virtualenv; examples/ stays as `make test`
+# expects it. Refuses to overwrite an existing DIR.
+playground: venv
+	$(BIN)/python -m pulumi_render_kv.demo playground $(DIR)
+
+# pulumi-render-kv is on no package index: this builds the sdist and the wheel to install it
+# from (pip install $(DIST)/pulumi_render_kv-*.whl), with the venv's pinned setuptools.
+dist: venv
+	rm -f $(DIST)/pulumi_render_kv-*
+	$(BIN)/python -m build --quiet --no-isolation --outdir $(DIST)
+
+# The wheel as a user installs it: a fresh virtualenv, its dependencies from PyPI (under
+# constraints.txt); then import it and run its console script from outside the checkout (in
+# the checkout, `python -c` would import the source tree instead of the wheel).
+dist-check: dist
+	@set -eu; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	wheel=$$(cd $(DIST) && ls "$$PWD"/pulumi_render_kv-*.whl); \
+	$(PYTHON) -m venv "$$tmp/venv"; \
+	"$$tmp/venv/bin/python" -m pip install -q -c constraints.txt "$$wheel"; \
+	cd "$$tmp"; \
+	"$$tmp/venv/bin/python" -c 'import sys, pulumi_render_kv.provider as p; \
+	sys.exit(None if p.__file__.startswith(sys.prefix) else "dist-check: not the wheel: " + p.__file__)'; \
+	"$$tmp/venv/bin/render-kv-import" --help >/dev/null; \
+	echo "dist-check: $$(basename "$$wheel") installs into a fresh virtualenv, imports and runs"
 
 test: venv server
 	$(BIN)/python -m pytest
@@ -39,4 +67,4 @@ bench-detail: venv server
 	$(BIN)/python benchmarks/bench_lifecycle.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DIST)

@@ -2,14 +2,18 @@
 
 1. Starts the emulator (Render's API on a free local port; every instance a real
    valkey-server/redis-server).
-2. Runs ``examples/quickstart`` (a cache and a job queue):
+2. Runs ``examples/quickstart`` (a cache and a job queue) as stack ``dev``:
    - with the Pulumi CLI when it is installed: ``pulumi preview --diff``, ``pulumi up``,
-     ``pulumi stack output``, ``pulumi destroy``, on a throw-away local backend;
+     ``pulumi stack output``, ``pulumi destroy``, on a copy of the project in a throw-away
+     folder with a throw-away local backend;
    - otherwise through ``pulumi_render_kv.testing``, which drives the SDK's own provider
      server exactly as the CLI would, and prints the same kind of plan.
 3. Connects to the cache with the exported ``REDIS_URL`` and to the queue's external TLS
    endpoint with ``QUEUE_EXTERNAL_URL``, shows that a second preview plans nothing, and
    tears everything down.
+
+``python -m pulumi_render_kv.demo playground DIR`` (``make playground``) copies the
+quickstart and the app stack to DIR, to edit and run with the CLI in this virtualenv.
 
 This module imports the emulator and the test harness; nothing on the provider's path
 imports it.
@@ -27,9 +31,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 ROOT = Path(__file__).resolve().parents[1]
-QUICKSTART = ROOT / "examples" / "quickstart" / "__main__.py"
+EXAMPLES = ROOT / "examples"
+QUICKSTART = EXAMPLES / "quickstart" / "__main__.py"
+# The examples `make playground` copies (each to a folder of the same name).
+PLAYGROUND_EXAMPLES = ("quickstart", "app-stack")
 PROJECT = "render-kv-quickstart"
+STACK = "dev"
 DEMO_API_KEY = "rnd_localEmulatorDemoKey"
 DEMO_CONFIG = {"extraAllowedCidr": "127.0.0.1/32"}
 
@@ -57,6 +67,55 @@ def _connect(outputs: Mapping[str, Any], ca_cert: Path | None) -> None:
             f"queue  external TLS endpoint: LLEN demo:jobs → {queue.llen('demo:jobs')}, "
             f"maxmemory-policy={queue.config_get('maxmemory-policy')['maxmemory-policy']}"
         )
+
+
+def copy_example(example: str, dest: Path, virtualenv: Path) -> Path:
+    """``examples/<example>`` as a project in ``dest`` that runs in ``virtualenv``.
+
+    The example's own Pulumi.yaml names a virtualenv of its own, filled from its
+    requirements.txt by ``pulumi install``; the copy names ``virtualenv`` instead (for
+    ``make playground`` and ``make demo``, the checkout's .venv, where pulumi-render-kv is
+    installed from the checkout), so it runs at once and needs no requirements.txt.
+    """
+    source = EXAMPLES / example
+    dest.mkdir(parents=True)
+    shutil.copy(source / "__main__.py", dest / "__main__.py")
+    project = yaml.safe_load((source / "Pulumi.yaml").read_text())
+    project["runtime"]["options"]["virtualenv"] = str(virtualenv)
+    (dest / "Pulumi.yaml").write_text(
+        f"# A copy of examples/{example}, run in the virtualenv below (the one this copy was\n"
+        "# made from): edit it freely, `make test` never reads it.\n"
+        + yaml.safe_dump(project, sort_keys=False)
+    )
+    return dest
+
+
+def playground(dest: Path) -> int:
+    """``make playground``: the quickstart and the app stack in ``dest``, and what to run next."""
+    dest = dest.expanduser().absolute()
+    if dest.exists() and any(dest.iterdir()):
+        print(
+            f"playground: {dest} already exists and is not empty; edit what is there, or "
+            "choose another folder (make playground DIR=...)",
+            file=sys.stderr,
+        )
+        return 1
+    for example in PLAYGROUND_EXAMPLES:
+        copy_example(example, dest / example, Path(sys.prefix))
+    state = dest / ".pulumi-state"
+    state.mkdir()
+    bin_dir = Path(sys.prefix) / "bin"
+    print(f"playground: {dest}/quickstart and {dest}/app-stack, copies of examples/ to edit.")
+    print("With the Pulumi CLI, against the local emulator (stack state in .pulumi-state):\n")
+    print(
+        f"  {bin_dir / 'render-kv-emulator'} &   # prints RENDER_API_URL=http://127.0.0.1:PORT/v1"
+    )
+    print("  export RENDER_API_URL=http://127.0.0.1:PORT/v1 RENDER_API_KEY=anything")
+    print(f"  export PULUMI_BACKEND_URL={state.as_uri()} PULUMI_CONFIG_PASSPHRASE=demo")
+    print(f"  cd {dest / 'quickstart'} && pulumi stack init dev && pulumi up")
+    print("  pulumi stack output --show-secrets")
+    print("  cd ../app-stack && pulumi stack init dev && pulumi up")
+    return 0
 
 
 def _env(url: str, owner_id: str) -> dict[str, str]:
@@ -94,7 +153,10 @@ def run_with_harness(url: str, owner_id: str, ca_cert: Path | None) -> None:
             stderr_path=Path(tmp) / "provider.log",
         ) as server,
     ):
-        engine = Engine(server, stack="dev", config=DEMO_CONFIG)
+        # A fresh provider process per command, as the CLI starts one: a provider that ran
+        # the `up` itself would keep, at destroy, what this deployment created (a rename's
+        # guard), and the demo would leave its instances behind.
+        engine = Engine(server, stack=STACK, config=DEMO_CONFIG, fresh_provider_per_operation=True)
         try:
             _say("pulumi preview --diff")
             print(render_plan(run_program(program, engine, preview=True).plan))
@@ -118,11 +180,10 @@ def run_with_harness(url: str, owner_id: str, ca_cert: Path | None) -> None:
 
 
 def run_with_cli(pulumi: str, url: str, owner_id: str, ca_cert: Path | None) -> None:
-    # A throw-away backend, stack and config file: nothing of the user's own stacks (or
-    # Pulumi.<stack>.yaml files in the checkout) is touched.
+    # A copy of the quickstart in a throw-away folder, with a throw-away backend: nothing of
+    # the user's own stacks or files (examples/ included) is touched.
     with tempfile.TemporaryDirectory() as scratch:
-        stack = f"render-kv-demo-{os.getpid()}"
-        config_file = str(Path(scratch) / "Pulumi.demo.yaml")
+        project = copy_example("quickstart", Path(scratch) / "quickstart", Path(sys.prefix))
         env = {
             **os.environ,
             **_env(url, owner_id),
@@ -132,42 +193,50 @@ def run_with_cli(pulumi: str, url: str, owner_id: str, ca_cert: Path | None) -> 
         }
         (Path(scratch) / "backend").mkdir()
 
-        def cli(*args: str, capture: bool = False) -> str:
-            _say("pulumi " + " ".join(args))
+        def cli(*args: str, quiet: bool = False) -> str:
+            """Runs ``pulumi *args`` under a header, its output shown; ``quiet``: neither
+            (for setup, and for output the demo reads rather than shows)."""
+            if not quiet:
+                _say("pulumi " + " ".join(args))
             done = subprocess.run(  # noqa: S603 -- the user's own pulumi binary
-                [pulumi, *args, "--stack", stack, "--non-interactive"],
-                cwd=QUICKSTART.parent,
+                [pulumi, *args, "--stack", STACK, "--non-interactive"],
+                cwd=project,
                 env=env,
                 check=True,
                 text=True,
-                capture_output=capture,
+                capture_output=quiet,
             )
             return done.stdout or ""
 
-        def with_config(*args: str) -> tuple[str, ...]:
-            return (*args, "--config-file", config_file)
-
         cli("stack", "init")
+        for key, value in DEMO_CONFIG.items():
+            cli("config", "set", key, value, quiet=True)
+        cli("config")
         try:
-            for key, value in DEMO_CONFIG.items():
-                cli(*with_config("config", "set", key, value))
-            try:
-                cli(*with_config("preview", "--diff"))
-                cli(*with_config("up", "--yes", "--diff"))
-                outputs = json.loads(
-                    cli("stack", "output", "--json", "--show-secrets", capture=True)
-                )
-                _say("connect with the exported (secret) URLs")
-                _connect(outputs, ca_cert)
-                cli(*with_config("preview", "--expect-no-changes"))
-            finally:
-                cli(*with_config("destroy", "--yes"))
+            cli("preview", "--diff")
+            cli("up", "--yes", "--diff")
+            # What `pulumi stack output` shows (secrets masked); the URLs to connect with are
+            # read with --show-secrets, and never printed.
+            cli("stack", "output")
+            outputs = json.loads(cli("stack", "output", "--json", "--show-secrets", quiet=True))
+            _say("connect with the exported (secret) URLs")
+            _connect(outputs, ca_cert)
+            cli("preview", "--expect-no-changes")
         finally:
-            # Also removes the Pulumi.<stack>.yaml `stack init` wrote next to the project.
-            cli("stack", "rm", "--yes", "--force")
+            cli("destroy", "--yes")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "playground":
+        if len(args) != 2:
+            print("usage: python -m pulumi_render_kv.demo playground DIR", file=sys.stderr)
+            return 2
+        return playground(Path(args[1]))
+    if args:
+        print("usage: python -m pulumi_render_kv.demo [playground DIR]", file=sys.stderr)
+        return 2
+
     from pulumi_render_kv.emulator import Emulator, EmulatorSettings  # noqa: PLC0415
 
     if not QUICKSTART.is_file():

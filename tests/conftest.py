@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -11,6 +12,15 @@ import pytest
 # tests/ holds helper modules (openapi_contract) imported by tests in sub-folders.
 sys.path.insert(0, str(Path(__file__).parent))
 
+# Render's OpenAPI spec and recorded traffic are data kept beside the checkout, in ../shared/
+# (as the project's CI has them), never in it: a plain clone skips the tests that read them.
+# Those skips are one line naming the missing folders, not one line per skip message.
+_SHARED_FOLDER = re.compile(r"\.\./shared/[\w-]+")
+_SHARED_DATA = {
+    "../shared/render-openapi": "Render's OpenAPI spec",
+    "../shared/render-traffic": "recorded API traffic",
+}
+
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """One line per skip reason (addopts leaves skips out of -r).
@@ -18,9 +28,24 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     `-ra` printed a line for each skipped test: twenty for one missing OpenAPI spec file.
     """
     reasons: Counter[str] = Counter()
+    shared_folders: set[str] = set()
+    shared_skips = 0
     for report in terminalreporter.stats.get("skipped", []):
         longrepr = report.longrepr
         message = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
-        reasons[message.removeprefix("Skipped: ")] += 1
+        reason = message.removeprefix("Skipped: ")
+        if folders := _SHARED_FOLDER.findall(reason):
+            shared_folders.update(folder.rstrip("/") for folder in folders)
+            shared_skips += 1
+        else:
+            reasons[reason] += 1
+    if shared_skips:
+        missing = sorted(shared_folders)
+        what = " and ".join(_SHARED_DATA.get(folder, folder) for folder in missing)
+        terminalreporter.write_line(
+            f"SKIPPED {shared_skips} test(s): {' and '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} absent ({what}, which the project's CI "
+            "keeps beside the checkout; README.md, Testing, says where to get them)"
+        )
     for reason, count in sorted(reasons.items()):
         terminalreporter.write_line(f"SKIPPED {count} test(s): {reason}")

@@ -6,8 +6,13 @@ outputs as secrets, so they never show in plain text in this stack's preview or 
 
 import pulumi
 
+# The quickstart stack of this stack's name (dev reads dev, prod reads prod) unless
+# `pulumi config set infraStack org/project/stack` names another.
 config = pulumi.Config()
-infra = pulumi.StackReference(config.get("infraStack") or "organization/render-kv-quickstart/dev")
+infra = pulumi.StackReference(
+    config.get("infraStack")
+    or f"{pulumi.get_organization()}/render-kv-quickstart/{pulumi.get_stack()}"
+)
 
 redis_url = infra.require_output("REDIS_URL")
 queue_url = infra.require_output("QUEUE_URL")

@@ -1,17 +1,24 @@
 """Quickstart: a cache and a job queue on Render Key Value.
 
-Run from the repository root with the Pulumi CLI (``pulumi up``), or without it through
-``make demo``, which runs this same program against the local Render emulator.
+``make demo`` runs this program against the local Render emulator (with the Pulumi CLI when
+it is installed). To edit it and run it yourself, ``make playground`` copies it to a folder
+of your own (the README's "Use it" says how); ``make test`` runs this copy as it is.
 """
 
 import pulumi
 
 import pulumi_render_kv as render_kv
 
+# Render names need not be unique, but the provider refuses to create an instance whose name
+# the workspace already has (it could be a twin left by an interrupted `pulumi up`): the stack
+# name in each name lets stacks dev, staging, prod... share one workspace.
+stack = pulumi.get_stack()
+
 # A cache: evicts least-recently-used keys when full, reachable only from Render's
 # private network (empty allow list).
 cache = render_kv.KeyValue(
     "cache",
+    name=f"{stack}-cache",
     plan="starter",
     workload="cache",
 )
@@ -26,6 +33,7 @@ if extra := config.get("extraAllowedCidr"):
 
 queue = render_kv.KeyValue(
     "jobs",
+    name=f"{stack}-jobs",
     plan="starter",
     workload="queue",
     ip_allow_list=allowed,

@@ -7,6 +7,11 @@ every command and its output is kept in the test's ``commands.log``.
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -78,13 +83,27 @@ def test_stack_export_holds_no_key_and_no_plaintext_secret(cli: Cli) -> None:
     cli.run("destroy", "--yes", cwd=where)
 
 
-def test_app_stack_reads_the_quickstart_through_a_stack_reference(cli: Cli) -> None:
-    where = quickstart(cli)
-    cli.run("up", "--yes", cwd=where)
-    infra = cli.outputs(where, "dev")
-    app = project(cli.scratch / "app", "render-kv-app-stack", APP_STACK)
+def playground(cli: Cli) -> Path:
+    """`make playground`: the README's copy of the examples, run in this checkout's venv."""
+    where = cli.scratch / "playground"
+    subprocess.run(
+        [sys.executable, "-m", "pulumi_render_kv.demo", "playground", str(where)],
+        check=True,
+        capture_output=True,
+    )
+    return where
+
+
+def test_the_readme_walkthrough_in_the_playground(cli: Cli) -> None:
+    """The quickstart and the app stack as the README runs them: in `make playground`'s copy,
+    stacks `dev`, the app stack reading the quickstart stack of its own name."""
+    where = playground(cli)
+    quickstart_dir, app = where / "quickstart", where / "app-stack"
+    cli.run("stack", "init", "dev", cwd=quickstart_dir)
+    cli.run("up", "--yes", cwd=quickstart_dir)
+    assert live_names(cli) == ["dev-cache", "dev-jobs"]
+    infra = cli.outputs(quickstart_dir, "dev")
     cli.run("stack", "init", "dev", cwd=app)
-    cli.run("config", "set", "infraStack", "organization/render-kv-quickstart/dev", cwd=app)
     cli.run("up", "--yes", cwd=app)
     assert (
         json.loads(cli.run("stack", "output", "--json", cwd=app).stdout)["app_environment"]
@@ -95,7 +114,93 @@ def test_app_stack_reads_the_quickstart_through_a_stack_reference(cli: Cli) -> N
     assert seen["cache_endpoint"] == f"{infra['REDIS_HOST']}:{int(infra['REDIS_PORT'])}"
     assert infra["REDIS_URL"] not in json.dumps(cli.export(app, "dev"))
     cli.run("destroy", "--yes", cwd=app)
-    cli.run("destroy", "--yes", cwd=where)
+    cli.run("destroy", "--yes", cwd=quickstart_dir)
+
+
+def test_two_quickstart_stacks_share_a_workspace(cli: Cli) -> None:
+    """Stack-prefixed names: a second stack's create meets no NameTaken and makes no twin."""
+    where = quickstart(cli)
+    cli.run("up", "--yes", cwd=where)
+    cli.run("stack", "init", "staging", cwd=where)
+    cli.run("up", "--yes", "--stack", "staging", cwd=where)
+    assert live_names(cli) == ["dev-cache", "dev-jobs", "staging-cache", "staging-jobs"]
+    cli.run("destroy", "--yes", "--stack", "staging", cwd=where)
+    cli.run("destroy", "--yes", "--stack", "dev", cwd=where)
+    assert live_names(cli) == []
+
+
+def shipped_checkout(cli: Cli) -> Path:
+    """The package and the examples as a clone has them, in a folder of their own."""
+    clone = cli.scratch / "clone"
+    ignore = shutil.ignore_patterns("__pycache__", "venv", "Pulumi.*.yaml", "*.egg-info")
+    clone.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, clone / name)
+    shutil.copytree(ROOT / "pulumi_render_kv", clone / "pulumi_render_kv", ignore=ignore)
+    shutil.copytree(ROOT / "examples", clone / "examples", ignore=ignore)
+    return clone
+
+
+def test_the_examples_as_shipped_install_their_own_virtualenv(cli: Cli) -> None:
+    """Pulumi.yaml names a virtualenv; `pulumi install` creates it from requirements.txt
+    (pulumi-render-kv from the checkout, and pulumi), with no plugin to fetch, and the
+    program runs in it."""
+    clone = shipped_checkout(cli)
+    quickstart_dir, app = clone / "examples" / "quickstart", clone / "examples" / "app-stack"
+    # As a user's machine has it: automatic plugin acquisition on, the CLI's default.
+    defaults = {"PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": None}
+    for folder in (quickstart_dir, app):
+        cli.run("install", cwd=folder, env=defaults)
+    venv_python = quickstart_dir / "venv" / "bin" / "python"
+    where = subprocess.run(
+        [str(venv_python), "-c", "import pulumi_render_kv; print(pulumi_render_kv.__file__)"],
+        cwd=quickstart_dir,  # not the checkout, whose source tree `python -c` would import
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert where.startswith(str(quickstart_dir / "venv")), where
+    cli.run("stack", "init", "dev", cwd=quickstart_dir)
+    cli.run("up", "--yes", cwd=quickstart_dir, env=defaults)
+    cli.run("stack", "init", "dev", cwd=app)
+    cli.run("up", "--yes", cwd=app, env=defaults)
+    assert "cache_endpoint" in cli.outputs(app, "dev")
+    cli.run("destroy", "--yes", cwd=app)
+    cli.run("destroy", "--yes", cwd=quickstart_dir)
+
+
+def test_make_demo_with_the_cli_shows_what_each_step_did(tmp_path: Path) -> None:
+    """`make demo` where `pulumi` is on PATH: every `=== pulumi ...` header has the command's
+    output under it (the stack output too), and no secret is printed."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("RENDER_", "PULUMI_"))
+    }
+    env.update(PULUMI_HOME=str(tmp_path / "pulumi-home"), PULUMI_SKIP_UPDATE_CHECK="true")
+    done = subprocess.run(
+        [sys.executable, "-m", "pulumi_render_kv.demo"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # the CLI says some things on stderr: as a terminal shows it
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "redis://" not in done.stdout, "no connection string (a secret) is printed"
+    assert "rediss://" not in done.stdout
+    parts = re.split(r"^=== (.*)$", done.stdout, flags=re.M)
+    shown = {header: body.strip() for header, body in zip(parts[1::2], parts[2::2], strict=True)}
+    empty = [header for header, body in shown.items() if not body]
+    assert not empty, f"headers with nothing under them: {empty}\n{done.stdout}"
+    [outputs] = [body for header, body in shown.items() if header.startswith("pulumi stack output")]
+    assert "REDIS_HOST" in outputs
+    assert "[secret]" in outputs
+    [done_header] = [header for header in shown if header.startswith("done:")]
+    assert "'DELETE': 2" in done_header, "the destroy deleted both instances"
+    assert not list(ROOT.glob("examples/*/Pulumi.*.yaml")), "the demo leaves the checkout alone"
 
 
 def test_api_key_from_secret_stack_config_alone(cli: Cli) -> None:
