@@ -156,7 +156,7 @@ def run_with_harness(url: str, owner_id: str, ca_cert: Path | None) -> None:
         # A fresh provider process per command, as the CLI starts one: a provider that ran
         # the `up` itself would keep, at destroy, what this deployment created (a rename's
         # guard), and the demo would leave its instances behind.
-        engine = Engine(server, stack=STACK, config=DEMO_CONFIG, fresh_provider_per_operation=True)
+        engine = Engine(server, stack=STACK, config=DEMO_CONFIG)  # a process per command
         try:
             _say("pulumi preview --diff")
             print(render_plan(run_program(program, engine, preview=True).plan))
