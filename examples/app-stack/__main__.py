@@ -9,13 +9,30 @@ import pulumi
 # The quickstart stack of this stack's name (dev reads dev, prod reads prod) unless
 # `pulumi config set infraStack org/project/stack` names another.
 config = pulumi.Config()
-infra = pulumi.StackReference(
+infra_name = (
     config.get("infraStack")
     or f"{pulumi.get_organization()}/render-kv-quickstart/{pulumi.get_stack()}"
 )
+infra = pulumi.StackReference(infra_name)
 
-redis_url = infra.require_output("REDIS_URL")
-queue_url = infra.require_output("QUEUE_URL")
+
+def infra_output(name: str) -> pulumi.Output:
+    """An output of the quickstart stack, or an error saying which stack and what to run."""
+
+    def present(value: object) -> object:
+        if value is None:
+            raise RuntimeError(
+                f"stack {infra_name!r} has no output {name!r}: run `pulumi up` in the "
+                f"quickstart project on stack {infra_name.rsplit('/', 1)[-1]!r} first, or "
+                "`pulumi config set infraStack <org/project/stack>` to read another stack"
+            )
+        return value
+
+    return infra.get_output(name).apply(present)
+
+
+redis_url = infra_output("REDIS_URL")
+queue_url = infra_output("QUEUE_URL")
 
 # The environment an app service on Render would receive (for example through the
 # Render provider's env vars, or a secrets manager).
@@ -29,8 +46,8 @@ pulumi.export(
 pulumi.export(
     "cache_endpoint",
     pulumi.Output.concat(
-        infra.require_output("REDIS_HOST"),
+        infra_output("REDIS_HOST"),
         ":",
-        infra.require_output("REDIS_PORT").apply(lambda port: str(int(port))),
+        infra_output("REDIS_PORT").apply(lambda port: str(int(port))),
     ),
 )

@@ -139,6 +139,24 @@ def test_app_stack_reads_outputs_through_a_stack_reference(
         assert direct.ping()
 
 
+def test_app_stack_without_infra_outputs_says_which_stack_and_what_to_run(
+    server: ProviderServer,
+) -> None:
+    """No bare KeyError: the error names the stack, the output and the command."""
+    app_engine = Engine(server, stack="staging")
+    with pytest.raises(RuntimeError) as caught:  # the program's own error
+        run_program(
+            program_of(APP_STACK),
+            app_engine,
+            preview=True,
+            project=server.project,
+            stack_references={"organization/render-kv-quickstart/staging": {}},
+        )
+    message = str(caught.value)
+    assert "stack 'organization/render-kv-quickstart/staging' has no output" in message
+    assert "run `pulumi up` in the quickstart project on stack 'staging' first" in message
+
+
 def test_the_readme_harness_example_runs_as_written(monkeypatch: pytest.MonkeyPatch) -> None:
     """The README's `pulumi_render_kv.testing` example is runnable, not a sketch."""
     readme = (ROOT / "README.md").read_text()
