@@ -16,7 +16,14 @@ from typing import Any
 
 from pulumi_render_kv import catalog
 from pulumi_render_kv.catalog import ChangeKind, Plan
-from pulumi_render_kv.spec import AS_IS, AS_IS_PROPERTIES, DEFAULT_WAIT_TIMEOUT, UNKNOWN, Problem
+from pulumi_render_kv.spec import (
+    AS_IS,
+    AS_IS_PROPERTIES,
+    DEFAULT_WAIT_TIMEOUT,
+    UNKNOWN,
+    Problem,
+    allow_list_entries,
+)
 
 # Values a property has when it is absent from state written by an older provider version.
 _DEFAULTS: dict[str, Any] = {
@@ -107,9 +114,15 @@ def _value(state: Mapping[str, Any], key: str) -> Any:
     return value
 
 
-def _differs(old: Any, new: Any) -> bool:
+def _differs(old: Any, new: Any, prop: str = "") -> bool:
     if new is UNKNOWN:
         return True
+    if prop == "ipAllowList":
+        # Compared as sets: order and duplicates are never a change (check keeps the user's
+        # order, refresh reads Render's).
+        old_set, new_set = allow_list_entries(old), allow_list_entries(new)
+        if old_set is not None and new_set is not None:
+            return old_set != new_set
     if isinstance(old, float | int) and isinstance(new, float | int):
         return float(old) != float(new)
     return bool(old != new)
@@ -161,7 +174,7 @@ def plan_changes(prior: Mapping[str, Any], desired: Mapping[str, Any]) -> Planne
             continue  # an unset owner means "the configured/default workspace": nothing to compare
         if prop in AS_IS_PROPERTIES and new == AS_IS:
             continue  # left as it is in Render, whatever that is
-        if _differs(old, new):
+        if _differs(old, new, prop):
             result.changes.append(Change(prop, old, new, rule.kind))
     _judge(prior, desired, result)
     return result

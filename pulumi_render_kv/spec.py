@@ -4,8 +4,10 @@
 numbers possibly as floats, values possibly ``UNKNOWN`` during a preview) and returns the
 canonical inputs plus *every* problem found, each naming the property, the value and the
 fix. Canonical means that two inputs that mean the same thing are equal: policies in the
-API's spelling, CIDRs parsed and masked, allow lists deduplicated and sorted, persistence
-resolved from the workload or the plan. That is what keeps ``pulumi up`` free of false diffs.
+API's spelling, CIDRs parsed and masked, allow lists deduplicated, persistence resolved from
+the workload or the plan. That is what keeps ``pulumi up`` free of false diffs. Allow lists
+keep the order they are written in, since the engine displays these inputs; what they admit
+is compared as a set (``allow_list_entries``).
 
 No I/O and no Pulumi here: the provider adapter maps Pulumi's own unknown marker to
 ``UNKNOWN`` before calling in.
@@ -328,6 +330,27 @@ def allow_list_networks(entries: Any) -> list[IpNetwork]:
     return networks
 
 
+def allow_list_entries(entries: Any) -> frozenset[tuple[str, str]] | None:
+    """An ``ipAllowList`` as what it means: the set of its (cidrBlock, description) pairs.
+
+    Render's list has no meaningful order and a duplicate adds nothing, so two lists with the
+    same set are the same list; a changed description is a change. ``None`` when ``entries``
+    is no list of entries (unknown, or a value check refuses): compare those as they are.
+    """
+    if not isinstance(entries, list | tuple):
+        return None
+    pairs = set()
+    for item in entries:
+        entry = {"cidrBlock": item} if isinstance(item, str) else item
+        if not isinstance(entry, Mapping):
+            return None
+        cidr, description = entry.get("cidrBlock"), entry.get("description") or ""
+        if not isinstance(cidr, str) or not isinstance(description, str):
+            return None
+        pairs.add((cidr, description))
+    return frozenset(pairs)
+
+
 def open_to_everyone(entries: Any) -> list[tuple[IpNetwork, tuple[IpNetwork, ...]]]:
     """Each whole address family (``0.0.0.0/0``, ``::/0``) ``entries`` admit, with its cover."""
     networks = allow_list_networks(entries)
@@ -512,7 +535,7 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
     if not isinstance(value, list | tuple):
         problems.append(Problem("ipAllowList", "must be a list of {cidrBlock, description}"))
         return value
-    by_cidr: dict[str, tuple[IpNetwork, str]] = {}
+    by_cidr: dict[str, str] = {}  # canonical CIDR → description, in the order written
     unknown_entries = False
     for index, item in enumerate(value):
         where = f"ipAllowList[{index}]"
@@ -529,8 +552,6 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
         if raw_cidr is UNKNOWN or description is UNKNOWN:
             unknown_entries = True
             continue
-        # Parsed once: the network object is also the sort key below (parsing is most of a
-        # check's cost with a long allow list).
         network, reason = _parse_cidr(raw_cidr)
         if network is None:
             # A bare string has no cidrBlock to point at: the CLI would print its value as nil.
@@ -546,23 +567,22 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
                 )
             )
             continue
-        if cidr in by_cidr and by_cidr[cidr][1] != description:
+        if cidr in by_cidr and by_cidr[cidr] != description:
             problems.append(
                 Problem(
                     f"{where}.cidrBlock",
                     f"{cidr} is listed twice with different descriptions "
-                    f"({by_cidr[cidr][1]!r} and {description!r}); keep one entry",
+                    f"({by_cidr[cidr]!r} and {description!r}); keep one entry",
                 )
             )
             continue
-        by_cidr[cidr] = (network, description)
+        by_cidr.setdefault(cidr, description)
     if unknown_entries:
         return UNKNOWN
-    ordered = sorted(
-        by_cidr.items(),
-        key=lambda item: (item[1][0].version, item[1][0].network_address, item[1][0].prefixlen),
-    )
-    return [{"cidrBlock": cidr, "description": desc} for cidr, (_, desc) in ordered]
+    # The user's order, first occurrence kept: the engine shows the inputs check returns, so
+    # a sorted list showed an entry added at the end as the first one replaced. Order means
+    # nothing to Render; planning compares the lists as sets (``allow_list_entries``).
+    return [{"cidrBlock": cidr, "description": desc} for cidr, desc in by_cidr.items()]
 
 
 def normalize_inputs(

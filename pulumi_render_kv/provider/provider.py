@@ -72,6 +72,7 @@ from pulumi_render_kv.spec import (
     KeyValueSpec,
     LogStreamSpec,
     Problem,
+    allow_list_entries,
     describe_cover,
     normalize_inputs,
     open_to_everyone,
@@ -110,6 +111,12 @@ def _age(kv: KeyValueSummary) -> str:
     created = kv.created_at.astimezone(UTC)
     minutes = max(0, int((datetime.now(UTC) - created).total_seconds() // 60))
     return f"created {created:%Y-%m-%d %H:%M} UTC, {minutes} min ago, {kv.status}"
+
+
+def _same_allow_list(old: Any, new: Any) -> bool:
+    """Whether two allow lists admit the same entries, whatever their order."""
+    old_set = allow_list_entries(old)
+    return old_set is not None and old_set == allow_list_entries(new)
 
 
 def _warn(name: Any, message: str) -> None:
@@ -200,7 +207,7 @@ class KeyValueProvider(ResourceProvider):
         was already open, which would bury the other warnings.
         """
         new_list = canonical.get("ipAllowList")
-        if (olds and olds.get("ipAllowList") == new_list) or any(
+        if (olds and _same_allow_list(olds.get("ipAllowList"), new_list)) or any(
             p.property.startswith("ipAllowList") for p in problems
         ):
             return  # unchanged (most previews: no parsing), or check reports it

@@ -16,7 +16,7 @@ import redis
 import pulumi_render_kv as render_kv
 from pulumi_render_kv.client import KeyValuePATCHInput, KeyValuePOSTInput, RenderClient
 from pulumi_render_kv.emulator import Emulator
-from pulumi_render_kv.testing import Engine, EngineError, ProviderServer
+from pulumi_render_kv.testing import Engine, EngineError, ProviderServer, StepResult
 
 from .conftest import API_KEY, key_value_program, writes
 
@@ -550,3 +550,83 @@ def test_each_operation_gets_a_fresh_provider_process(
     assert engine.preview(key_value_program(**CACHE)).ops == {"cache": "same"}
     assert server.pid != first_pid
     assert server.starts == starts + 1
+
+
+OFFICE = render_kv.IpAllowEntry(cidr_block="203.0.113.0/24", description="office")
+HOME = render_kv.IpAllowEntry(cidr_block="198.51.100.7/32", description="home")
+VPN = render_kv.IpAllowEntry(cidr_block="192.0.2.0/24", description="vpn")
+
+
+def shown_allow_list_diff(step: StepResult) -> list[str]:
+    """What `pulumi preview --diff` prints under `ipAllowList`: element by element, by index
+    (the display's array diff), as ``~ [i]`` / ``+ [i]`` / ``- [i]``."""
+    [change] = [c for c in step.changes if c.key == "ipAllowList"]
+    old, new = list(change.old or []), list(change.new or [])
+    marks = [f"~ [{i}]" for i in range(min(len(old), len(new))) if old[i] != new[i]]
+    marks += [f"+ [{i}]" for i in range(len(old), len(new))]
+    marks += [f"- [{i}]" for i in range(len(new), len(old))]
+    return marks
+
+
+def test_an_added_allow_list_entry_shows_as_added_and_a_reorder_as_nothing(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """Adding one entry to a one-entry list: `+ [1]`, the office entry untouched (it showed
+    as `~ [0]` replaced while check sorted the list). Reordering is no change at all."""
+    engine.up(key_value_program(**CACHE, ip_allow_list=[OFFICE]))
+    preview = engine.preview(key_value_program(**CACHE, ip_allow_list=[OFFICE, HOME]))
+    assert preview.ops == {"cache": "update"}
+    assert shown_allow_list_diff(preview.step("cache")) == ["+ [1]"]
+    engine.up(key_value_program(**CACHE, ip_allow_list=[OFFICE, HOME]))
+    kv_id = engine.resource("cache").id
+    assert {e.cidr_block for e in dashboard.retrieve_key_value(kv_id).ip_allow_list} == {
+        OFFICE.cidr_block,
+        HOME.cidr_block,
+    }
+
+    emu.clear_requests()
+    reordered = engine.up(key_value_program(**CACHE, ip_allow_list=[HOME, OFFICE, HOME]))
+    assert reordered.ops == {"cache": "same"}
+    assert emu.request_counts() == {}
+    assert engine.refresh().ops == {"cache": "same"}
+    assert engine.preview(key_value_program(**CACHE, ip_allow_list=[HOME, OFFICE])).ops == {
+        "cache": "same"
+    }
+    # A changed description is a change.
+    relabelled = render_kv.IpAllowEntry(cidr_block=HOME.cidr_block, description="home office")
+    preview = engine.preview(key_value_program(**CACHE, ip_allow_list=[OFFICE, relabelled]))
+    assert preview.ops == {"cache": "update"}
+
+
+def test_refresh_keeps_the_recorded_order_of_the_allow_list(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    """Render lists the entries in its own order (here: reordered in the Dashboard). Refresh
+    keeps the program's order for them, so the next added entry still shows as `+ [2]` alone,
+    not as every entry changed."""
+    engine.up(key_value_program(**CACHE, ip_allow_list=[OFFICE, HOME]))
+    kv_id = engine.resource("cache").id
+    reversed_entries = [
+        {"cidrBlock": e.cidr_block, "description": e.description} for e in (HOME, OFFICE)
+    ]
+    dashboard.update_key_value(
+        kv_id, KeyValuePATCHInput.model_validate({"ipAllowList": reversed_entries})
+    )
+    assert engine.refresh().ops == {"cache": "same"}
+    preview = engine.preview(key_value_program(**CACHE, ip_allow_list=[OFFICE, HOME, VPN]))
+    assert shown_allow_list_diff(preview.step("cache")) == ["+ [2]"]
+    # An entry added in the Dashboard is drift; the recorded ones keep their places.
+    dashboard.update_key_value(
+        kv_id,
+        KeyValuePATCHInput.model_validate(
+            {
+                "ipAllowList": [
+                    {"cidrBlock": VPN.cidr_block, "description": "vpn"},
+                    *reversed_entries,
+                ]
+            }
+        ),
+    )
+    assert engine.refresh().ops == {"cache": "update"}
+    preview = engine.preview(key_value_program(**CACHE, ip_allow_list=[OFFICE, HOME]))
+    assert shown_allow_list_diff(preview.step("cache")) == ["- [2]"]

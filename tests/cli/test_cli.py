@@ -279,3 +279,25 @@ def test_a_dashboard_suspension_shows_on_refresh_and_up_resumes(cli: Cli, one_ca
     assert cli.emu.backend.retrieve_key_value(kv_id).status == "available"
     cli.run("preview", "--expect-no-changes", cwd=one_cache)
     cli.run("destroy", "--yes", cwd=one_cache)
+
+
+def test_an_added_allow_list_entry_previews_as_added_and_a_reorder_as_no_change(
+    cli: Cli, one_cache: Path
+) -> None:
+    """`preview --diff` after adding one entry to a one-entry list: `+` for the new entry and
+    nothing on the old one (while check sorted the list, the office entry showed as replaced,
+    `~ [0]: cidrBlock "203.0.113.0/24" => "198.51.100.7/32"`). A reordering changes nothing."""
+    cli.run("config", "set", "allowList", "203.0.113.0/24", cwd=one_cache)
+    cli.run("up", "--yes", cwd=one_cache)
+    cli.run("config", "set", "allowList", "203.0.113.0/24,198.51.100.7/32", cwd=one_cache)
+    preview = cli.run("preview", "--diff", cwd=one_cache).stdout
+    entry_lines = [line.strip() for line in preview.splitlines() if "[0]" in line or "[1]" in line]
+    assert any(line.startswith("+ [1]") for line in entry_lines), preview
+    assert not any(line.startswith("~") for line in entry_lines), preview
+    cli.run("up", "--yes", cwd=one_cache)
+    cli.run("config", "set", "allowList", "198.51.100.7/32,203.0.113.0/24", cwd=one_cache)
+    cli.run("preview", "--expect-no-changes", "--diff", cwd=one_cache)
+    cli.run("up", "--yes", "--expect-no-changes", cwd=one_cache)
+    cli.run("refresh", "--yes", "--expect-no-changes", cwd=one_cache)
+    cli.run("preview", "--expect-no-changes", cwd=one_cache)
+    cli.run("destroy", "--yes", cwd=one_cache)

@@ -284,3 +284,37 @@ def test_as_is_is_refused_for_other_inputs_and_typos_name_it() -> None:
     assert [(p.property, p.reason) for p in problems] == [
         ("suspended", "'maybe' must be true, false or render_kv.AS_IS (leave it as it is)")
     ]
+
+
+OFFICE = {"cidrBlock": "203.0.113.0/24", "description": "office"}
+HOME = {"cidrBlock": "198.51.100.7/32", "description": "home"}
+
+
+@pytest.mark.parametrize(
+    "reworded",
+    [
+        [HOME, OFFICE],  # reordered
+        [OFFICE, HOME, OFFICE],  # a duplicate
+        ["198.51.100.7/32", OFFICE],  # as good as the same: no description is ""
+    ],
+)
+def test_allow_lists_compare_as_sets(reworded: list[Any]) -> None:
+    """Order and duplicates never make a change: Render's list has no meaningful order."""
+    prior = canonical(ipAllowList=[OFFICE, HOME])
+    if isinstance(reworded[0], str):
+        prior = canonical(ipAllowList=[{**HOME, "description": ""}, OFFICE])
+    assert plan_changes(prior, canonical(ipAllowList=reworded)).changes == []
+
+
+def test_a_changed_description_is_a_change() -> None:
+    prior = canonical(ipAllowList=[OFFICE, HOME])
+    planned = plan_changes(prior, canonical(ipAllowList=[OFFICE, {**HOME, "description": "vpn"}]))
+    assert planned.changed == ["ipAllowList"]
+    # The PATCH sends the list in the user's order (Render's order carries no meaning).
+    assert planned.patch == {"ipAllowList": [OFFICE, {**HOME, "description": "vpn"}]}
+
+
+def test_an_added_entry_is_a_change_sent_in_the_users_order() -> None:
+    planned = plan_changes(canonical(ipAllowList=[OFFICE]), canonical(ipAllowList=[OFFICE, HOME]))
+    assert planned.changed == ["ipAllowList"]
+    assert planned.patch == {"ipAllowList": [OFFICE, HOME]}
