@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -54,6 +55,7 @@ and refresh reports no drift for it. Setting a value later starts managing it.
 AS_IS_PROPERTIES: Final = frozenset({"suspended", "logStream"})
 
 MAX_DESCRIPTION_LENGTH = 255
+MAX_NAME_LENGTH = 255  # what Render accepts (issue #14); the emulator enforces the same
 MAX_WAIT_TIMEOUT = 6 * 3600.0
 DEFAULT_WAIT_TIMEOUT = 900.0
 
@@ -405,10 +407,31 @@ def _optional_id(prefix: str, example: str) -> Normalizer:
     return normalize
 
 
+def _control_character(text: str) -> str | None:
+    """Where ``text`` has a control character (newline, tab, NUL, DEL, …), or None.
+
+    Render refuses them in names and descriptions, but only at ``pulumi up``: say so at check.
+    Cc are the C0/C1 controls; Cs lone surrogates (from ``"\\ud800"``), which are not text.
+    """
+    for position, char in enumerate(text):
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            return f"U+{ord(char):04X} at position {position}"
+    return None
+
+
 def _name(value: Any) -> tuple[Any, str | None]:
-    if isinstance(value, str) and value.strip():
-        return value.strip(), None
-    return value, "must be a non-empty string"
+    if not isinstance(value, str) or not value.strip():
+        return value, "must be a non-empty string"
+    name = value.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        return name, (
+            f"must be at most {MAX_NAME_LENGTH} characters, not {len(name)}: Render refuses "
+            "longer names"
+        )
+    found = _control_character(name)
+    if found is not None:
+        return name, f"must have no control characters such as a newline or tab (found {found})"
+    return name, None
 
 
 def _owner_id(value: Any) -> tuple[Any, str | None]:
@@ -564,6 +587,15 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
                 Problem(
                     f"{where}.description",
                     f"must be a string of at most {MAX_DESCRIPTION_LENGTH} characters",
+                )
+            )
+            continue
+        found = _control_character(description)
+        if found is not None:
+            problems.append(
+                Problem(
+                    f"{where}.description",
+                    f"must have no control characters such as a newline or tab (found {found})",
                 )
             )
             continue

@@ -56,6 +56,7 @@ from pulumi_render_kv.errors import (
 from pulumi_render_kv.planning import (
     UNUSED_CONSENT_WARNING,
     PlannedChanges,
+    on_given_input,
     plan_changes,
     suspension_warning,
     unused_consent,
@@ -111,6 +112,21 @@ def _age(kv: KeyValueSummary) -> str:
     created = kv.created_at.astimezone(UTC)
     minutes = max(0, int((datetime.now(UTC) - created).total_seconds() // 60))
     return f"created {created:%Y-%m-%d %H:%M} UTC, {minutes} min ago, {kv.status}"
+
+
+def _check_failure(problem: Problem) -> CheckFailure:
+    """The failure the engine shows as ``property <p> value <v> has a problem: <reason>``.
+
+    The engine looks ``<v>`` up as one top-level key of the program's inputs, so a nested path
+    (``ipAllowList[1].cidrBlock``, ``logStream.endpoint``) printed ``value {<nil>}``. Naming
+    the top-level property instead would print its whole value, and the engine prints a
+    secret inside it in plaintext (seen under the CLI: ``{&{{…}}}``), such as the log-stream
+    token. So a nested problem goes on the resource, its path leading the reason, which
+    quotes the one value at fault.
+    """
+    if "." in problem.property or "[" in problem.property:
+        return CheckFailure("", f"{problem.property}: {problem.reason}")
+    return CheckFailure(problem.property, problem.reason)
 
 
 def _same_allow_list(old: Any, new: Any) -> bool:
@@ -193,7 +209,7 @@ class KeyValueProvider(ResourceProvider):
             # Not on a create: no old inputs is also the engine's second Check of a
             # replacement, which did need the consent.
             _warn(canonical.get("name"), UNUSED_CONSENT_WARNING)
-        failures = [CheckFailure(p.property, p.reason) for p in problems]
+        failures = [_check_failure(on_given_input(p, given)) for p in problems]
         return CheckResult(_convert.to_pulumi(canonical), failures)
 
     @staticmethod
@@ -563,10 +579,13 @@ class KeyValueProvider(ResourceProvider):
         if planned.rejections:  # check refuses these first; this guards adoption and callers
             raise PlanRejected("; ".join(str(p) for p in planned.rejections))
         what = f"Key Value {id_}"
+        # The waits add the id to what they are given: `Key Value 'cache' (red-…)`, where
+        # `Key Value red-… (red-…)` named it twice.
+        named = f"Key Value {spec.name!r}"
         detail = fallback
         if planned.resumes:
             # First: Render refuses every PATCH to a suspended instance.
-            detail = self._resume(client, id_, spec, what)
+            detail = self._resume(client, id_, spec, named)
         if planned.patch:
             detail = self._patch(client, id_, KeyValuePATCHInput.model_validate(planned.patch))
         if planned.environment_move is not None:
@@ -586,8 +605,8 @@ class KeyValueProvider(ResourceProvider):
             self._set_log_stream(client, id_, spec.log_stream)
         if planned.suspends:
             if planned.restarts:
-                self._wait(client, id_, spec, what)  # let the restart finish, then stop it
-            detail = self._suspend(client, id_, spec, what)
+                self._wait(client, id_, spec, named)  # let the restart finish, then stop it
+            detail = self._suspend(client, id_, spec, named)
         if detail is None:
             detail = self._call(f"read {what}", lambda: client.retrieve_key_value(id_))
         return detail
@@ -630,14 +649,14 @@ class KeyValueProvider(ResourceProvider):
     def _suspend(
         self, client: RenderClient, id_: str, spec: KeyValueSpec, what: str
     ) -> KeyValueDetail:
-        self._call(f"suspend {what}", lambda: client.suspend_key_value(id_))
+        self._call(f"suspend {what} ({id_})", lambda: client.suspend_key_value(id_))
         log_progress(f"{what}: suspended; it refuses connections until resumed")
         return self._wait(client, id_, spec, what, target=catalog.SUSPENDED_STATUS)
 
     def _resume(
         self, client: RenderClient, id_: str, spec: KeyValueSpec, what: str
     ) -> KeyValueDetail:
-        self._call(f"resume {what}", lambda: client.resume_key_value(id_))
+        self._call(f"resume {what} ({id_})", lambda: client.resume_key_value(id_))
         log_progress(f"{what}: resuming")
         # Render's resume is asynchronous: reads may say `suspended` for a while after the 202.
         return self._wait(
@@ -655,7 +674,7 @@ class KeyValueProvider(ResourceProvider):
         transitional: frozenset[str] = frozenset(),
     ) -> KeyValueDetail:
         return self._call(
-            f"wait for {what}",
+            f"wait for {what} ({id_})",
             lambda: wait_until_available(
                 lambda left: client.retrieve_key_value(id_, timeout=left),
                 timeout=spec.wait_timeout,

@@ -288,9 +288,13 @@ def get_key_value(
         raise LookupFailed(f"no Key Value named {name!r} {where}")
     if len(matches) > 1:
         ids = ", ".join(f"{kv.id} ({kv.region})" for kv in matches)
+        # region= only helps when the namesakes are in different regions and none was given.
+        narrow = (
+            "pass region= or " if region is None and len({kv.region for kv in matches}) > 1 else ""
+        )
         raise LookupFailed(
             f"{len(matches)} Key Value instances are named {name!r} {where}: {ids}; "
-            "pass region= or use KeyValue.get with an id"
+            f"{narrow}use KeyValue.get with the id of the one you mean (or rename the others)"
         )
     kv = matches[0]
     return KeyValueLookup(

@@ -16,7 +16,14 @@ import redis
 import pulumi_render_kv as render_kv
 from pulumi_render_kv.client import KeyValuePATCHInput, KeyValuePOSTInput, RenderClient
 from pulumi_render_kv.emulator import Emulator
-from pulumi_render_kv.testing import Engine, EngineError, ProviderServer, StepResult
+from pulumi_render_kv.testing import (
+    Engine,
+    EngineError,
+    ProviderServer,
+    StepResult,
+    run_program,
+    secret,
+)
 
 from .conftest import API_KEY, key_value_program, writes
 
@@ -196,10 +203,11 @@ def test_region_change_replaces_create_before_delete(
     """A region change is refused without consent; with it, a new instance, then the old goes."""
     engine.up(key_value_program(**CACHE))
     old_id = engine.resource("cache").id
-    assert (
-        "allow_data_loss=True"
-        in engine.preview(key_value_program(**CACHE, region="ohio")).failures[0].reason
-    )
+    reason = engine.preview(key_value_program(**CACHE, region="ohio")).failures[0].reason
+    assert "allow_data_loss=True" in reason
+    # Pulumi replaces it, not Render: Render has no region change at all.
+    assert "Pulumi would replace it" in reason
+    assert "Render would" not in reason
     plan = engine.up(key_value_program(**CACHE, region="ohio", allow_data_loss=True))
     assert plan.ops == {"cache": "replace"}
     calls = plan.calls_for("cache")
@@ -630,3 +638,35 @@ def test_refresh_keeps_the_recorded_order_of_the_allow_list(
     assert engine.refresh().ops == {"cache": "update"}
     preview = engine.preview(key_value_program(**CACHE, ip_allow_list=[OFFICE, HOME]))
     assert shown_allow_list_diff(preview.step("cache")) == ["- [2]"]
+
+
+def test_get_key_value_suggests_region_only_when_it_would_help(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """Namesakes in one region: passing region= (again) cannot tell them apart; an id can."""
+    for region in ("oregon", "oregon", "ohio"):
+        dashboard.create_key_value(
+            KeyValuePOSTInput(
+                name="twin", owner_id=emu.owner_id, plan="starter", region=region, ip_allow_list=[]
+            )
+        )
+    config = {
+        "render:apiKey": secret(API_KEY),
+        "render:apiUrl": emu.url,
+        "render:ownerId": emu.owner_id,
+    }
+    messages: dict[str, str] = {}
+
+    def program() -> None:
+        for region in ("oregon", None):
+            try:
+                render_kv.get_key_value(name="twin", region=region)
+            except render_kv.LookupFailed as err:
+                messages[str(region)] = str(err)
+
+    run_program(program, engine, preview=True, config=config)
+    assert "2 Key Value instances are named 'twin'" in messages["oregon"]
+    assert "pass region=" not in messages["oregon"]
+    assert "KeyValue.get" in messages["oregon"]
+    assert "3 Key Value instances are named 'twin'" in messages["None"]
+    assert "pass region=" in messages["None"]

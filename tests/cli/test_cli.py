@@ -155,6 +155,13 @@ REFUSED = {
         "drop the scheme",
     ),
     "downgrade": ({"plan": "free"}, "Render plans can only be upgraded"),
+    # The engine prints `value {<nil>}` for a nested path: the path leads the reason instead.
+    "allow-list-host-bits": (
+        {"allowList": "203.0.113.0/24,10.0.0.1/8"},
+        "has a problem: ipAllowList[1]: '10.0.0.1/8' has host bits set; did you mean 10.0.0.0/8?",
+    ),
+    # Render refuses it at `up`: caught at preview.
+    "name-with-a-newline": ({"name": "cache\nv2"}, "no control characters"),
 }
 
 
@@ -185,6 +192,7 @@ def test_refused_changes_fail_at_preview_and_change_nothing(
     preview = cli.run("preview", cwd=one_cache, check=False)
     assert preview.returncode != 0
     assert reason in preview.stdout
+    assert "<nil>" not in preview.stdout
     up = cli.run("up", "--yes", cwd=one_cache, check=False)
     assert up.returncode != 0
     assert reason in up.stdout

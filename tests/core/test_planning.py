@@ -205,10 +205,11 @@ def test_resume_goes_with_a_patch() -> None:
 
 def test_a_patch_while_staying_suspended_is_refused_with_the_way_out() -> None:
     planned = plan_changes(SUSPENDED, canonical(suspended=True, plan="standard", name="x"))
-    [problem] = planned.rejections
-    assert problem.property == "suspended"
-    assert "(name, plan)" in problem.reason
-    assert "Set suspended=False in this update to resume it first" in problem.reason
+    # On each property that changes, not on `suspended`, which does not.
+    assert [p.property for p in planned.rejections] == ["name", "plan"]
+    for problem in planned.rejections:
+        assert f"such as this {problem.property} change" in problem.reason
+        assert "Set suspended=False in this update to resume it first" in problem.reason
 
 
 def test_provider_settings_and_moves_may_change_while_suspended() -> None:

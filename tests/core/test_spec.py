@@ -343,3 +343,14 @@ def test_the_spec_keeps_the_token_out_of_its_repr() -> None:
     assert spec.log_stream.token is not None
     assert spec.log_stream.token.get_secret_value() == "s3cr3t"
     assert "s3cr3t" not in repr(spec)
+
+
+def test_a_name_of_255_characters_is_the_longest_accepted() -> None:
+    assert problems_of({**BASE, "name": "n" * 255}) == {}
+    assert "at most 255 characters, not 256" in problems_of({**BASE, "name": "n" * 256})["name"]
+
+
+@pytest.mark.parametrize("char", ["\n", "\t", "\x00", "\x7f", "\x85"])
+def test_a_name_with_a_control_character_is_refused_naming_it(char: str) -> None:
+    reason = problems_of({**BASE, "name": f"cache{char}prod"})["name"]
+    assert f"U+{ord(char):04X} at position 5" in reason
