@@ -467,6 +467,10 @@ _SIMPLE_FIELDS: dict[str, Normalizer] = {
     "allowDataLoss": _bool,
     "adoptExisting": _bool,
     "allowDuplicateName": _rare_bool,
+    # Set by KeyValue, not the user: the resource was registered with Pulumi's protect. The
+    # engine never sends Delete for a protected resource, so with this set a Delete means
+    # protect was taken off in the state (`pulumi state unprotect`): consent to delete.
+    "pulumiProtect": _rare_bool,
     "waitTimeout": _wait_timeout,
 }
 

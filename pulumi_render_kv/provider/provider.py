@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import FrameType
 from typing import Any, TypeVar
 
 from pulumi.dynamic import (
@@ -127,6 +128,41 @@ def _check_failure(problem: Problem) -> CheckFailure:
     if "." in problem.property or "[" in problem.property:
         return CheckFailure("", f"{problem.property}: {problem.reason}")
     return CheckFailure(problem.property, problem.reason)
+
+
+def _protected_message(what: str, urn: str | None) -> str:
+    """Why a delete was refused and the two ways on, each a command that works as written.
+
+    Reached only without Pulumi's protect (overridden with protect=False, or an Output for
+    deletion_protection): the program may no longer declare the resource, so "set it to
+    False" alone would send the user back to code they removed.
+    """
+    command = (
+        f"`pulumi state delete '{urn}'`"
+        if urn
+        else "`pulumi state delete '<URN>'` (`pulumi stack --show-urns` lists the URNs)"
+    )
+    return (
+        f"{what} was not deleted: deletion_protection=True. To keep the instance and only drop "
+        f"it from this stack: {command}. To delete it: declare it again with "
+        "deletion_protection=False, run `pulumi up`, then remove it (or run `pulumi destroy`)"
+    )
+
+
+def _engine_urn() -> str | None:
+    """The URN of the resource the engine's current request is about, when there is one.
+
+    The SDK calls ``delete(id, outputs)`` without the request, which names the URN; its
+    servicer method, up the stack in this thread, holds it as ``request``. Read only, for a
+    message that can give the exact command; None elsewhere (a test calling in directly).
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        urn = getattr(frame.f_locals.get("request"), "urn", None)
+        if isinstance(urn, str) and urn.startswith("urn:pulumi:"):
+            return urn
+        frame = frame.f_back
+    return None
 
 
 def _same_allow_list(old: Any, new: Any) -> bool:
@@ -377,10 +413,16 @@ class KeyValueProvider(ResourceProvider):
                 f"deleted: {holder.describe()}"
             )
             return
+        what = f"Key Value {props.get('name')!r} ({_id})"
         if props.get("deletionProtection") is True:
-            raise DeletionProtected(
-                f"Key Value {props.get('name')!r} ({_id}) has deletion_protection=True; set it to "
-                "False and run `pulumi up` before destroying or removing it"
+            if props.get("pulumiProtect") is not True:
+                raise DeletionProtected(_protected_message(what, _engine_urn()))
+            # KeyValue registered it with Pulumi's protect, and the engine sends no Delete for
+            # a protected resource: protect was taken off in the state (the engine's own way
+            # out, `pulumi state unprotect`), which is the user's consent to delete.
+            log_progress(
+                f"{what}: deletion_protection=True, but Pulumi's protect was removed from the "
+                "state (`pulumi state unprotect`): deleting it"
             )
         client = self._client()
         self._delete(f"delete Key Value {_id}", lambda: client.delete_key_value(_id))

@@ -7,6 +7,7 @@ against the emulator, whose instances are real servers.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pulumi
@@ -670,3 +671,94 @@ def test_get_key_value_suggests_region_only_when_it_would_help(
     assert "KeyValue.get" in messages["oregon"]
     assert "3 Key Value instances are named 'twin'" in messages["None"]
     assert "pass region=" in messages["None"]
+
+
+def state_unprotect(engine: Engine, name: str) -> None:
+    """`pulumi state unprotect <urn>`: the engine's state only, no provider call."""
+    old = engine.resource(name)
+    engine.state.put(dataclasses.replace(old, protect=False), replacing=old)
+
+
+def state_delete(engine: Engine, name: str) -> None:
+    """`pulumi state delete <urn>`: the resource leaves the state; Render keeps the instance."""
+    engine.state.remove(engine.resource(name))
+
+
+def nothing() -> None:
+    """A program that no longer declares the instance."""
+
+
+def test_removing_a_protected_instance_deletes_it_after_state_unprotect(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    """The engine's own way out, as written: `pulumi state unprotect '<urn>'`, then `up`.
+
+    deletion_protection=True set Pulumi's protect, so the engine refused; taking protect off
+    in the state is the user's consent, and the next up deletes the instance (it used to
+    fail with DeletionProtected saying to set deletion_protection=False in code that was
+    already removed).
+    """
+    engine.up(key_value_program(**CACHE, deletion_protection=True))
+    urn = engine.resource("cache").urn
+    with pytest.raises(EngineError) as refused:
+        engine.up(nothing)
+    assert f"`pulumi state unprotect '{urn}'`" in str(refused.value)
+    assert len(dashboard.list_key_value()) == 1
+    state_unprotect(engine, "cache")
+    assert engine.preview(nothing).ops == {"cache": "delete"}
+    assert engine.up(nothing).ops == {"cache": "delete"}
+    assert dashboard.list_key_value() == []
+    assert not engine.resources
+
+
+def test_pulumi_destroy_after_state_unprotect_deletes_a_protected_instance(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    engine.up(key_value_program(**CACHE, deletion_protection=True))
+    with pytest.raises(EngineError, match="pulumi state unprotect"):
+        engine.destroy()
+    state_unprotect(engine, "cache")
+    engine.destroy()
+    assert dashboard.list_key_value() == []
+
+
+# deletion_protection=True without Pulumi's protect: the provider's own refusal is the guard.
+UNGUARDED = {**CACHE, "deletion_protection": True, "opts": pulumi.ResourceOptions(protect=False)}
+
+
+@pytest.mark.parametrize("way_out", ["keep the instance", "delete it"])
+def test_a_refused_delete_names_both_ways_out_and_each_works_as_written(
+    engine: Engine, dashboard: RenderClient, way_out: str
+) -> None:
+    engine.up(key_value_program(**UNGUARDED))
+    kv_id, urn = engine.resource("cache").id, engine.resource("cache").urn
+    with pytest.raises(EngineError) as refused:
+        engine.up(nothing)
+    message = str(refused.value)
+    assert "DeletionProtected" in message
+    assert f"`pulumi state delete '{urn}'`" in message
+    assert "deletion_protection=False" in message
+    assert "Traceback" not in message
+    assert [kv.id for kv in dashboard.list_key_value()] == [kv_id]
+    if way_out == "keep the instance":
+        state_delete(engine, "cache")
+        assert engine.up(nothing).ops == {}
+        assert [kv.id for kv in dashboard.list_key_value()] == [kv_id]
+    else:
+        # Declared again with deletion_protection=False: an update, then the removal deletes.
+        back = {**UNGUARDED, "deletion_protection": False}
+        assert engine.up(key_value_program(**back)).ops == {"cache": "update"}
+        assert engine.up(nothing).ops == {"cache": "delete"}
+        assert dashboard.list_key_value() == []
+
+
+def test_protect_overridden_in_a_later_up_is_recorded(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    """Whether KeyValue set protect is part of the state the next delete reads: an up that
+    only drops protect (opts protect=False) records it, so the provider still refuses."""
+    engine.up(key_value_program(**CACHE, deletion_protection=True))
+    assert engine.up(key_value_program(**UNGUARDED)).ops == {"cache": "update"}
+    with pytest.raises(EngineError, match="DeletionProtected"):
+        engine.up(nothing)
+    assert len(dashboard.list_key_value()) == 1

@@ -7,6 +7,7 @@ every command and its output is kept in the test's ``commands.log``.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import httpx
@@ -309,3 +310,87 @@ def test_an_added_allow_list_entry_previews_as_added_and_a_reorder_as_no_change(
     cli.run("refresh", "--yes", "--expect-no-changes", cwd=one_cache)
     cli.run("preview", "--expect-no-changes", cwd=one_cache)
     cli.run("destroy", "--yes", cwd=one_cache)
+
+
+PROTECTED_PROGRAM = '''\
+"""One cache the config can protect, override Pulumi's protect for, or remove."""
+
+import pulumi
+
+import pulumi_render_kv as render_kv
+
+config = pulumi.Config()
+if not config.get_bool("removed"):
+    render_kv.KeyValue(
+        "cache",
+        plan="starter",
+        workload="cache",
+        deletion_protection=config.get_bool("deletionProtection"),
+        # protect=False: the provider's own refusal is then the only guard.
+        opts=pulumi.ResourceOptions(protect=False) if config.get_bool("noProtect") else None,
+    )
+'''
+
+
+def protected_cache(cli: Cli, **config: str) -> Path:
+    program = cli.scratch / "protected.py"
+    program.write_text(PROTECTED_PROGRAM)
+    where = project(cli.scratch / "protected", "render-kv-protected", program)
+    cli.run("stack", "init", "dev", cwd=where)
+    for key, value in {"deletionProtection": "true", **config}.items():
+        cli.run("config", "set", key, value, cwd=where)
+    cli.run("up", "--yes", cwd=where)
+    return where
+
+
+def command_in(output: str, command: str) -> list[str]:
+    """The `pulumi <command> '<urn>'` a message tells the user to run, as arguments."""
+    match = re.search(rf"`pulumi {command} '([^']+)'`", output)
+    assert match is not None, f"no `pulumi {command} '<urn>'` in:\n{output}"
+    return [*command.split(), match[1]]
+
+
+def test_a_removed_protected_instance_is_deleted_after_the_engines_state_unprotect(
+    cli: Cli,
+) -> None:
+    """Follow the engine's message as written: `pulumi state unprotect '<urn>'`, then `up`
+    deletes the instance (it failed with DeletionProtected, pointing back at removed code)."""
+    where = protected_cache(cli)
+    cli.run("config", "set", "removed", "true", cwd=where)
+    refused = cli.run("up", "--yes", cwd=where, check=False)
+    assert refused.returncode != 0
+    assert "because it is protected" in refused.stdout
+    cli.run(*command_in(refused.stdout, "state unprotect"), "--yes", cwd=where)
+    assert "- 1 to delete" in cli.run("preview", cwd=where).stdout
+    up = cli.run("up", "--yes", cwd=where)
+    assert "DeletionProtected" not in up.stdout
+    assert live_names(cli) == []
+    cli.run("preview", "--expect-no-changes", cwd=where)
+
+
+def test_a_refused_delete_keeps_the_instance_with_the_state_delete_it_names(cli: Cli) -> None:
+    """Without Pulumi's protect the provider refuses; its first way out, as written."""
+    where = protected_cache(cli, noProtect="true")
+    cli.run("config", "set", "removed", "true", cwd=where)
+    refused = cli.run("up", "--yes", cwd=where, check=False)
+    assert refused.returncode != 0
+    assert "DeletionProtected: Key Value 'cache'" in refused.stdout
+    assert "provider.py" not in refused.stdout  # one line, not the provider's traceback
+    cli.run(*command_in(refused.stdout, "state delete"), "--yes", cwd=where)
+    cli.run("up", "--yes", "--expect-no-changes", cwd=where)
+    assert live_names(cli) == ["cache"]  # kept on Render, no longer in the stack
+
+
+def test_a_refused_delete_deletes_once_declared_again_unprotected(cli: Cli) -> None:
+    """The refusal's second way out, as written: back with deletion_protection=False, `up`,
+    then remove it."""
+    where = protected_cache(cli, noProtect="true")
+    cli.run("config", "set", "removed", "true", cwd=where)
+    refused = cli.run("up", "--yes", cwd=where, check=False)
+    assert "deletion_protection=False, run `pulumi up`, then remove it" in refused.stdout
+    cli.run("config", "rm", "removed", cwd=where)
+    cli.run("config", "set", "deletionProtection", "false", cwd=where)
+    cli.run("up", "--yes", cwd=where)
+    cli.run("config", "set", "removed", "true", cwd=where)
+    cli.run("up", "--yes", cwd=where)
+    assert live_names(cli) == []
