@@ -149,6 +149,8 @@ CHANGE_RULES: dict[str, ChangeRule] = {
     "ownerId": ChangeRule(ChangeKind.REPLACE),
     "workload": ChangeRule(ChangeKind.LOCAL),
     "deletionProtection": ChangeRule(ChangeKind.LOCAL),
+    # Whether the program registered the resource with Pulumi's protect (see spec).
+    "pulumiProtect": ChangeRule(ChangeKind.LOCAL),
     "allowDataLoss": ChangeRule(ChangeKind.LOCAL),
     "adoptExisting": ChangeRule(ChangeKind.LOCAL),
     "allowDuplicateName": ChangeRule(ChangeKind.LOCAL),

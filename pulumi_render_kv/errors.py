@@ -59,7 +59,13 @@ class CreateIncomplete(KeyValueError):
 
 
 class DeletionProtected(KeyValueError):
-    """``delete`` was refused because ``deletion_protection`` is on."""
+    """``delete`` was refused because ``deletion_protection`` is on.
+
+    Only where Pulumi's ``protect`` was not set with it (overridden, or an ``Output``): with
+    it, the engine refuses first, and a delete after ``pulumi state unprotect`` goes ahead.
+    The message names both ways on: ``pulumi state delete`` to keep the instance, or
+    ``deletion_protection=False`` and ``pulumi up`` before removing it.
+    """
 
 
 class WorkspaceNotVisible(KeyValueError):

@@ -16,7 +16,14 @@ from typing import Any
 
 from pulumi_render_kv import catalog
 from pulumi_render_kv.catalog import ChangeKind, Plan
-from pulumi_render_kv.spec import AS_IS, AS_IS_PROPERTIES, DEFAULT_WAIT_TIMEOUT, UNKNOWN, Problem
+from pulumi_render_kv.spec import (
+    AS_IS,
+    AS_IS_PROPERTIES,
+    DEFAULT_WAIT_TIMEOUT,
+    UNKNOWN,
+    Problem,
+    allow_list_entries,
+)
 
 # Values a property has when it is absent from state written by an older provider version.
 _DEFAULTS: dict[str, Any] = {
@@ -107,9 +114,15 @@ def _value(state: Mapping[str, Any], key: str) -> Any:
     return value
 
 
-def _differs(old: Any, new: Any) -> bool:
+def _differs(old: Any, new: Any, prop: str = "") -> bool:
     if new is UNKNOWN:
         return True
+    if prop == "ipAllowList":
+        # Compared as sets: order and duplicates are never a change (check keeps the user's
+        # order, refresh reads Render's).
+        old_set, new_set = allow_list_entries(old), allow_list_entries(new)
+        if old_set is not None and new_set is not None:
+            return old_set != new_set
     if isinstance(old, float | int) and isinstance(new, float | int):
         return float(old) != float(new)
     return bool(old != new)
@@ -152,6 +165,21 @@ def _top_level(path: str) -> str:
     return path.split(".", 1)[0].split("[", 1)[0]
 
 
+def on_given_input(problem: Problem, given: Mapping[str, Any]) -> Problem:
+    """``problem`` moved to the input it comes from when its property is derived, not given.
+
+    A policy the program does not set comes from ``workload``: a refused policy change is the
+    workload's, and the engine, printing the value of the property named, would show nil.
+    """
+    prop = _top_level(problem.property)
+    if problem.property != prop or given.get(prop) is not None:
+        return problem
+    source = next((s for s in _DERIVED_FROM.get(prop, ()) if given.get(s) is not None), None)
+    if source is None:
+        return problem
+    return Problem(source, f"{prop} (from {source}): {problem.reason}")
+
+
 def plan_changes(prior: Mapping[str, Any], desired: Mapping[str, Any]) -> PlannedChanges:
     """Compare prior state (old outputs or old inputs) with canonical desired inputs."""
     result = PlannedChanges()
@@ -161,7 +189,7 @@ def plan_changes(prior: Mapping[str, Any], desired: Mapping[str, Any]) -> Planne
             continue  # an unset owner means "the configured/default workspace": nothing to compare
         if prop in AS_IS_PROPERTIES and new == AS_IS:
             continue  # left as it is in Render, whatever that is
-        if _differs(old, new):
+        if _differs(old, new, prop):
             result.changes.append(Change(prop, old, new, rule.kind))
     _judge(prior, desired, result)
     return result
@@ -238,9 +266,10 @@ def _judge_replacement(
         result.rejections.append(
             Problem(
                 replacing[0].property,
-                f"changing {moves} cannot be done in place: Render would create a new, empty "
-                f"instance and delete {name!r} with all its data; set allow_data_loss=True "
-                "to accept that, or keep the old value and migrate the data yourself",
+                f"changing {moves} cannot be done in place (Render cannot move an instance): "
+                f"Pulumi would replace it, creating a new, empty instance and deleting "
+                f"{name!r} with all its data; set allow_data_loss=True to accept that, or keep "
+                "the old value and migrate the data yourself",
             )
         )
     else:
@@ -274,18 +303,21 @@ def _judge_suspension(
         return
     if result.resumes or _value(prior, "suspended") is not True or not result.patch:
         return  # a resume goes first (the provider orders it), so the PATCH is accepted
-    fields = ", ".join(
-        c.property for c in result.changes if catalog.CHANGE_RULES[c.property].patch_field
-    )
-    result.rejections.append(
-        Problem(
-            "suspended",
-            f"Key Value {name!r} is suspended, and Render refuses changes to a suspended "
-            f"instance ({fields}). Set suspended=False in this update to resume it first (the "
-            "change is applied once it is available), then suspend it again in a later "
-            "`pulumi up` if it should stay suspended; or leave the change for later",
+    # On each property that changes: `suspended` did not change, and pointing at it hid what
+    # Render would refuse.
+    for change in result.changes:
+        if catalog.CHANGE_RULES[change.property].patch_field is None:
+            continue
+        result.rejections.append(
+            Problem(
+                change.property,
+                f"Key Value {name!r} is suspended, and Render refuses changes to a suspended "
+                f"instance, such as this {change.property} change. Set suspended=False in this "
+                "update to resume it first (the change is applied once it is available), then "
+                "suspend it again in a later `pulumi up` if it should stay suspended; or leave "
+                "the change for later",
+            )
         )
-    )
 
 
 def _pin_persistence_off_free(

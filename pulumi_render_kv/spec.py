@@ -4,8 +4,10 @@
 numbers possibly as floats, values possibly ``UNKNOWN`` during a preview) and returns the
 canonical inputs plus *every* problem found, each naming the property, the value and the
 fix. Canonical means that two inputs that mean the same thing are equal: policies in the
-API's spelling, CIDRs parsed and masked, allow lists deduplicated and sorted, persistence
-resolved from the workload or the plan. That is what keeps ``pulumi up`` free of false diffs.
+API's spelling, CIDRs parsed and masked, allow lists deduplicated, persistence resolved from
+the workload or the plan. That is what keeps ``pulumi up`` free of false diffs. Allow lists
+keep the order they are written in, since the engine displays these inputs; what they admit
+is compared as a set (``allow_list_entries``).
 
 No I/O and no Pulumi here: the provider adapter maps Pulumi's own unknown marker to
 ``UNKNOWN`` before calling in.
@@ -16,6 +18,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -52,6 +55,7 @@ and refresh reports no drift for it. Setting a value later starts managing it.
 AS_IS_PROPERTIES: Final = frozenset({"suspended", "logStream"})
 
 MAX_DESCRIPTION_LENGTH = 255
+MAX_NAME_LENGTH = 255  # what Render accepts (issue #14); the emulator enforces the same
 MAX_WAIT_TIMEOUT = 6 * 3600.0
 DEFAULT_WAIT_TIMEOUT = 900.0
 
@@ -328,6 +332,27 @@ def allow_list_networks(entries: Any) -> list[IpNetwork]:
     return networks
 
 
+def allow_list_entries(entries: Any) -> frozenset[tuple[str, str]] | None:
+    """An ``ipAllowList`` as what it means: the set of its (cidrBlock, description) pairs.
+
+    Render's list has no meaningful order and a duplicate adds nothing, so two lists with the
+    same set are the same list; a changed description is a change. ``None`` when ``entries``
+    is no list of entries (unknown, or a value check refuses): compare those as they are.
+    """
+    if not isinstance(entries, list | tuple):
+        return None
+    pairs = set()
+    for item in entries:
+        entry = {"cidrBlock": item} if isinstance(item, str) else item
+        if not isinstance(entry, Mapping):
+            return None
+        cidr, description = entry.get("cidrBlock"), entry.get("description") or ""
+        if not isinstance(cidr, str) or not isinstance(description, str):
+            return None
+        pairs.add((cidr, description))
+    return frozenset(pairs)
+
+
 def open_to_everyone(entries: Any) -> list[tuple[IpNetwork, tuple[IpNetwork, ...]]]:
     """Each whole address family (``0.0.0.0/0``, ``::/0``) ``entries`` admit, with its cover."""
     networks = allow_list_networks(entries)
@@ -382,10 +407,31 @@ def _optional_id(prefix: str, example: str) -> Normalizer:
     return normalize
 
 
+def _control_character(text: str) -> str | None:
+    """Where ``text`` has a control character (newline, tab, NUL, DEL, …), or None.
+
+    Render refuses them in names and descriptions, but only at ``pulumi up``: say so at check.
+    Cc are the C0/C1 controls; Cs lone surrogates (from ``"\\ud800"``), which are not text.
+    """
+    for position, char in enumerate(text):
+        if unicodedata.category(char) in ("Cc", "Cs"):
+            return f"U+{ord(char):04X} at position {position}"
+    return None
+
+
 def _name(value: Any) -> tuple[Any, str | None]:
-    if isinstance(value, str) and value.strip():
-        return value.strip(), None
-    return value, "must be a non-empty string"
+    if not isinstance(value, str) or not value.strip():
+        return value, "must be a non-empty string"
+    name = value.strip()
+    if len(name) > MAX_NAME_LENGTH:
+        return name, (
+            f"must be at most {MAX_NAME_LENGTH} characters, not {len(name)}: Render refuses "
+            "longer names"
+        )
+    found = _control_character(name)
+    if found is not None:
+        return name, f"must have no control characters such as a newline or tab (found {found})"
+    return name, None
 
 
 def _owner_id(value: Any) -> tuple[Any, str | None]:
@@ -421,6 +467,10 @@ _SIMPLE_FIELDS: dict[str, Normalizer] = {
     "allowDataLoss": _bool,
     "adoptExisting": _bool,
     "allowDuplicateName": _rare_bool,
+    # Set by KeyValue, not the user: the resource was registered with Pulumi's protect. The
+    # engine never sends Delete for a protected resource, so with this set a Delete means
+    # protect was taken off in the state (`pulumi state unprotect`): consent to delete.
+    "pulumiProtect": _rare_bool,
     "waitTimeout": _wait_timeout,
 }
 
@@ -512,7 +562,7 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
     if not isinstance(value, list | tuple):
         problems.append(Problem("ipAllowList", "must be a list of {cidrBlock, description}"))
         return value
-    by_cidr: dict[str, tuple[IpNetwork, str]] = {}
+    by_cidr: dict[str, str] = {}  # canonical CIDR → description, in the order written
     unknown_entries = False
     for index, item in enumerate(value):
         where = f"ipAllowList[{index}]"
@@ -529,8 +579,6 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
         if raw_cidr is UNKNOWN or description is UNKNOWN:
             unknown_entries = True
             continue
-        # Parsed once: the network object is also the sort key below (parsing is most of a
-        # check's cost with a long allow list).
         network, reason = _parse_cidr(raw_cidr)
         if network is None:
             # A bare string has no cidrBlock to point at: the CLI would print its value as nil.
@@ -546,23 +594,31 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
                 )
             )
             continue
-        if cidr in by_cidr and by_cidr[cidr][1] != description:
+        found = _control_character(description)
+        if found is not None:
+            problems.append(
+                Problem(
+                    f"{where}.description",
+                    f"must have no control characters such as a newline or tab (found {found})",
+                )
+            )
+            continue
+        if cidr in by_cidr and by_cidr[cidr] != description:
             problems.append(
                 Problem(
                     f"{where}.cidrBlock",
                     f"{cidr} is listed twice with different descriptions "
-                    f"({by_cidr[cidr][1]!r} and {description!r}); keep one entry",
+                    f"({by_cidr[cidr]!r} and {description!r}); keep one entry",
                 )
             )
             continue
-        by_cidr[cidr] = (network, description)
+        by_cidr.setdefault(cidr, description)
     if unknown_entries:
         return UNKNOWN
-    ordered = sorted(
-        by_cidr.items(),
-        key=lambda item: (item[1][0].version, item[1][0].network_address, item[1][0].prefixlen),
-    )
-    return [{"cidrBlock": cidr, "description": desc} for cidr, (_, desc) in ordered]
+    # The user's order, first occurrence kept: the engine shows the inputs check returns, so
+    # a sorted list showed an entry added at the end as the first one replaced. Order means
+    # nothing to Render; planning compares the lists as sets (``allow_list_entries``).
+    return [{"cidrBlock": cidr, "description": desc} for cidr, desc in by_cidr.items()]
 
 
 def normalize_inputs(

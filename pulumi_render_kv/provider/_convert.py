@@ -132,8 +132,9 @@ def live_inputs(
 ) -> dict[str, Any]:
     """The inputs that describe the live instance, canonicalised like ``check`` does.
 
-    ``local`` supplies the provider-only inputs (workload, protection, …) from prior state;
-    ``recorded_log_stream`` is the override in state, for its token (see ``_live_log_stream``).
+    ``local`` supplies the provider-only inputs (workload, protection, …) from prior state, and
+    the order of the allow list (see ``_in_recorded_order``); ``recorded_log_stream`` is the
+    override in state, for its token (see ``_live_log_stream``).
     """
     raw: dict[str, Any] = {
         "name": detail.name,
@@ -159,7 +160,32 @@ def live_inputs(
     for prop in ("ipAllowList", "logStream"):
         if any(p.property.startswith(prop) for p in problems):
             canonical[prop] = raw[prop]
+    canonical["ipAllowList"] = _in_recorded_order(
+        canonical["ipAllowList"], local.get("ipAllowList")
+    )
     return {k: v for k, v in canonical.items() if v is not None}
+
+
+def _in_recorded_order(live: Any, recorded: Any) -> Any:
+    """Render's allow-list entries in the order ``recorded`` (state, or the program) has them.
+
+    Render lists them in its own order. Read's inputs become the old inputs the next preview
+    displays its diff against, element by element: in Render's order, one added entry would
+    show as every entry changed. Entries only Render has (drift) follow, in Render's order;
+    an entry is placed by its CIDR, so a description changed in the Dashboard stays in place.
+    """
+    if not isinstance(live, list) or not isinstance(recorded, list):
+        return live
+    place: dict[Any, int] = {}
+    for index, entry in enumerate(recorded):
+        if isinstance(entry, Mapping):
+            place.setdefault(entry.get("cidrBlock"), index)
+
+    def position(entry: Any) -> int:
+        cidr = entry.get("cidrBlock") if isinstance(entry, Mapping) else None
+        return place.get(cidr, len(place))
+
+    return sorted(live, key=position)  # stable: Render's order among the unrecorded
 
 
 def outputs(

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import FrameType
 from typing import Any, TypeVar
 
 from pulumi.dynamic import (
@@ -56,6 +57,7 @@ from pulumi_render_kv.errors import (
 from pulumi_render_kv.planning import (
     UNUSED_CONSENT_WARNING,
     PlannedChanges,
+    on_given_input,
     plan_changes,
     suspension_warning,
     unused_consent,
@@ -72,6 +74,7 @@ from pulumi_render_kv.spec import (
     KeyValueSpec,
     LogStreamSpec,
     Problem,
+    allow_list_entries,
     describe_cover,
     normalize_inputs,
     open_to_everyone,
@@ -110,6 +113,62 @@ def _age(kv: KeyValueSummary) -> str:
     created = kv.created_at.astimezone(UTC)
     minutes = max(0, int((datetime.now(UTC) - created).total_seconds() // 60))
     return f"created {created:%Y-%m-%d %H:%M} UTC, {minutes} min ago, {kv.status}"
+
+
+def _check_failure(problem: Problem) -> CheckFailure:
+    """The failure the engine shows as ``property <p> value <v> has a problem: <reason>``.
+
+    The engine looks ``<v>`` up as one top-level key of the program's inputs, so a nested path
+    (``ipAllowList[1].cidrBlock``, ``logStream.endpoint``) printed ``value {<nil>}``. Naming
+    the top-level property instead would print its whole value, and the engine prints a
+    secret inside it in plaintext (seen under the CLI: ``{&{{…}}}``), such as the log-stream
+    token. So a nested problem goes on the resource, its path leading the reason, which
+    quotes the one value at fault.
+    """
+    if "." in problem.property or "[" in problem.property:
+        return CheckFailure("", f"{problem.property}: {problem.reason}")
+    return CheckFailure(problem.property, problem.reason)
+
+
+def _protected_message(what: str, urn: str | None) -> str:
+    """Why a delete was refused and the two ways on, each a command that works as written.
+
+    Reached only without Pulumi's protect (overridden with protect=False, or an Output for
+    deletion_protection): the program may no longer declare the resource, so "set it to
+    False" alone would send the user back to code they removed.
+    """
+    command = (
+        f"`pulumi state delete '{urn}'`"
+        if urn
+        else "`pulumi state delete '<URN>'` (`pulumi stack --show-urns` lists the URNs)"
+    )
+    return (
+        f"{what} was not deleted: deletion_protection=True. To keep the instance and only drop "
+        f"it from this stack: {command}. To delete it: declare it again with "
+        "deletion_protection=False, run `pulumi up`, then remove it (or run `pulumi destroy`)"
+    )
+
+
+def _engine_urn() -> str | None:
+    """The URN of the resource the engine's current request is about, when there is one.
+
+    The SDK calls ``delete(id, outputs)`` without the request, which names the URN; its
+    servicer method, up the stack in this thread, holds it as ``request``. Read only, for a
+    message that can give the exact command; None elsewhere (a test calling in directly).
+    """
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None:
+        urn = getattr(frame.f_locals.get("request"), "urn", None)
+        if isinstance(urn, str) and urn.startswith("urn:pulumi:"):
+            return urn
+        frame = frame.f_back
+    return None
+
+
+def _same_allow_list(old: Any, new: Any) -> bool:
+    """Whether two allow lists admit the same entries, whatever their order."""
+    old_set = allow_list_entries(old)
+    return old_set is not None and old_set == allow_list_entries(new)
 
 
 def _warn(name: Any, message: str) -> None:
@@ -186,7 +245,7 @@ class KeyValueProvider(ResourceProvider):
             # Not on a create: no old inputs is also the engine's second Check of a
             # replacement, which did need the consent.
             _warn(canonical.get("name"), UNUSED_CONSENT_WARNING)
-        failures = [CheckFailure(p.property, p.reason) for p in problems]
+        failures = [_check_failure(on_given_input(p, given)) for p in problems]
         return CheckResult(_convert.to_pulumi(canonical), failures)
 
     @staticmethod
@@ -200,7 +259,7 @@ class KeyValueProvider(ResourceProvider):
         was already open, which would bury the other warnings.
         """
         new_list = canonical.get("ipAllowList")
-        if (olds and olds.get("ipAllowList") == new_list) or any(
+        if (olds and _same_allow_list(olds.get("ipAllowList"), new_list)) or any(
             p.property.startswith("ipAllowList") for p in problems
         ):
             return  # unchanged (most previews: no parsing), or check reports it
@@ -354,10 +413,16 @@ class KeyValueProvider(ResourceProvider):
                 f"deleted: {holder.describe()}"
             )
             return
+        what = f"Key Value {props.get('name')!r} ({_id})"
         if props.get("deletionProtection") is True:
-            raise DeletionProtected(
-                f"Key Value {props.get('name')!r} ({_id}) has deletion_protection=True; set it to "
-                "False and run `pulumi up` before destroying or removing it"
+            if props.get("pulumiProtect") is not True:
+                raise DeletionProtected(_protected_message(what, _engine_urn()))
+            # KeyValue registered it with Pulumi's protect, and the engine sends no Delete for
+            # a protected resource: protect was taken off in the state (the engine's own way
+            # out, `pulumi state unprotect`), which is the user's consent to delete.
+            log_progress(
+                f"{what}: deletion_protection=True, but Pulumi's protect was removed from the "
+                "state (`pulumi state unprotect`): deleting it"
             )
         client = self._client()
         self._delete(f"delete Key Value {_id}", lambda: client.delete_key_value(_id))
@@ -556,10 +621,13 @@ class KeyValueProvider(ResourceProvider):
         if planned.rejections:  # check refuses these first; this guards adoption and callers
             raise PlanRejected("; ".join(str(p) for p in planned.rejections))
         what = f"Key Value {id_}"
+        # The waits add the id to what they are given: `Key Value 'cache' (red-…)`, where
+        # `Key Value red-… (red-…)` named it twice.
+        named = f"Key Value {spec.name!r}"
         detail = fallback
         if planned.resumes:
             # First: Render refuses every PATCH to a suspended instance.
-            detail = self._resume(client, id_, spec, what)
+            detail = self._resume(client, id_, spec, named)
         if planned.patch:
             detail = self._patch(client, id_, KeyValuePATCHInput.model_validate(planned.patch))
         if planned.environment_move is not None:
@@ -579,8 +647,8 @@ class KeyValueProvider(ResourceProvider):
             self._set_log_stream(client, id_, spec.log_stream)
         if planned.suspends:
             if planned.restarts:
-                self._wait(client, id_, spec, what)  # let the restart finish, then stop it
-            detail = self._suspend(client, id_, spec, what)
+                self._wait(client, id_, spec, named)  # let the restart finish, then stop it
+            detail = self._suspend(client, id_, spec, named)
         if detail is None:
             detail = self._call(f"read {what}", lambda: client.retrieve_key_value(id_))
         return detail
@@ -623,14 +691,14 @@ class KeyValueProvider(ResourceProvider):
     def _suspend(
         self, client: RenderClient, id_: str, spec: KeyValueSpec, what: str
     ) -> KeyValueDetail:
-        self._call(f"suspend {what}", lambda: client.suspend_key_value(id_))
+        self._call(f"suspend {what} ({id_})", lambda: client.suspend_key_value(id_))
         log_progress(f"{what}: suspended; it refuses connections until resumed")
         return self._wait(client, id_, spec, what, target=catalog.SUSPENDED_STATUS)
 
     def _resume(
         self, client: RenderClient, id_: str, spec: KeyValueSpec, what: str
     ) -> KeyValueDetail:
-        self._call(f"resume {what}", lambda: client.resume_key_value(id_))
+        self._call(f"resume {what} ({id_})", lambda: client.resume_key_value(id_))
         log_progress(f"{what}: resuming")
         # Render's resume is asynchronous: reads may say `suspended` for a while after the 202.
         return self._wait(
@@ -648,7 +716,7 @@ class KeyValueProvider(ResourceProvider):
         transitional: frozenset[str] = frozenset(),
     ) -> KeyValueDetail:
         return self._call(
-            f"wait for {what}",
+            f"wait for {what} ({id_})",
             lambda: wait_until_available(
                 lambda left: client.retrieve_key_value(id_, timeout=left),
                 timeout=spec.wait_timeout,

@@ -43,6 +43,7 @@ _PROPERTY_NAMES: dict[str, str] = {
     "allow_data_loss": "allowDataLoss",
     "adopt_existing": "adoptExisting",
     "allow_duplicate_name": "allowDuplicateName",
+    "pulumi_protect": "pulumiProtect",
     "wait_timeout": "waitTimeout",
     "status": "status",
     "version": "version",
@@ -227,9 +228,13 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
             # known when options are read); an explicit `protect` in opts wins.
             protect=True if deletion_protection is True and not is_get else None,
         )
-        super().__init__(
-            KeyValueProvider(), resource_name, props, pulumi.ResourceOptions.merge(own, opts)
-        )
+        merged = pulumi.ResourceOptions.merge(own, opts)
+        if not is_get and merged.protect is True:
+            # Recorded for the provider, which never sees options: with protect set, the
+            # engine itself refuses the delete, so a Delete that reaches the provider comes
+            # after `pulumi state unprotect`, the user's consent (provider.delete).
+            props["pulumi_protect"] = True
+        super().__init__(KeyValueProvider(), resource_name, props, merged)
         # Pulumi carries every number as a double; a port is an integer.
         self.port = self.port.apply(lambda p: None if p is None else int(p))
 
@@ -288,9 +293,13 @@ def get_key_value(
         raise LookupFailed(f"no Key Value named {name!r} {where}")
     if len(matches) > 1:
         ids = ", ".join(f"{kv.id} ({kv.region})" for kv in matches)
+        # region= only helps when the namesakes are in different regions and none was given.
+        narrow = (
+            "pass region= or " if region is None and len({kv.region for kv in matches}) > 1 else ""
+        )
         raise LookupFailed(
             f"{len(matches)} Key Value instances are named {name!r} {where}: {ids}; "
-            "pass region= or use KeyValue.get with an id"
+            f"{narrow}use KeyValue.get with the id of the one you mean (or rename the others)"
         )
     kv = matches[0]
     return KeyValueLookup(

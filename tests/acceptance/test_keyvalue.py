@@ -7,6 +7,7 @@ against the emulator, whose instances are real servers.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 
 import pulumi
@@ -16,7 +17,14 @@ import redis
 import pulumi_render_kv as render_kv
 from pulumi_render_kv.client import KeyValuePATCHInput, KeyValuePOSTInput, RenderClient
 from pulumi_render_kv.emulator import Emulator
-from pulumi_render_kv.testing import Engine, EngineError, ProviderServer
+from pulumi_render_kv.testing import (
+    Engine,
+    EngineError,
+    ProviderServer,
+    StepResult,
+    run_program,
+    secret,
+)
 
 from .conftest import API_KEY, key_value_program, writes
 
@@ -196,10 +204,11 @@ def test_region_change_replaces_create_before_delete(
     """A region change is refused without consent; with it, a new instance, then the old goes."""
     engine.up(key_value_program(**CACHE))
     old_id = engine.resource("cache").id
-    assert (
-        "allow_data_loss=True"
-        in engine.preview(key_value_program(**CACHE, region="ohio")).failures[0].reason
-    )
+    reason = engine.preview(key_value_program(**CACHE, region="ohio")).failures[0].reason
+    assert "allow_data_loss=True" in reason
+    # Pulumi replaces it, not Render: Render has no region change at all.
+    assert "Pulumi would replace it" in reason
+    assert "Render would" not in reason
     plan = engine.up(key_value_program(**CACHE, region="ohio", allow_data_loss=True))
     assert plan.ops == {"cache": "replace"}
     calls = plan.calls_for("cache")
@@ -550,3 +559,206 @@ def test_each_operation_gets_a_fresh_provider_process(
     assert engine.preview(key_value_program(**CACHE)).ops == {"cache": "same"}
     assert server.pid != first_pid
     assert server.starts == starts + 1
+
+
+OFFICE = render_kv.IpAllowEntry(cidr_block="203.0.113.0/24", description="office")
+HOME = render_kv.IpAllowEntry(cidr_block="198.51.100.7/32", description="home")
+VPN = render_kv.IpAllowEntry(cidr_block="192.0.2.0/24", description="vpn")
+
+
+def shown_allow_list_diff(step: StepResult) -> list[str]:
+    """What `pulumi preview --diff` prints under `ipAllowList`: element by element, by index
+    (the display's array diff), as ``~ [i]`` / ``+ [i]`` / ``- [i]``."""
+    [change] = [c for c in step.changes if c.key == "ipAllowList"]
+    old, new = list(change.old or []), list(change.new or [])
+    marks = [f"~ [{i}]" for i in range(min(len(old), len(new))) if old[i] != new[i]]
+    marks += [f"+ [{i}]" for i in range(len(old), len(new))]
+    marks += [f"- [{i}]" for i in range(len(new), len(old))]
+    return marks
+
+
+def test_an_added_allow_list_entry_shows_as_added_and_a_reorder_as_nothing(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """Adding one entry to a one-entry list: `+ [1]`, the office entry untouched (it showed
+    as `~ [0]` replaced while check sorted the list). Reordering is no change at all."""
+    engine.up(key_value_program(**CACHE, ip_allow_list=[OFFICE]))
+    preview = engine.preview(key_value_program(**CACHE, ip_allow_list=[OFFICE, HOME]))
+    assert preview.ops == {"cache": "update"}
+    assert shown_allow_list_diff(preview.step("cache")) == ["+ [1]"]
+    engine.up(key_value_program(**CACHE, ip_allow_list=[OFFICE, HOME]))
+    kv_id = engine.resource("cache").id
+    assert {e.cidr_block for e in dashboard.retrieve_key_value(kv_id).ip_allow_list} == {
+        OFFICE.cidr_block,
+        HOME.cidr_block,
+    }
+
+    emu.clear_requests()
+    reordered = engine.up(key_value_program(**CACHE, ip_allow_list=[HOME, OFFICE, HOME]))
+    assert reordered.ops == {"cache": "same"}
+    assert emu.request_counts() == {}
+    assert engine.refresh().ops == {"cache": "same"}
+    assert engine.preview(key_value_program(**CACHE, ip_allow_list=[HOME, OFFICE])).ops == {
+        "cache": "same"
+    }
+    # A changed description is a change.
+    relabelled = render_kv.IpAllowEntry(cidr_block=HOME.cidr_block, description="home office")
+    preview = engine.preview(key_value_program(**CACHE, ip_allow_list=[OFFICE, relabelled]))
+    assert preview.ops == {"cache": "update"}
+
+
+def test_refresh_keeps_the_recorded_order_of_the_allow_list(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    """Render lists the entries in its own order (here: reordered in the Dashboard). Refresh
+    keeps the program's order for them, so the next added entry still shows as `+ [2]` alone,
+    not as every entry changed."""
+    engine.up(key_value_program(**CACHE, ip_allow_list=[OFFICE, HOME]))
+    kv_id = engine.resource("cache").id
+    reversed_entries = [
+        {"cidrBlock": e.cidr_block, "description": e.description} for e in (HOME, OFFICE)
+    ]
+    dashboard.update_key_value(
+        kv_id, KeyValuePATCHInput.model_validate({"ipAllowList": reversed_entries})
+    )
+    assert engine.refresh().ops == {"cache": "same"}
+    preview = engine.preview(key_value_program(**CACHE, ip_allow_list=[OFFICE, HOME, VPN]))
+    assert shown_allow_list_diff(preview.step("cache")) == ["+ [2]"]
+    # An entry added in the Dashboard is drift; the recorded ones keep their places.
+    dashboard.update_key_value(
+        kv_id,
+        KeyValuePATCHInput.model_validate(
+            {
+                "ipAllowList": [
+                    {"cidrBlock": VPN.cidr_block, "description": "vpn"},
+                    *reversed_entries,
+                ]
+            }
+        ),
+    )
+    assert engine.refresh().ops == {"cache": "update"}
+    preview = engine.preview(key_value_program(**CACHE, ip_allow_list=[OFFICE, HOME]))
+    assert shown_allow_list_diff(preview.step("cache")) == ["- [2]"]
+
+
+def test_get_key_value_suggests_region_only_when_it_would_help(
+    engine: Engine, emu: Emulator, dashboard: RenderClient
+) -> None:
+    """Namesakes in one region: passing region= (again) cannot tell them apart; an id can."""
+    for region in ("oregon", "oregon", "ohio"):
+        dashboard.create_key_value(
+            KeyValuePOSTInput(
+                name="twin", owner_id=emu.owner_id, plan="starter", region=region, ip_allow_list=[]
+            )
+        )
+    config = {
+        "render:apiKey": secret(API_KEY),
+        "render:apiUrl": emu.url,
+        "render:ownerId": emu.owner_id,
+    }
+    messages: dict[str, str] = {}
+
+    def program() -> None:
+        for region in ("oregon", None):
+            try:
+                render_kv.get_key_value(name="twin", region=region)
+            except render_kv.LookupFailed as err:
+                messages[str(region)] = str(err)
+
+    run_program(program, engine, preview=True, config=config)
+    assert "2 Key Value instances are named 'twin'" in messages["oregon"]
+    assert "pass region=" not in messages["oregon"]
+    assert "KeyValue.get" in messages["oregon"]
+    assert "3 Key Value instances are named 'twin'" in messages["None"]
+    assert "pass region=" in messages["None"]
+
+
+def state_unprotect(engine: Engine, name: str) -> None:
+    """`pulumi state unprotect <urn>`: the engine's state only, no provider call."""
+    old = engine.resource(name)
+    engine.state.put(dataclasses.replace(old, protect=False), replacing=old)
+
+
+def state_delete(engine: Engine, name: str) -> None:
+    """`pulumi state delete <urn>`: the resource leaves the state; Render keeps the instance."""
+    engine.state.remove(engine.resource(name))
+
+
+def nothing() -> None:
+    """A program that no longer declares the instance."""
+
+
+def test_removing_a_protected_instance_deletes_it_after_state_unprotect(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    """The engine's own way out, as written: `pulumi state unprotect '<urn>'`, then `up`.
+
+    deletion_protection=True set Pulumi's protect, so the engine refused; taking protect off
+    in the state is the user's consent, and the next up deletes the instance (it used to
+    fail with DeletionProtected saying to set deletion_protection=False in code that was
+    already removed).
+    """
+    engine.up(key_value_program(**CACHE, deletion_protection=True))
+    urn = engine.resource("cache").urn
+    with pytest.raises(EngineError) as refused:
+        engine.up(nothing)
+    assert f"`pulumi state unprotect '{urn}'`" in str(refused.value)
+    assert len(dashboard.list_key_value()) == 1
+    state_unprotect(engine, "cache")
+    assert engine.preview(nothing).ops == {"cache": "delete"}
+    assert engine.up(nothing).ops == {"cache": "delete"}
+    assert dashboard.list_key_value() == []
+    assert not engine.resources
+
+
+def test_pulumi_destroy_after_state_unprotect_deletes_a_protected_instance(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    engine.up(key_value_program(**CACHE, deletion_protection=True))
+    with pytest.raises(EngineError, match="pulumi state unprotect"):
+        engine.destroy()
+    state_unprotect(engine, "cache")
+    engine.destroy()
+    assert dashboard.list_key_value() == []
+
+
+# deletion_protection=True without Pulumi's protect: the provider's own refusal is the guard.
+UNGUARDED = {**CACHE, "deletion_protection": True, "opts": pulumi.ResourceOptions(protect=False)}
+
+
+@pytest.mark.parametrize("way_out", ["keep the instance", "delete it"])
+def test_a_refused_delete_names_both_ways_out_and_each_works_as_written(
+    engine: Engine, dashboard: RenderClient, way_out: str
+) -> None:
+    engine.up(key_value_program(**UNGUARDED))
+    kv_id, urn = engine.resource("cache").id, engine.resource("cache").urn
+    with pytest.raises(EngineError) as refused:
+        engine.up(nothing)
+    message = str(refused.value)
+    assert "DeletionProtected" in message
+    assert f"`pulumi state delete '{urn}'`" in message
+    assert "deletion_protection=False" in message
+    assert "Traceback" not in message
+    assert [kv.id for kv in dashboard.list_key_value()] == [kv_id]
+    if way_out == "keep the instance":
+        state_delete(engine, "cache")
+        assert engine.up(nothing).ops == {}
+        assert [kv.id for kv in dashboard.list_key_value()] == [kv_id]
+    else:
+        # Declared again with deletion_protection=False: an update, then the removal deletes.
+        back = {**UNGUARDED, "deletion_protection": False}
+        assert engine.up(key_value_program(**back)).ops == {"cache": "update"}
+        assert engine.up(nothing).ops == {"cache": "delete"}
+        assert dashboard.list_key_value() == []
+
+
+def test_protect_overridden_in_a_later_up_is_recorded(
+    engine: Engine, dashboard: RenderClient
+) -> None:
+    """Whether KeyValue set protect is part of the state the next delete reads: an up that
+    only drops protect (opts protect=False) records it, so the provider still refuses."""
+    engine.up(key_value_program(**CACHE, deletion_protection=True))
+    assert engine.up(key_value_program(**UNGUARDED)).ops == {"cache": "update"}
+    with pytest.raises(EngineError, match="DeletionProtected"):
+        engine.up(nothing)
+    assert len(dashboard.list_key_value()) == 1

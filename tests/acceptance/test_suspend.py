@@ -7,6 +7,8 @@ would refuse while suspended are ordered after the resume, or refused at preview
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import redis
 
@@ -123,7 +125,8 @@ def test_a_change_while_staying_suspended_is_refused_at_preview(
     emu.clear_requests()
     changed = key_value_program(**{**QUEUE, "plan": "standard"}, suspended=True)
     [failure] = engine.preview(changed).failures
-    assert failure.property == "suspended"
+    # On the property that changed (it was reported on `suspended`, which did not change).
+    assert failure.property == "plan"
     assert "Set suspended=False in this update to resume it first" in failure.reason
     with pytest.raises(EngineError):
         engine.up(changed)
@@ -181,3 +184,20 @@ def test_a_suspended_instance_can_be_destroyed(engine: Engine, dashboard: Render
     engine.up(key_value_program(**QUEUE, suspended=True))
     engine.destroy()
     assert dashboard.list_key_value() == []
+
+
+def test_a_resume_timeout_names_the_instance_once(engine: Engine, emu: Emulator) -> None:
+    """`Key Value 'cache' (red-…) was still 'suspended'…`, not `Key Value red-… (red-…)`."""
+    saved = emu.backend._lifecycle
+    # An instance keeps the settings it was created with: this one's resume takes a minute.
+    emu.backend._lifecycle = replace(saved, resume_delay=60.0)
+    try:
+        engine.up(key_value_program(**QUEUE, suspended=True))
+    finally:
+        emu.backend._lifecycle = saved
+    kv_id = engine.resource("cache").id
+    with pytest.raises(EngineError) as caught:
+        engine.up(key_value_program(**QUEUE, wait_timeout=1))
+    message = str(caught.value)
+    assert f"Key Value 'cache' ({kv_id}) was still 'suspended' after 1 s" in message
+    assert message.count(kv_id) == 2  # the instance once, and its dashboard URL

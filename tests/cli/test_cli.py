@@ -260,6 +260,13 @@ REFUSED = {
         "drop the scheme",
     ),
     "downgrade": ({"plan": "free"}, "Render plans can only be upgraded"),
+    # The engine prints `value {<nil>}` for a nested path: the path leads the reason instead.
+    "allow-list-host-bits": (
+        {"allowList": "203.0.113.0/24,10.0.0.1/8"},
+        "has a problem: ipAllowList[1]: '10.0.0.1/8' has host bits set; did you mean 10.0.0.0/8?",
+    ),
+    # Render refuses it at `up`: caught at preview.
+    "name-with-a-newline": ({"name": "cache\nv2"}, "no control characters"),
 }
 
 
@@ -290,6 +297,7 @@ def test_refused_changes_fail_at_preview_and_change_nothing(
     preview = cli.run("preview", cwd=one_cache, check=False)
     assert preview.returncode != 0
     assert reason in preview.stdout
+    assert "<nil>" not in preview.stdout
     up = cli.run("up", "--yes", cwd=one_cache, check=False)
     assert up.returncode != 0
     assert reason in up.stdout
@@ -384,3 +392,109 @@ def test_a_dashboard_suspension_shows_on_refresh_and_up_resumes(cli: Cli, one_ca
     assert cli.emu.backend.retrieve_key_value(kv_id).status == "available"
     cli.run("preview", "--expect-no-changes", cwd=one_cache)
     cli.run("destroy", "--yes", cwd=one_cache)
+
+
+def test_an_added_allow_list_entry_previews_as_added_and_a_reorder_as_no_change(
+    cli: Cli, one_cache: Path
+) -> None:
+    """`preview --diff` after adding one entry to a one-entry list: `+` for the new entry and
+    nothing on the old one (while check sorted the list, the office entry showed as replaced,
+    `~ [0]: cidrBlock "203.0.113.0/24" => "198.51.100.7/32"`). A reordering changes nothing."""
+    cli.run("config", "set", "allowList", "203.0.113.0/24", cwd=one_cache)
+    cli.run("up", "--yes", cwd=one_cache)
+    cli.run("config", "set", "allowList", "203.0.113.0/24,198.51.100.7/32", cwd=one_cache)
+    preview = cli.run("preview", "--diff", cwd=one_cache).stdout
+    entry_lines = [line.strip() for line in preview.splitlines() if "[0]" in line or "[1]" in line]
+    assert any(line.startswith("+ [1]") for line in entry_lines), preview
+    assert not any(line.startswith("~") for line in entry_lines), preview
+    cli.run("up", "--yes", cwd=one_cache)
+    cli.run("config", "set", "allowList", "198.51.100.7/32,203.0.113.0/24", cwd=one_cache)
+    cli.run("preview", "--expect-no-changes", "--diff", cwd=one_cache)
+    cli.run("up", "--yes", "--expect-no-changes", cwd=one_cache)
+    cli.run("refresh", "--yes", "--expect-no-changes", cwd=one_cache)
+    cli.run("preview", "--expect-no-changes", cwd=one_cache)
+    cli.run("destroy", "--yes", cwd=one_cache)
+
+
+PROTECTED_PROGRAM = '''\
+"""One cache the config can protect, override Pulumi's protect for, or remove."""
+
+import pulumi
+
+import pulumi_render_kv as render_kv
+
+config = pulumi.Config()
+if not config.get_bool("removed"):
+    render_kv.KeyValue(
+        "cache",
+        plan="starter",
+        workload="cache",
+        deletion_protection=config.get_bool("deletionProtection"),
+        # protect=False: the provider's own refusal is then the only guard.
+        opts=pulumi.ResourceOptions(protect=False) if config.get_bool("noProtect") else None,
+    )
+'''
+
+
+def protected_cache(cli: Cli, **config: str) -> Path:
+    program = cli.scratch / "protected.py"
+    program.write_text(PROTECTED_PROGRAM)
+    where = project(cli.scratch / "protected", "render-kv-protected", program)
+    cli.run("stack", "init", "dev", cwd=where)
+    for key, value in {"deletionProtection": "true", **config}.items():
+        cli.run("config", "set", key, value, cwd=where)
+    cli.run("up", "--yes", cwd=where)
+    return where
+
+
+def command_in(output: str, command: str) -> list[str]:
+    """The `pulumi <command> '<urn>'` a message tells the user to run, as arguments."""
+    match = re.search(rf"`pulumi {command} '([^']+)'`", output)
+    assert match is not None, f"no `pulumi {command} '<urn>'` in:\n{output}"
+    return [*command.split(), match[1]]
+
+
+def test_a_removed_protected_instance_is_deleted_after_the_engines_state_unprotect(
+    cli: Cli,
+) -> None:
+    """Follow the engine's message as written: `pulumi state unprotect '<urn>'`, then `up`
+    deletes the instance (it failed with DeletionProtected, pointing back at removed code)."""
+    where = protected_cache(cli)
+    cli.run("config", "set", "removed", "true", cwd=where)
+    refused = cli.run("up", "--yes", cwd=where, check=False)
+    assert refused.returncode != 0
+    assert "because it is protected" in refused.stdout
+    cli.run(*command_in(refused.stdout, "state unprotect"), "--yes", cwd=where)
+    assert "- 1 to delete" in cli.run("preview", cwd=where).stdout
+    up = cli.run("up", "--yes", cwd=where)
+    assert "DeletionProtected" not in up.stdout
+    assert live_names(cli) == []
+    cli.run("preview", "--expect-no-changes", cwd=where)
+
+
+def test_a_refused_delete_keeps_the_instance_with_the_state_delete_it_names(cli: Cli) -> None:
+    """Without Pulumi's protect the provider refuses; its first way out, as written."""
+    where = protected_cache(cli, noProtect="true")
+    cli.run("config", "set", "removed", "true", cwd=where)
+    refused = cli.run("up", "--yes", cwd=where, check=False)
+    assert refused.returncode != 0
+    assert "DeletionProtected: Key Value 'cache'" in refused.stdout
+    assert "provider.py" not in refused.stdout  # one line, not the provider's traceback
+    cli.run(*command_in(refused.stdout, "state delete"), "--yes", cwd=where)
+    cli.run("up", "--yes", "--expect-no-changes", cwd=where)
+    assert live_names(cli) == ["cache"]  # kept on Render, no longer in the stack
+
+
+def test_a_refused_delete_deletes_once_declared_again_unprotected(cli: Cli) -> None:
+    """The refusal's second way out, as written: back with deletion_protection=False, `up`,
+    then remove it."""
+    where = protected_cache(cli, noProtect="true")
+    cli.run("config", "set", "removed", "true", cwd=where)
+    refused = cli.run("up", "--yes", cwd=where, check=False)
+    assert "deletion_protection=False, run `pulumi up`, then remove it" in refused.stdout
+    cli.run("config", "rm", "removed", cwd=where)
+    cli.run("config", "set", "deletionProtection", "false", cwd=where)
+    cli.run("up", "--yes", cwd=where)
+    cli.run("config", "set", "removed", "true", cwd=where)
+    cli.run("up", "--yes", cwd=where)
+    assert live_names(cli) == []

@@ -205,10 +205,11 @@ def test_resume_goes_with_a_patch() -> None:
 
 def test_a_patch_while_staying_suspended_is_refused_with_the_way_out() -> None:
     planned = plan_changes(SUSPENDED, canonical(suspended=True, plan="standard", name="x"))
-    [problem] = planned.rejections
-    assert problem.property == "suspended"
-    assert "(name, plan)" in problem.reason
-    assert "Set suspended=False in this update to resume it first" in problem.reason
+    # On each property that changes, not on `suspended`, which does not.
+    assert [p.property for p in planned.rejections] == ["name", "plan"]
+    for problem in planned.rejections:
+        assert f"such as this {problem.property} change" in problem.reason
+        assert "Set suspended=False in this update to resume it first" in problem.reason
 
 
 def test_provider_settings_and_moves_may_change_while_suspended() -> None:
@@ -284,3 +285,37 @@ def test_as_is_is_refused_for_other_inputs_and_typos_name_it() -> None:
     assert [(p.property, p.reason) for p in problems] == [
         ("suspended", "'maybe' must be true, false or render_kv.AS_IS (leave it as it is)")
     ]
+
+
+OFFICE = {"cidrBlock": "203.0.113.0/24", "description": "office"}
+HOME = {"cidrBlock": "198.51.100.7/32", "description": "home"}
+
+
+@pytest.mark.parametrize(
+    "reworded",
+    [
+        [HOME, OFFICE],  # reordered
+        [OFFICE, HOME, OFFICE],  # a duplicate
+        ["198.51.100.7/32", OFFICE],  # as good as the same: no description is ""
+    ],
+)
+def test_allow_lists_compare_as_sets(reworded: list[Any]) -> None:
+    """Order and duplicates never make a change: Render's list has no meaningful order."""
+    prior = canonical(ipAllowList=[OFFICE, HOME])
+    if isinstance(reworded[0], str):
+        prior = canonical(ipAllowList=[{**HOME, "description": ""}, OFFICE])
+    assert plan_changes(prior, canonical(ipAllowList=reworded)).changes == []
+
+
+def test_a_changed_description_is_a_change() -> None:
+    prior = canonical(ipAllowList=[OFFICE, HOME])
+    planned = plan_changes(prior, canonical(ipAllowList=[OFFICE, {**HOME, "description": "vpn"}]))
+    assert planned.changed == ["ipAllowList"]
+    # The PATCH sends the list in the user's order (Render's order carries no meaning).
+    assert planned.patch == {"ipAllowList": [OFFICE, {**HOME, "description": "vpn"}]}
+
+
+def test_an_added_entry_is_a_change_sent_in_the_users_order() -> None:
+    planned = plan_changes(canonical(ipAllowList=[OFFICE]), canonical(ipAllowList=[OFFICE, HOME]))
+    assert planned.changed == ["ipAllowList"]
+    assert planned.patch == {"ipAllowList": [OFFICE, HOME]}

@@ -9,6 +9,7 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from pulumi_render_kv.client import KeyValueDetail, ResourceLogStream
+from pulumi_render_kv.errors import DeletionProtected
 from pulumi_render_kv.provider import KeyValueProvider
 from pulumi_render_kv.provider._convert import live_inputs
 
@@ -269,3 +270,12 @@ def test_allow_data_loss_that_is_used_warns_only_of_the_loss(
     err = capsys.readouterr().err
     assert "deletes all data" in err
     assert "nothing in this update needs it" not in err
+
+
+def test_a_refused_delete_outside_the_engine_says_how_to_find_the_urn() -> None:
+    """Called directly (no engine request to read the URN from), the command still works."""
+    with pytest.raises(DeletionProtected) as caught:
+        KeyValueProvider().delete("red-x", {"name": "cache", "deletionProtection": True})
+    message = str(caught.value)
+    assert "`pulumi state delete '<URN>'` (`pulumi stack --show-urns` lists the URNs)" in message
+    assert "declare it again with deletion_protection=False" in message

@@ -56,6 +56,9 @@ CASES = (
     Case("name-blank", {"name": "   "}, "name", "must be a non-empty string"),
     Case("name-number", {"name": 42}, "name", "must be a non-empty string"),
     Case("name-list", {"name": ["a"]}, "name", "must be a non-empty string"),
+    Case("name-too-long", {"name": "n" * 256}, "name", "at most 255 characters, not 256"),
+    Case("name-newline", {"name": "cache\nprod"}, "name", "no control characters"),
+    Case("name-tab", {"name": "cache\tprod"}, "name", "no control characters"),
     # region
     Case("region-unknown", {"region": "mars"}, "region", "must be one of frankfurt, oregon"),
     Case("region-typo", {"region": "oregn"}, "region", "did you mean 'oregon'?"),
@@ -94,9 +97,9 @@ CASES = (
         "use 'journal_snapshot'",
     ),
     Case(
-        "queue-on-free",
+        "queue-on-free",  # persistence is not given: it comes from the workload
         {"workload": "queue", "plan": "free"},
-        "persistenceMode",
+        "workload",
         "choose plan 'starter' or larger",
     ),
     # maxmemory_policy
@@ -240,6 +243,12 @@ CASES = (
         "must be a string of at most 255 characters",
     ),
     Case(
+        "cidr-description-newline",
+        {"ip_allow_list": [{"cidr_block": "10.0.0.0/8", "description": "office\nvpn"}]},
+        "ipAllowList[0].description",
+        "no control characters",
+    ),
+    Case(
         "cidr-description-too-long",
         {"ip_allow_list": [{"cidr_block": "10.0.0.0/8", "description": "d" * 256}]},
         "ipAllowList[0].description",
@@ -329,7 +338,14 @@ CASES = (
     Case(
         "patch-while-staying-suspended",
         {"suspended": True, "plan": "standard"},
-        "suspended",
+        "plan",
+        "Set suspended=False in this update to resume it first",
+        existing={"suspended": True},
+    ),
+    Case(
+        "derived-change-while-staying-suspended",  # the policy comes from the workload
+        {"suspended": True, "workload": "queue"},
+        "workload",
         "Set suspended=False in this update to resume it first",
         existing={"suspended": True},
     ),
@@ -437,8 +453,14 @@ def test_bad_input_is_caught_in_preview(engine: Engine, emu: Emulator, case: Cas
     assert emu.request_counts() == {}, "a request reached the API"
     if case.stage == "check":
         [failure] = plan.failures  # one message, no second misleading one
-        assert failure.property == case.prop
+        # The engine prints `property <p> value <v>` with <v> looked up as one top-level key of
+        # the program's inputs: a nested path (ipAllowList[1].cidrBlock) printed `value
+        # {<nil>}`. Those go on the resource, the path leading the reason.
+        nested = "[" in case.prop or "." in case.prop
+        assert failure.property == ("" if nested else case.prop)
         assert case.fix in failure.reason
+        assert case.prop in failure.message
+        assert "<nil>" not in failure.message or not nested
     else:  # refused by Diff, in the same preview
         assert plan.failures == ()
         message = plan.error.provider_message or ""
@@ -513,7 +535,10 @@ FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCh
 def test_check_never_raises(olds: dict[str, Any], news: dict[str, Any]) -> None:
     result = KeyValueProvider().check(olds, news)
     for failure in result.failures or ():
-        assert failure.property
+        # A nested problem goes on the resource (property ""), its path leading the reason.
+        assert failure.property or failure.reason.split(":", 1)[0].startswith(
+            ("ipAllowList", "logStream")
+        )
         assert failure.reason
 
 
