@@ -487,12 +487,23 @@ class RenderClient:
         filter's matching rules are not documented either, so a near-namesake is never
         returned.
         """
+        return self._named(name, owner_id=owner_id, region=region)
+
+    def _named(
+        self,
+        name: str,
+        *,
+        owner_id: str,
+        region: str | None = None,
+        policy: RetryPolicy | None = None,
+    ) -> list[KeyValueSummary]:
+        """:meth:`list_key_value_named`, its retries bounded by ``policy`` (a create's)."""
         params = {
             "name": None if "," in name else name,
             "ownerId": _csv(owner_id, "owner_id"),
             "region": None if region is None else _csv(region, "region"),
         }
-        found = self._list_key_value(params, MAX_PAGE_SIZE, deadline=None)
+        found = self._list_key_value(params, MAX_PAGE_SIZE, deadline=None, policy=policy)
         return [
             kv
             for kv in found
@@ -525,8 +536,8 @@ class RenderClient:
         if existing is None:
             existing = [
                 kv.id
-                for kv in self.list_key_value_named(
-                    body.name, owner_id=body.owner_id, region=region
+                for kv in self._named(
+                    body.name, owner_id=body.owner_id, region=region, policy=policy
                 )
             ]
         before = set(existing)
@@ -594,8 +605,10 @@ class RenderClient:
         region = body.region or DEFAULT_REGION
         delay = policy.initial_backoff
         while True:
+            # Each lookup's own retries end by ``until``, so the create ends by its timeout.
+            left = replace(policy, deadline=max(0.0, until - self._clock()))
             try:
-                named = self.list_key_value_named(body.name, owner_id=body.owner_id, region=region)
+                named = self._named(body.name, owner_id=body.owner_id, region=region, policy=left)
             except RenderError as error:
                 if not is_retryable(error):
                     raise

@@ -680,6 +680,17 @@ def test_create_lookup_window_is_bounded_by_the_timeout() -> None:
     assert clock() - start <= 20.0 + 1e-9
 
 
+def test_create_lookups_that_keep_failing_are_bounded_by_the_timeout() -> None:
+    """The same-name lookups' own retries end by the create's timeout, not the 300 s deadline."""
+    fake, clock = FakeRender(), FakeClock()
+    fake.fail("POST", KV, Fault(504))
+    fake.fail("GET", KV, Fault(), *[Fault(503)] * 500)  # the snapshot passes, then only 503s
+    start = clock()
+    with pytest.raises(AmbiguousCreateError):
+        make_client(fake, clock).create_key_value(post_body(), timeout=20)
+    assert clock() - start <= 20.0 + 1e-9
+
+
 def test_conflict_on_patch_is_not_retried() -> None:
     """409 is final for PATCH."""
     fake = FakeRender()
