@@ -66,7 +66,6 @@ from pulumi_render_kv.planning import (
 from pulumi_render_kv.provider import _convert, _shown_errors, _watchdog
 from pulumi_render_kv.provider._config import ENV_ADOPT, ProviderConfig, adopt_ids
 from pulumi_render_kv.provider._holdings import Holdings, How
-from pulumi_render_kv.provider._lookup import find_by_name
 from pulumi_render_kv.provider._wait import log_progress, wait_until_available
 from pulumi_render_kv.spec import (
     AS_IS,
@@ -89,10 +88,10 @@ _DETAIL_UNCHANGED = frozenset({catalog.ChangeKind.LOCAL, catalog.ChangeKind.LOG_
 
 def _target(spec: KeyValueSpec, detail: KeyValueDetail) -> str:
     """The status an instance settles in once the spec is applied (``detail``: as it is)."""
-    if spec.suspended is None:  # AS_IS: whatever it is now
+    suspended = spec.suspended
+    if suspended is None:  # AS_IS: whatever it is now
         suspended = detail.status == catalog.SUSPENDED_STATUS
-        return catalog.SUSPENDED_STATUS if suspended else "available"
-    return catalog.SUSPENDED_STATUS if spec.suspended else "available"
+    return catalog.SUSPENDED_STATUS if suspended else "available"
 
 
 # Creates of one name in one workspace and region, one at a time per process: the same-name
@@ -304,7 +303,9 @@ class KeyValueProvider(ResourceProvider):
         with _one_create_per_name(key):
             named = self._call(
                 f"look up Key Value {spec.name!r}",
-                lambda: find_by_name(client, spec.name, owner_id=owner_id, region=spec.region),
+                lambda: client.list_key_value_named(
+                    spec.name, owner_id=owner_id, region=spec.region
+                ),
             )
             adopted = self._choose_adoption(client, spec, owner_id, named)
             if adopted is None:

@@ -19,7 +19,6 @@ from pulumi_render_kv.catalog import DASHBOARD_URL
 from pulumi_render_kv.client import RenderClient, RenderSettings
 from pulumi_render_kv.errors import LookupFailed, RenderCallFailed, RenderError
 from pulumi_render_kv.provider._convert import SECRET_OUTPUTS
-from pulumi_render_kv.provider._lookup import find_by_name
 from pulumi_render_kv.provider.provider import KeyValueProvider
 from pulumi_render_kv.spec import IpAllowEntry
 
@@ -285,7 +284,7 @@ def get_key_value(
     client = RenderClient.shared(settings)
     try:
         owner = settings.owner_id or client.resolve_owner_id()
-        matches = find_by_name(client, name, owner_id=owner, region=region)
+        matches = client.list_key_value_named(name, owner_id=owner, region=region)
     except RenderError as err:
         raise RenderCallFailed(f"look up Key Value {name!r}", err) from err
     where = f"in workspace {owner}" + (f", region {region}" if region else "")

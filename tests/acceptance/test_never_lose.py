@@ -16,7 +16,6 @@ import redis
 import pulumi_render_kv as render_kv
 from pulumi_render_kv.client import ClientLimits, RenderClient, RenderSettings
 from pulumi_render_kv.emulator import Emulator
-from pulumi_render_kv.provider._lookup import find_by_name
 from pulumi_render_kv.testing import Engine, EngineError, ProviderServer
 
 from .conftest import API_KEY, key_value_program, made_outside
@@ -224,8 +223,8 @@ def test_adopting_a_name_with_a_comma_finds_it(
 
 
 def test_get_key_value_finds_a_name_with_a_comma(emu: Emulator, dashboard: RenderClient) -> None:
-    """get_key_value's lookup (find_by_name) matches the comma name exactly, not a namesake."""
+    """get_key_value's lookup matches the comma name exactly, not a namesake."""
     existing = made_outside(dashboard, emu, "a,b")
     made_outside(dashboard, emu, "a")
-    found = find_by_name(dashboard, "a,b", owner_id=emu.owner_id)
+    found = dashboard.list_key_value_named("a,b", owner_id=emu.owner_id)
     assert [kv.id for kv in found] == [existing.id]
