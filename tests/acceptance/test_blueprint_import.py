@@ -184,17 +184,9 @@ def test_what_a_blueprint_cannot_state_stays_as_it_is(
     tmp_path: Path, engine: Engine, emu: Emulator, dashboard: RenderClient
 ) -> None:
     """A Dashboard suspension and log-stream override survive the first up and a refresh."""
-    blueprint, [(name, plan, region, policy, _)] = CASES["internal-only"]
-    kv_id = dashboard.create_key_value(
-        KeyValuePOSTInput(
-            name=name,
-            owner_id=emu.owner_id,
-            plan=plan,
-            region=region,
-            maxmemory_policy=policy,
-            ip_allow_list=[],
-        )
-    ).id
+    blueprint, live = CASES["internal-only"]
+    [(name, *_)] = live
+    [kv_id] = create_live(dashboard, emu, live)
     override = ResourceLogStreamPUTInput(setting="send", endpoint="logs.example.com:6514")
     dashboard.update_resource_log_stream(kv_id, override)
     dashboard.suspend_key_value(kv_id)
