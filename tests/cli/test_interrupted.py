@@ -11,6 +11,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -40,15 +41,20 @@ def program_dir(cli: Cli, name: str, text: str) -> Path:
     return project(cli.scratch / name, name, source)
 
 
-@pytest.fixture
-def slow_cli(cli: Cli) -> Iterator[Cli]:
-    """The cli fixture's backend and home, aimed at an emulator whose creates take 20 s."""
-    settings = EmulatorSettings(
-        port=0, create_delay=20.0, rate_limits=RateLimitSettings.unlimited()
-    )
+@contextmanager
+def slow(cli: Cli, **delays: float) -> Iterator[Cli]:
+    """The cli fixture's backend and home, aimed at an emulator with these delays."""
+    settings = EmulatorSettings(port=0, rate_limits=RateLimitSettings.unlimited(), **delays)
     with Emulator(settings) as emu:
         env = {**cli.env, "RENDER_API_URL": emu.url, "RENDER_OWNER_ID": emu.owner_id}
         yield Cli(emu=emu, scratch=cli.scratch, env=env, log=cli.log)
+
+
+@pytest.fixture
+def slow_cli(cli: Cli) -> Iterator[Cli]:
+    """Creates take 20 s."""
+    with slow(cli, create_delay=20.0) as tool:
+        yield tool
 
 
 def posts(emu: Emulator) -> list[int]:
@@ -118,6 +124,17 @@ def start(cli: Cli, where: Path, *args: str) -> subprocess.Popen[bytes]:
     )
 
 
+@contextmanager
+def running(cli: Cli, where: Path, command: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`pulumi <command>` in the background; killed on the way out if still running."""
+    process = start(cli, where, command)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+
 def unlock(cli: Cli, where: Path) -> None:
     """What the README says after an interrupted command: `pulumi cancel` if it is locked."""
     # (preview takes no lock, so it cannot tell; cancel says so itself when nothing is locked)
@@ -134,17 +151,13 @@ def test_an_interrupted_create_leaves_no_provider_and_the_next_up_no_twin(
     where = program_dir(slow_cli, "three", THREE)
     slow_cli.run("stack", "init", "dev", cwd=where)
     before = providers()
-    up = start(slow_cli, where, "up")
-    try:
+    with running(slow_cli, where, "up") as up:
         wait_for(lambda: len(posts(slow_cli.emu)) == 3, 120, "three POSTs")
         started = providers() - before
         assert started, "the CLI started a dynamic provider"
         interrupt(up, how)
         # The provider notices its engine is gone and exits (it was seen running for minutes).
         wait_for(lambda: not (started & providers()), 15, "the provider to exit")
-    finally:
-        if up.poll() is None:
-            up.kill()
     unlock(slow_cli, where)
     # The next up does not create them again: it names them and the repair.
     again = slow_cli.run("up", "--yes", "--skip-preview", cwd=where, check=False)
@@ -185,35 +198,23 @@ render_kv.KeyValue("cache", plan="starter", maxmemory_policy=policy)
 def test_kill_9_mid_update_then_up_converges(cli: Cli) -> None:
     """Killed while a restarting PATCH waits: the next up sends it again (a PATCH repeats
     safely) and ends with the change recorded."""
-    settings = EmulatorSettings(
-        port=0, restart_delay=20.0, rate_limits=RateLimitSettings.unlimited()
-    )
-    with Emulator(settings) as emu:
-        slow = Cli(
-            emu=emu,
-            scratch=cli.scratch,
-            env={**cli.env, "RENDER_API_URL": emu.url, "RENDER_OWNER_ID": emu.owner_id},
-            log=cli.log,
-        )
-        where = program_dir(slow, "update", ONE_POLICY)
-        slow.run("stack", "init", "dev", cwd=where)
-        slow.run("up", "--yes", cwd=where)
-        slow.run("config", "set", "policy", "noeviction", cwd=where)
-        up = start(slow, where, "up")
-        try:
+    with slow(cli, restart_delay=20.0) as slow_cli:
+        emu = slow_cli.emu
+        where = program_dir(slow_cli, "update", ONE_POLICY)
+        slow_cli.run("stack", "init", "dev", cwd=where)
+        slow_cli.run("up", "--yes", cwd=where)
+        slow_cli.run("config", "set", "policy", "noeviction", cwd=where)
+        with running(slow_cli, where, "up") as up:
             wait_for(lambda: any(r["method"] == "PATCH" for r in emu.requests()), 60, "the PATCH")
             interrupt(up, "kill-9")
-        finally:
-            if up.poll() is None:
-                up.kill()
-        unlock(slow, where)
-        slow.run("up", "--yes", "--skip-preview", cwd=where)
-        slow.run("preview", "--expect-no-changes", cwd=where)
+        unlock(slow_cli, where)
+        slow_cli.run("up", "--yes", "--skip-preview", cwd=where)
+        slow_cli.run("preview", "--expect-no-changes", cwd=where)
         [kv_id] = live_ids(emu)
-        outputs = slow.export(where, "dev")["deployment"]["resources"]
+        outputs = slow_cli.export(where, "dev")["deployment"]["resources"]
         [state] = [r for r in outputs if r.get("id") == kv_id]
         assert state["outputs"]["maxmemoryPolicy"] == "noeviction"
-        slow.run("destroy", "--yes", "--skip-preview", cwd=where)
+        slow_cli.run("destroy", "--yes", "--skip-preview", cwd=where)
 
 
 def test_kill_9_mid_destroy_then_destroy_converges(cli: Cli) -> None:
@@ -222,13 +223,9 @@ def test_kill_9_mid_destroy_then_destroy_converges(cli: Cli) -> None:
     cli.run("stack", "init", "dev", cwd=where)
     cli.run("up", "--yes", cwd=where)
     cli.emu.inject_fault("DELETE", "/v1/key-value/*", delay=10.0)  # Render acts, then answers
-    down = start(cli, where, "destroy")
-    try:
+    with running(cli, where, "destroy") as down:
         wait_for(lambda: cli.emu.faults.pending() == [], 60, "the DELETE to reach the emulator")
         interrupt(down, "kill-9")
-    finally:
-        if down.poll() is None:
-            down.kill()
     unlock(cli, where)
     cli.run("destroy", "--yes", "--skip-preview", cwd=where)
     assert live_ids(cli.emu) == []
