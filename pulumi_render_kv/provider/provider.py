@@ -98,6 +98,7 @@ def _target(spec: KeyValueSpec, detail: KeyValueDetail) -> str:
 # check before the POST must see what a parallel create of the same name just made.
 _NAME_LOCKS: dict[tuple[str, str, str, str], threading.Lock] = {}
 _NAME_LOCKS_GUARD = threading.Lock()
+_HOLDINGS_GUARD = threading.Lock()
 
 
 @contextmanager
@@ -194,7 +195,7 @@ class KeyValueProvider(ResourceProvider):
         # Made in the provider process on first use: the pickled blob has no attributes.
         holdings: Holdings | None = self.__dict__.get("_held")
         if holdings is None:
-            with _NAME_LOCKS_GUARD:
+            with _HOLDINGS_GUARD:  # the SDK's four workers may all ask at once
                 holdings = self.__dict__.setdefault("_held", Holdings())
         return holdings
 
