@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -66,7 +67,7 @@ from pulumi_render_kv.planning import (
 from pulumi_render_kv.provider import _convert, _shown_errors, _watchdog
 from pulumi_render_kv.provider._config import ENV_ADOPT, ProviderConfig, adopt_ids
 from pulumi_render_kv.provider._holdings import Holdings, How
-from pulumi_render_kv.provider._wait import log_progress, wait_until_available
+from pulumi_render_kv.provider._wait import PollPacer, log_progress, wait_until_available
 from pulumi_render_kv.spec import (
     AS_IS,
     AS_IS_PROPERTIES,
@@ -99,6 +100,21 @@ def _target(spec: KeyValueSpec, detail: KeyValueDetail) -> str:
 _NAME_LOCKS: dict[tuple[str, str, str, str], threading.Lock] = {}
 _NAME_LOCKS_GUARD = threading.Lock()
 _HOLDINGS_GUARD = threading.Lock()
+
+# One pacer per client (per API key and URL, as Render counts reads): the status polls of all
+# the waits in flight share that client's read limit. None: the client has no read limit.
+_PACERS: weakref.WeakKeyDictionary[RenderClient, PollPacer | None] = weakref.WeakKeyDictionary()
+_PACERS_GUARD = threading.Lock()
+
+
+def _poll_pacer(client: RenderClient) -> PollPacer | None:
+    with _PACERS_GUARD:
+        if client not in _PACERS:
+            rate = client.settings.limits.get
+            _PACERS[client] = (
+                None if rate is None else PollPacer.for_read_limit(rate.count, rate.period)
+            )
+        return _PACERS[client]
 
 
 @contextmanager
@@ -727,6 +743,7 @@ class KeyValueProvider(ResourceProvider):
                 progress=log_progress,
                 target=target,
                 transitional=transitional,
+                pacer=_poll_pacer(client),
             ),
         )
 
