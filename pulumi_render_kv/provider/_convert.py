@@ -35,6 +35,8 @@ LOCAL_INPUTS = tuple(
 SECRET_OUTPUTS = ("internalConnectionString", "externalConnectionString", "cliCommand")
 # Where clients connect: what an app stack reads, so a refresh that changes it says so.
 ENDPOINT_OUTPUTS = ("host", "port", *SECRET_OUTPUTS)
+# The outputs Render's detail gives (`detail_outputs`).
+DETAIL_OUTPUTS = ("ownerId", "status", "version", "dashboardUrl")
 # What `outputs` adds to the inputs: Render's answers, not the user's.
 COMPUTED_OUTPUTS = (
     "ownerId",
@@ -188,21 +190,31 @@ def _in_recorded_order(live: Any, recorded: Any) -> Any:
     return sorted(live, key=position)  # stable: Render's order among the unrecorded
 
 
-def outputs(
-    inputs: Mapping[str, Any], detail: KeyValueDetail, connection: KeyValueConnectionInfo
-) -> dict[str, Any]:
-    """Everything the resource exposes: its inputs plus what Render computed."""
-    internal = connection.get_internal_connection_string()
-    parsed = urlsplit(internal)
+def detail_outputs(detail: KeyValueDetail) -> dict[str, Any]:
+    """The outputs Render's detail gives: what a status read or an update's answer says."""
     return {
-        **inputs,
         "ownerId": detail.owner.id,
         "status": detail.status,
         "version": detail.version,
         "dashboardUrl": detail.dashboard_url or catalog.DASHBOARD_URL.format(id=detail.id),
+    }
+
+
+def connection_outputs(connection: KeyValueConnectionInfo) -> dict[str, Any]:
+    """The outputs the connection info gives: where and how clients connect (secrets)."""
+    internal = connection.get_internal_connection_string()
+    parsed = urlsplit(internal)
+    return {
         "internalConnectionString": internal,
         "externalConnectionString": connection.get_external_connection_string(),
         "cliCommand": connection.get_cli_command(),
         "host": parsed.hostname,
         "port": parsed.port,
     }
+
+
+def outputs(
+    inputs: Mapping[str, Any], detail: KeyValueDetail, connection: KeyValueConnectionInfo
+) -> dict[str, Any]:
+    """Everything the resource exposes: its inputs plus what Render computed."""
+    return {**inputs, **detail_outputs(detail), **connection_outputs(connection)}
