@@ -77,12 +77,13 @@ Where the minimum has a read in it, and why:
 
 ## Readiness
 
-One create with the emulator's create delay D, in process (`KeyValueProvider.create`), once for
-each D. "status polls" counts `GET /v1/key-value/{{id}}` requests. Target: create time ≤ 1.05 x D
-+ 1 s, and a number of polls that grows with log D.
+One create with the emulator's create delay D, then one restarting update (the maxmemory
+policy) with its restart delay D, in process (`KeyValueProvider.create` and `.update`), once
+for each D. "polls" counts `GET /v1/key-value/{{id}}` requests. Target: time ≤ 1.05 x D + 1 s,
+and a number of polls that grows with log D.
 
-| D (s) | create time (s) | time / D | status polls |
-|---|---|---|---|
+| D (s) | create (s) | create / D | create polls | restart (s) | restart / D | restart polls |
+|---|---|---|---|---|---|---|
 {_lines(details, "readiness")}
 
 The wait loop (`pulumi_render_kv/provider/_wait.py`) reads the status at once, then each next
