@@ -62,6 +62,15 @@ def assert_outputs_are_live(engine: Engine, dashboard: RenderClient) -> None:
     assert outs["internalConnectionString"] == connection.get_internal_connection_string()
     assert outs["externalConnectionString"] == connection.get_external_connection_string()
     assert outs["cliCommand"] == connection.get_cli_command()
+    # Carried over, they are still secrets: never in the checkpoint in plaintext.
+    assert state.secret_outputs >= {
+        "internalConnectionString",
+        "externalConnectionString",
+        "cliCommand",
+    }
+    checkpoint = engine.state_json()
+    assert outs["externalConnectionString"] not in checkpoint
+    assert outs["internalConnectionString"] not in checkpoint
 
 
 CACHE: dict[str, Any] = {"plan": "starter", "workload": "cache"}
