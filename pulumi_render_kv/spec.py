@@ -79,10 +79,14 @@ class InputError(ValueError):
         super().__init__("; ".join(str(p) for p in self.problems))
 
 
+# The models defer building their validators to their first use: check and diff never
+# build one, and every preview's provider process imports this module (issue 16).
+
+
 class IpAllowEntry(BaseModel):
     """One CIDR block allowed to reach the instance's external (TLS) endpoint."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     cidr_block: str
     description: str = ""
@@ -91,7 +95,7 @@ class IpAllowEntry(BaseModel):
 class LogStreamSpec(BaseModel):
     """The instance's own log-stream override; the token stays a ``SecretStr`` (never in reprs)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     setting: str
     endpoint: str | None = None
@@ -101,7 +105,7 @@ class LogStreamSpec(BaseModel):
 class KeyValueSpec(BaseModel):
     """Fully known, canonical inputs: what create and update apply."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str
     plan: str
