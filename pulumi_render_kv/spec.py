@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -134,6 +135,7 @@ class KeyValueSpec(BaseModel):
         unknown = sorted(k for k, v in inputs.items() if _has_unknown(v))
         if unknown:
             raise InputError([Problem(k, "is still unknown") for k in unknown])
+        _build_models()
         return cls(
             name=inputs["name"],
             plan=inputs["plan"],
@@ -158,6 +160,25 @@ class KeyValueSpec(BaseModel):
             allow_duplicate_name=inputs.get("allowDuplicateName", False),
             wait_timeout=inputs.get("waitTimeout", DEFAULT_WAIT_TIMEOUT),
         )
+
+
+_BUILD_LOCK = threading.Lock()
+
+
+def _build_models() -> None:
+    """Build the models' deferred validators once, under a lock.
+
+    Create and update run in the SDK server's four worker threads, and pydantic's own build
+    on first use was not thread-safe until recent releases (pydantic#13419), which this
+    package accepts.
+    """
+    models = (IpAllowEntry, LogStreamSpec, KeyValueSpec)
+    if all(model.__pydantic_complete__ for model in models):
+        return
+    with _BUILD_LOCK:
+        for model in models:
+            if not model.__pydantic_complete__:
+                model.model_rebuild()
 
 
 def _has_unknown(value: Any) -> bool:

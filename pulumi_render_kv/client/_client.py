@@ -71,6 +71,7 @@ from ._models import (
     ResourceLogStream,
     ResourceLogStreamPUTInput,
     _Request,
+    _Response,
     request_json,
 )
 from ._pagination import MAX_PAGE_SIZE, iterate_pages
@@ -91,9 +92,31 @@ T = TypeVar("T")
 
 @functools.cache
 def _page_of(model: type[M]) -> TypeAdapter[list[M]]:
-    # Built on the first page read: a TypeAdapter builds its validator when made, and most
-    # processes that import the client (each preview's) never read one.
+    # Made by the first client, not at import: a TypeAdapter builds its validator when made,
+    # and most processes that import the client (each preview's) never read a page.
     return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+_BUILD_LOCK = threading.Lock()
+
+
+def _build_validators() -> None:
+    """Build every wire model's validator (deferred at import), once, before any request.
+
+    The SDK's provider server runs four calls at once, and pydantic's own build on first use
+    was not thread-safe until recent releases (pydantic#13419: a model racing its first
+    validation in two threads could use its parent's validator); this package accepts older
+    ones. Under one lock, the first client builds them all.
+    """
+    with _BUILD_LOCK:
+        pending: list[type[BaseModel]] = [_Request, _Response]
+        while pending:
+            model = pending.pop()
+            pending.extend(model.__subclasses__())
+            if not model.__pydantic_complete__:
+                model.model_rebuild()
+        _page_of(KeyValueWithCursor)
+        _page_of(OwnerWithCursor)
 
 
 # How far Render's clock (``createdAt``) and ours may disagree. An error in either direction
@@ -214,6 +237,7 @@ class RenderClient:
         from . import _http  # noqa: PLC0415
 
         self._http = _http.new_pool(settings, transport)
+        _build_validators()
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
         self._owner_id = settings.owner_id

@@ -72,3 +72,53 @@ def test_a_preview_loads_no_http_client_and_builds_no_model() -> None:
     http_stack = {"httpx", "httpcore", "h11", "tenacity", "pulumi_render_kv.client._http"}
     assert not http_stack & loaded, sorted(http_stack & loaded)
     assert found["built"] == []
+
+
+# In a fresh process: every deferred model is built before the first call that validates one
+# can run in the SDK server's worker threads (pydantic's own first-use build was not
+# thread-safe in releases this package accepts): by the first client, and by the first spec.
+_FIRST_CLIENT_AND_SPEC = """
+import json
+from pydantic import BaseModel
+from pulumi_render_kv.client import RenderClient, RenderSettings
+from pulumi_render_kv.spec import KeyValueSpec, normalize_inputs
+
+def models(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from models(sub)
+
+def unbuilt(prefix):
+    return sorted(
+        m.__qualname__
+        for m in set(models(BaseModel))
+        if m.__module__.startswith(prefix) and not m.__pydantic_complete__
+    )
+
+before = {"client": unbuilt("pulumi_render_kv.client"), "spec": unbuilt("pulumi_render_kv.spec")}
+settings = RenderSettings.resolve(
+    api_key="rnd_coldStartKey", owner_id="tea-x", base_url="http://127.0.0.1:1/v1"
+)
+RenderClient(settings).close()
+canonical, problems = normalize_inputs({"name": "c", "plan": "starter", "workload": "cache"})
+assert not problems, problems
+KeyValueSpec.from_inputs(canonical)
+after = {"client": unbuilt("pulumi_render_kv.client"), "spec": unbuilt("pulumi_render_kv.spec")}
+print(json.dumps({"before": before, "after": after}))
+"""
+
+
+def test_the_first_client_and_the_first_spec_build_every_deferred_model() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _FIRST_CLIENT_AND_SPEC],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    found = json.loads(done.stdout)
+    assert "KeyValueDetail" in found["before"]["client"]  # deferred at import
+    assert "KeyValueSpec" in found["before"]["spec"]
+    assert found["after"] == {"client": [], "spec": []}
