@@ -123,35 +123,43 @@ Single starts spread widely on the shared machine, so the ratio moves from run t
 run while the test suite was running gave 2.3); the median above is the figure.
 
 **What costs the extra time** (and limits the ratio where it misses): unpickling
-`KeyValueProvider` imports `pulumi_render_kv`, whose
-`__init__` imports everything, and `pulumi_render_kv.errors` imports the HTTP client: httpx,
-tenacity, pydantic, and the client's wire models, which pydantic builds at import time (about
-twenty models and two `TypeAdapter`s). `Check` and `Diff` never call the API, so the client
-could be imported on the first create/read/update/delete instead (in `provider/`, `errors.py`
-and the package `__init__`: outside this change). `spec.py` itself uses pydantic models
-(`KeyValueSpec`, `IpAllowEntry`), so pydantic's own import would remain on the path.
+`KeyValueProvider` imports `pulumi_render_kv`, whose `__init__` binds every public name, the
+client's errors included, so the client package is imported too. Since issue 16 that no
+longer loads the HTTP stack: httpx (with the connection pool and the auth hook,
+`client/_http.py`) loads with the first `RenderClient`, tenacity with the first retried call,
+and every pydantic model (the wire models, `spec.py`'s, the page adapters) builds its
+validator on first use (`defer_build`), so a preview builds none
+(`tests/provider/test_cold_start.py` checks both in a fresh process). What remains is
+pydantic's own import (about 50 ms of CPU here, `SecretStr` and its `pydantic.types` a
+quarter of it) and the package's modules (about 25 ms): the client package must bind its
+model classes when imported (its `__all__` is checked against `vars()`), and the top-level
+package must bind the client's error classes, so pydantic is imported by every provider
+process. Taking it off the path would need the client's names bound lazily (module
+`__getattr__`, with the public-API tests reading `dir()` rather than `vars()`), and
+`spec.py`'s three models built on first use or made dataclasses (`IpAllowEntry` like
+`LogStream`).
 
 ## Preview cost
 
 `check` + `diff` per resource for 200 resources, in process, with engine-shaped inputs (as
 `bench_planning.py` builds them): an existing stack's preview, so `check` gets the old inputs
 (and plans the change) and `diff` the old outputs; no change is expected and none is found.
-Target ≤ 1 ms per resource. Zero API requests are made (checked against the emulator).
+Targets: ≤ 0.1 ms per resource minimal, ≤ 0.5 ms with a 20-entry allow list. Zero API
+requests are made (checked against the emulator).
 
 {_bullets(details, "preview cost")}
 
-Why a long allow list costs so much: every CIDR is parsed by the standard library's pure-Python
-`ipaddress`: about 5 µs to parse one on this machine, then more to print its canonical form
-(`with_prefixlen`) and to compare addresses for the sort. Before this change each
-entry was parsed twice (once to validate, once more for the sort key) and `ip_network` parses
-IPv6 text twice (it tries IPv4 first); `spec.py` now parses each entry once, with the class of
-its family (commit "spec: parse each allow-list CIDR once"; one check with the 20-entry list
-went from about 610 to 380 µs: medians of 9 alternating batches of 300 calls, the old and new
-`spec.py` in one process). The rest is
-outside `spec.py`: `provider/_convert.from_pulumi` walks every property dict recursively, four
-times per resource (check: olds and news; diff: olds and news), with an ABC `isinstance` per
-value. Caching parsed CIDRs would make repeated previews of the same list nearly free, but it
-would mostly speed up this benchmark (each CLI command is a fresh process), so it was not done.
+Where the time goes: `check` validates the allow list (each CIDR parsed and printed in its
+canonical form), then `check` and `diff` each convert the old and the new property dicts
+from Pulumi's form (`provider/_convert.from_pulumi`, four walks per resource) and plan the
+change. Since issue 16 the walks test exact types first (no ABC `isinstance` per value) and
+convert leaves inline, planning compares two equal allow lists without building their sets,
+and `spec.py` reads the plain IPv4 spelling (`203.0.113.10`, `10.20.0.0/16`) itself, leaving
+IPv6, netmasks and every refusal (with its message) to the standard library's `ipaddress`,
+which takes about 5 µs per entry (`tests/core/test_networks.py` checks that both read every
+text alike). Parsed CIDRs are not cached: each text is parsed once per resource, so a cache
+would mostly speed up this benchmark's 200 identical lists (each CLI command is a fresh
+process).
 
 ## Scale
 

@@ -31,18 +31,17 @@ idempotency key. :meth:`RenderClient.create_key_value`:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from importlib import metadata
-from typing import Any, ClassVar, NoReturn, Self, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self, TypeVar
 from urllib.parse import quote
 
-import httpx
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from ._errors import (
@@ -72,12 +71,16 @@ from ._models import (
     ResourceLogStream,
     ResourceLogStreamPUTInput,
     _Request,
+    _Response,
     request_json,
 )
 from ._pagination import MAX_PAGE_SIZE, iterate_pages
 from ._redact import redact
 from ._retry import AttemptInfo, RetryPolicy, is_retryable, maybe_acted, run_with_retries
 from ._settings import ENV_OWNER_ID, RenderSettings, _refuse_pickle
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["RenderClient"]
 
@@ -86,23 +89,39 @@ logger = logging.getLogger("pulumi_render_kv.client")
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
-_KEY_VALUE_PAGE = TypeAdapter(list[KeyValueWithCursor])
-_OWNER_PAGE = TypeAdapter(list[OwnerWithCursor])
 
-# Transport failures raised before any byte of the request reached Render.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+@functools.cache
+def _page_of(model: type[M]) -> TypeAdapter[list[M]]:
+    # Made by the first client, not at import: a TypeAdapter builds its validator when made,
+    # and most processes that import the client (each preview's) never read a page.
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+_BUILD_LOCK = threading.Lock()
+
+
+def _build_validators() -> None:
+    """Build every wire model's validator (deferred at import), once, before any request.
+
+    The SDK's provider server runs four calls at once, and pydantic's own build on first use
+    was not thread-safe until recent releases (pydantic#13419: a model racing its first
+    validation in two threads could use its parent's validator); this package accepts older
+    ones. Under one lock, the first client builds them all.
+    """
+    with _BUILD_LOCK:
+        pending: list[type[BaseModel]] = [_Request, _Response]
+        while pending:
+            model = pending.pop()
+            pending.extend(model.__subclasses__())
+            if not model.__pydantic_complete__:
+                model.model_rebuild()
+        _page_of(KeyValueWithCursor)
+        _page_of(OwnerWithCursor)
+
 
 # How far Render's clock (``createdAt``) and ours may disagree. An error in either direction
 # only makes recovery refuse an instance (a CreateIncomplete for the user), never accept one.
 CLOCK_SKEW = 5.0
-
-
-def _user_agent() -> str:
-    try:
-        version = metadata.version("pulumi-render-kv")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a plain checkout
-        version = "0+unknown"
-    return f"pulumi-render-kv/{version} python-httpx/{httpx.__version__}"
 
 
 class _EnvironmentResourcesPOSTInput(_Request):
@@ -183,20 +202,6 @@ def _describe(error: ValidationError) -> str:
     return "; ".join(problems[:5]) + more
 
 
-class _BearerAuth(httpx.Auth):
-    """Adds ``Authorization: Bearer`` per request; the key stays a SecretStr until then."""
-
-    def __init__(self, settings: RenderSettings) -> None:
-        self._key = settings.api_key
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._key.get_secret_value()}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "<BearerAuth ***>"
-
-
 class RenderClient:
     """A synchronous, thread-safe client for Render's Key Value API.
 
@@ -228,15 +233,11 @@ class RenderClient:
         self._sleep = sleep or time.sleep
         self._rng = rng or random.random
         self._limiter = RateLimiter(settings.limits, clock=self._clock, sleep=self._sleep)
-        self._http = httpx.Client(
-            base_url=settings.base_url + "/",
-            transport=transport,
-            timeout=settings.timeouts.to_httpx(),
-            auth=_BearerAuth(settings),
-            headers={"Accept": "application/json", "User-Agent": _user_agent()},
-            follow_redirects=False,
-            trust_env=transport is None,
-        )
+        # httpx is imported with the first client, not with the package (issue 16).
+        from . import _http  # noqa: PLC0415
+
+        self._http = _http.new_pool(settings, transport)
+        _build_validators()
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
         self._owner_id = settings.owner_id
@@ -332,6 +333,10 @@ class RenderClient:
         headers = {"Content-Type": "application/json"} if body is not None else None
         with self._lock:
             self._counts[op.method] = self._counts.get(op.method, 0) + 1
+        import httpx  # noqa: PLC0415 -- loaded by __init__ already; not with the package
+
+        from ._http import NOT_SENT  # noqa: PLC0415
+
         try:
             response = self._http.request(
                 op.method, op.path.lstrip("/"), params=query, content=body, headers=headers
@@ -346,7 +351,7 @@ class RenderClient:
                 method=op.method,
                 path=op.path,
                 cause=self._cause(exc, secrets),
-                maybe_sent=not isinstance(exc, _NOT_SENT),
+                maybe_sent=not isinstance(exc, NOT_SENT),
             ) from None
         request_id = response.headers.get("render-request-id")
         logger.debug(
@@ -449,7 +454,7 @@ class RenderClient:
                 response = self._call(op, params=query, policy=policy)
             else:
                 response = self._send(op, deadline=deadline, params=query)
-            page = self._parse_page(op, response, _KEY_VALUE_PAGE)
+            page = self._parse_page(op, response, _page_of(KeyValueWithCursor))
             return [(entry.key_value, entry.cursor) for entry in page]
 
         return list(iterate_pages(fetch, limit=limit, method=op.method, path=op.path))
@@ -762,9 +767,8 @@ class RenderClient:
 
         def fetch(cursor: str | None) -> list[tuple[Owner, str | None]]:
             response = self._call(op, params={"limit": str(limit), "cursor": cursor})
-            return [
-                (entry.owner, entry.cursor) for entry in self._parse_page(op, response, _OWNER_PAGE)
-            ]
+            page = self._parse_page(op, response, _page_of(OwnerWithCursor))
+            return [(entry.owner, entry.cursor) for entry in page]
 
         return list(iterate_pages(fetch, limit=limit, method=op.method, path=op.path))
 

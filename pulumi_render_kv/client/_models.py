@@ -92,10 +92,16 @@ DATABASE_STATUSES: Final = frozenset(
 """The spec's ``databaseStatus`` values. ``status`` fields also keep values not listed here."""
 
 
+# Every model defers building its validator to its first use: the package is imported by
+# every provider process, and most of them (each preview's) never validate a wire model
+# (issue 16: cold start).
+
+
 class _Response(BaseModel):
     """Base of models read from Render: tolerant, immutable."""
 
     model_config = ConfigDict(
+        defer_build=True,
         alias_generator=to_camel,
         populate_by_name=True,
         extra="ignore",
@@ -107,6 +113,7 @@ class _Request(BaseModel):
     """Base of models sent to Render: strict."""
 
     model_config = ConfigDict(
+        defer_build=True,
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
