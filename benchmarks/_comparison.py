@@ -68,6 +68,29 @@ def _by_count(item: tuple[str, int]) -> tuple[int, str]:
     return -item[1], item[0]
 
 
+def first_error(output: str) -> str:
+    """The first error line; for Terraform's boxed diagnostics, with the box's last line.
+
+    Terraform prints ``│ Error: <summary>``, the resource and source lines, then the detail
+    (the API's message) last, before the box closes with ``╵``.
+    """
+    raw = output.splitlines()
+    for index, line in enumerate(raw):
+        text = line.strip().lstrip("│").strip()
+        if not text.startswith(("Error:", "error:")) or len(text) <= len("error: "):
+            continue
+        if line.lstrip().startswith("│"):
+            box = []
+            for later in raw[index + 1 :]:
+                if not later.lstrip().startswith("│"):
+                    break
+                box.append(later.strip().lstrip("│").strip())
+            detail = next((part for part in reversed(box) if part), "")
+            text = f"{text}: {detail}" if detail else text
+        return text if len(text) <= 400 else text[:399] + "…"
+    return ""
+
+
 @dataclass(frozen=True)
 class Operation:
     """One step of the job every tool runs: its label, and what a correct tool does."""
@@ -190,32 +213,45 @@ def measurement_rows(runs: Sequence[ToolRun]) -> list[list[str]]:
     return [measurement_cells(m) for m in _by_operation(runs)]
 
 
-def usable_rows(runs: Sequence[ToolRun], baseline: str, challenger: str) -> list[list[str]]:
-    """Per operation that waits: time-to-usable of ``baseline`` and ``challenger``, and ratio."""
+def face_off_figure(measurement: Measurement) -> tuple[str, float] | None:
+    """What a user of the operation waits for: ("usable", s) when it leaves instances that must
+    answer, else ("wall", s) -- a refusal or a destroy is done when the command returns."""
+    operation = measurement.operation
+    if operation.expect_success and operation.probes_ping:
+        usable = measurement.usable_s
+        return None if usable is None else ("usable", usable)
+    return "wall", measurement.wall_s
+
+
+def face_off_rows(runs: Sequence[ToolRun], baseline: str, challenger: str) -> list[list[str]]:
+    """Per operation both tools ran: each one's figure (see :func:`face_off_figure`), the ratio."""
     by_tool = {run.tool: {m.operation.label: m for m in run.measurements} for run in runs}
     base, other = by_tool.get(baseline, {}), by_tool.get(challenger, {})
     rows: list[list[str]] = []
-    for label, mine in other.items():
-        theirs = base.get(label)
-        if theirs is None or mine.usable_s is None or theirs.usable_s is None:
+    for label, theirs in base.items():
+        mine = other.get(label)
+        if mine is None:
             continue
-        ratio = mine.usable_s / theirs.usable_s if theirs.usable_s > 0 else float("inf")
-        rows.append(
-            [
-                label,
-                f"{theirs.wall_s:.1f} + {_seconds(theirs.ping_s)} = {theirs.usable_s:.1f}",
-                f"{mine.wall_s:.1f} + {_seconds(mine.ping_s)} = {mine.usable_s:.1f}",
-                f"{ratio:.2f}",
-            ]
-        )
+        theirs_figure, mine_figure = face_off_figure(theirs), face_off_figure(mine)
+        if theirs_figure is None or mine_figure is None:
+            continue
+        (measure, theirs_s), (_, mine_s) = theirs_figure, mine_figure
+        ratio = f"{mine_s / theirs_s:.2f}" if theirs_s > 0 else "-"
+        rows.append([label, measure, _detail(theirs, measure), _detail(mine, measure), ratio])
     return rows
 
 
-USABLE_HEADERS = ("operation", "{baseline}: wall + PING = usable s", "{challenger}: same", "ratio")
+def _detail(measurement: Measurement, measure: str) -> str:
+    if measure == "wall":
+        return f"{measurement.wall_s:.1f} ({measurement.outcome})"
+    return f"{measurement.wall_s:.1f} + {_seconds(measurement.ping_s)} = {measurement.usable_s:.1f}"
 
 
-def usable_headers(baseline: str, challenger: str) -> list[str]:
-    return [h.format(baseline=baseline, challenger=challenger) for h in USABLE_HEADERS]
+FACE_OFF_HEADERS = ("operation", "measure", "{baseline} s", "{challenger} s", "ratio")
+
+
+def face_off_headers(baseline: str, challenger: str) -> list[str]:
+    return [h.format(baseline=baseline, challenger=challenger) for h in FACE_OFF_HEADERS]
 
 
 def render_document(
@@ -246,16 +282,18 @@ def render_document(
     if any(run.skipped for run in runs):
         lines.append("")
     if baseline and challenger:
-        rows = usable_rows(runs, baseline, challenger)
+        rows = face_off_rows(runs, baseline, challenger)
         if rows:
             lines += [
                 "## Time to usable",
                 "",
-                "From the command's start until every instance of the operation answers "
-                "`PING` on its internal URL (the emulator's data plane refuses connections "
-                "until an instance is `available`, as Render's does).",
+                "*usable*: from the command's start until every instance answers `PING` on its "
+                "internal URL (wall + PING after return; the emulator's data plane refuses "
+                "connections until an instance is `available`, as Render's does). For a "
+                "refusal or a destroy, the wall time. Ratio: "
+                f"{challenger} / {baseline}.",
                 "",
-                markdown_table(usable_headers(baseline, challenger), rows),
+                markdown_table(face_off_headers(baseline, challenger), rows),
                 "",
             ]
     ran = [run for run in runs if not run.skipped]
@@ -264,8 +302,10 @@ def render_document(
             "## Every operation",
             "",
             "Requests are the emulator's request log for the command alone (`GET "
-            "/_emulator/requests`); *status at return* is read right after the command "
-            "returned; *PING after* counts from then.",
+            "/_emulator/requests`; *non-2xx* are 404s of reads that find nothing, such as "
+            "Render's provider reading each instance's log-stream override, and refusals); "
+            "*status at return* is read right after the command returned; *PING after* "
+            "counts from then.",
             "",
             markdown_table(MEASUREMENT_HEADERS, measurement_rows(ran)),
             "",

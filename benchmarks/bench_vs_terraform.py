@@ -56,12 +56,13 @@ from _comparison import (
     Measurement,
     Operation,
     ToolRun,
+    face_off_headers,
+    face_off_rows,
+    first_error,
     measurement_rows,
     render_document,
     summarise_requests,
     text_table,
-    usable_headers,
-    usable_rows,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -256,14 +257,6 @@ class Driver(Protocol):
     def run(self, step: Step) -> Outcome: ...
 
 
-def _first_error(output: str) -> str:
-    for line in output.splitlines():
-        stripped = line.strip().lstrip("│ ").strip()
-        if stripped.startswith(("Error:", "error:")) and len(stripped) > len("error: "):
-            return stripped[:200]
-    return ""
-
-
 def _timed(command: Sequence[str], cwd: Path, env: dict[str, str]) -> tuple[int, float, str]:
     start = time.monotonic()
     done = subprocess.run(
@@ -414,7 +407,7 @@ class TerraformDriver:
         code, wall, output = _timed([self.binary, *args], self.work, self.env)
         # A plan that failed shows no "Plan:" line; a failed apply has made its plan first.
         refused_at = "" if code == 0 else ("apply" if "Plan:" in output else "plan")
-        return Outcome(code, wall, refused_at, _first_error(output) if code else "")
+        return Outcome(code, wall, refused_at, first_error(output) if code else "")
 
 
 PULUMI_PROGRAM = '''"""The side-by-side job's program: the instances spec.json lists."""
@@ -493,8 +486,9 @@ class PulumiDriver:
             ]
             (self.work / "project" / "spec.json").write_text(json.dumps(spec))
             code, wall, output = self._pulumi("up", "--yes")
-        refused_at = "" if code == 0 else ("preview" if "preview failed" in output else "update")
-        return Outcome(code, wall, refused_at, _first_error(output) if code else "")
+        # `up` previews first; "Updating (" starts the update proper.
+        refused_at = "" if code == 0 else ("update" if "Updating (" in output else "preview")
+        return Outcome(code, wall, refused_at, first_error(output) if code else "")
 
 
 def _tool_version(command: Sequence[str]) -> str:
@@ -623,7 +617,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print(
             text_table(
-                usable_headers(baseline, challenger), usable_rows(runs, baseline, challenger)
+                face_off_headers(baseline, challenger), face_off_rows(runs, baseline, challenger)
             )
         )
     for run in runs:

@@ -120,7 +120,7 @@ def test_the_document_says_it_is_generated_and_compares_time_to_usable() -> None
     assert "written by make bench-vs-terraform" in doc
     assert "do not edit" in doc
     assert "- **tofu** did not run: `tofu` is not on PATH" in doc
-    assert "| create 1 | 0.4 + 9.9 = 10.3 | 10.2 + 0.0 = 10.2 | 0.99 |" in doc
+    assert "| create 1 | usable | 0.4 + 9.9 = 10.3 | 10.2 + 0.0 = 10.2 | 0.99 |" in doc
     assert (
         "| create 1 | terraform | 0.4 | ok | 1 | 1 POST /key-value | creating | 9.9 | 10.3 |" in doc
     )
@@ -131,3 +131,58 @@ def test_the_document_says_it_is_generated_and_compares_time_to_usable() -> None
 def test_the_text_table_pads_every_column() -> None:
     table = comparison.text_table(["a", "bb"], [["xyz", "1"], ["q", "22"]])
     assert table.splitlines() == ["a   | bb", "----+---", "xyz | 1", "q   | 22"]
+
+
+def test_refusals_are_compared_by_wall_time_and_creates_by_time_to_usable() -> None:
+    runs = [
+        comparison.ToolRun(
+            "terraform",
+            "1.11",
+            [
+                _measurement("terraform", CREATE, 0.5, 9.5),
+                _measurement("terraform", DOWNGRADE, 2.0, 0.0, code=1),
+            ],
+        ),
+        comparison.ToolRun(
+            "pulumi",
+            "3",
+            [
+                _measurement("pulumi", CREATE, 11.0, 0.0),
+                _measurement("pulumi", DOWNGRADE, 1.0, 0.0, code=1),
+            ],
+        ),
+    ]
+    rows = comparison.face_off_rows(runs, "terraform", "pulumi")
+    assert rows == [
+        ["create 1", "usable", "0.5 + 9.5 = 10.0", "11.0 + 0.0 = 11.0", "1.10"],
+        [
+            "refused downgrade",
+            "wall",
+            "2.0 (refused at apply (exit 1))",
+            "1.0 (refused at apply (exit 1))",
+            "0.50",
+        ],
+    ]
+
+
+def test_the_first_error_of_terraform_carries_its_boxed_detail() -> None:
+    output = (
+        "render_keyvalue.kv1: Modifying...\n"
+        "╷\n"
+        "│ Error: Error updating keyvalue\n"
+        "│ \n"
+        "│   with render_keyvalue.kv1,\n"
+        "│   on main.tf line 10:\n"
+        "│ \n"
+        "│ plan downgrade not allowed\n"
+        "╵\n"
+    )
+    assert comparison.first_error(output) == (
+        "Error: Error updating keyvalue: plan downgrade not allowed"
+    )
+
+
+def test_the_first_error_of_pulumi_is_its_line() -> None:
+    output = "Previewing update (bench):\nerror: resource 'kv1' has a problem\n    more\n"
+    assert comparison.first_error(output) == "error: resource 'kv1' has a problem"
+    assert comparison.first_error("all fine") == ""
