@@ -14,8 +14,9 @@ buckets and headers), ``maintenance`` (maintenance runs and their rules), ``cont
 ``ids`` (ids, passwords, timestamps, cursors), ``plane`` (the data-plane interface:
 config and endpoint types, error, protocol), ``dataplane`` (runs one server per instance, using
 ``_process`` for spawn/readiness/stop, ``_server_config`` for memory/eviction/persistence
-settings, ``_ports`` for loopback ports, ``_tls`` and ``_proxy`` for the TLS gate), ``server``
-(werkzeug serving), ``app`` (``Emulator``), ``__main__`` (the CLI).
+settings, ``_ports`` for loopback ports, ``_tls`` and ``_proxy`` for the TLS gate,
+``_ready_gate`` for the internal endpoint's relay), ``server`` (werkzeug serving), ``app``
+(``Emulator``), ``__main__`` (the CLI).
 
 Known differences from Render (documented at https://render.com/docs/key-value and
 https://api-docs.render.com/; "observed" marks answers seen from Render's API):
@@ -26,7 +27,8 @@ https://api-docs.render.com/; "observed" marks answers seen from Render's API):
   ``redis://red-…:6379`` on its private network), external ``rediss://<id>:<pw>@127.0.0.1:<port>``
   with a self-signed CA (``Emulator.ca_cert_path``). Without a data plane: ``redis://red-…:6379``
   and ``<region>-keyvalue.render-emulator.invalid:6379`` (never resolves).
-- Durations of ``creating`` and restarts are settings (default 0 s; Render: minutes).
+- Durations of ``creating`` and restarts are settings (default 0 s; Render: minutes). Until an
+  instance is ``available`` both its endpoints drop connections (``lifecycle.serving``).
   ``updating_instance`` (plan change), ``config_restart`` (policy/persistence change) and
   ``unavailable`` (after resume) are inferred; recovery statuses are never produced. A
   restarting change made while ``creating`` is absorbed (observed).

@@ -31,7 +31,7 @@ from .metrics import (
     Series,
     points,
 )
-from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig, PlaneEndpoints
+from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig, PlaneEndpoints, Serving
 from .records import (
     DEFAULT_MAXMEMORY_POLICY,
     DEFAULT_REGION,
@@ -176,7 +176,9 @@ class Backend:
                     # On the ports it had, when free: the connection strings that programs and
                     # stack outputs hold stay valid across an emulator restart, as on Render.
                     instance.endpoints = self._plane.start(
-                        self._plane_config(instance), ports=row.ports
+                        self._plane_config(instance),
+                        ports=row.ports,
+                        serving=self._serving(lifecycle),
                     )
                     if row.suspended:
                         self._plane.suspend(instance.id)
@@ -395,6 +397,11 @@ class Backend:
             internal_auth=instance.internal_auth,
         )
 
+    def _serving(self, lifecycle: InstanceLifecycle) -> Serving:
+        """The data plane's gate for one instance: connections only while it reads available."""
+        clock = self._clock
+        return lambda: lifecycle.serving(clock())
+
     def _free_instance_of(self, owner_id: str) -> _Instance | None:
         candidates = [*self._instances.values(), *self._starting.values()]
         return next(
@@ -457,7 +464,9 @@ class Backend:
             # every other request, for any instance, wait behind it.
             if self._plane is not None:
                 try:
-                    instance.endpoints = self._plane.start(self._plane_config(instance))
+                    instance.endpoints = self._plane.start(
+                        self._plane_config(instance), serving=self._serving(instance.lifecycle)
+                    )
                 except Exception as exc:
                     raise errors.InternalError(
                         f"could not start the Key Value server for {instance.id}: {exc}"

@@ -9,6 +9,7 @@ backend, the HTTP layer and the fakes can use these types without loading the pr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -20,7 +21,12 @@ __all__ = [
     "InstanceConfig",
     "PlaneEndpoints",
     "ServerStats",
+    "Serving",
 ]
+
+# Asked by the data plane at each new connection (and before relaying each request): False while
+# the instance is not available (creating, restarting, suspended), so the connection is dropped.
+Serving = Callable[[], bool]
 
 # Render's persistence modes (the API's ``persistenceMode`` enum), in the spec's order. One list
 # for the API's validation (backend) and the data plane's.
@@ -84,7 +90,8 @@ class DataPlaneLike(Protocol):
 
     ``start``'s ``ports`` are (internal, external) to take back when free: an instance brought
     back after an emulator restart keeps its connection strings, as a Render instance's never
-    change; a port another program holds is replaced by a free one.
+    change; a port another program holds is replaced by a free one. ``serving`` (default: always)
+    gates both endpoints for the instance's whole life, across suspend and resume.
 
     ``restart`` stops the server (gracefully: it saves what its persistence mode keeps) and
     starts it again with ``config``, on the same ports when free: every client is disconnected,
@@ -92,7 +99,11 @@ class DataPlaneLike(Protocol):
     """
 
     def start(
-        self, config: InstanceConfig, *, ports: tuple[int, int] | None = None
+        self,
+        config: InstanceConfig,
+        *,
+        ports: tuple[int, int] | None = None,
+        serving: Serving | None = None,
     ) -> PlaneEndpoints: ...
     def apply(self, config: InstanceConfig, *, flush: bool = False) -> None: ...
     def suspend(self, instance_id: str) -> None: ...

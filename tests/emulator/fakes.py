@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from pulumi_render_kv.emulator.plane import InstanceConfig, ServerStats
+from pulumi_render_kv.emulator.plane import InstanceConfig, ServerStats, Serving
 
 
 class FakeClock:
@@ -45,6 +45,7 @@ class FakeDataPlane:
     fail_suspend: bool = False
     taken: set[int] = field(default_factory=set)  # ports another program holds
     endpoints: dict[str, FakeEndpoints] = field(default_factory=dict)
+    serving: dict[str, Serving] = field(default_factory=dict)  # each instance's gate
     host: str = "127.0.0.1"
     server_stats: dict[str, ServerStats] = field(default_factory=dict)  # what INFO would say
     _ports: itertools.count[int] = field(default_factory=lambda: itertools.count(20000, 2))
@@ -54,12 +55,18 @@ class FakeDataPlane:
         return FakeEndpoints(self.host, port, port + 1)
 
     def start(
-        self, config: InstanceConfig, *, ports: tuple[int, int] | None = None
+        self,
+        config: InstanceConfig,
+        *,
+        ports: tuple[int, int] | None = None,
+        serving: Serving | None = None,
     ) -> FakeEndpoints:
         """``ports`` are taken back unless one of them is in ``taken``, as a free port would."""
         if self.fail_start:
             raise RuntimeError("redis-server exited with status 1")
         self.calls.append(("start", config))
+        if serving is not None:
+            self.serving[config.instance_id] = serving
         self.configs[config.instance_id] = config
         self.running.add(config.instance_id)
         return self._take(config.instance_id, ports)
