@@ -39,6 +39,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self, TypeVar
 from urllib.parse import quote
 
@@ -47,6 +48,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 from ._errors import (
     AmbiguousCreateError,
     ClientRateLimitedError,
+    InvalidRequestError,
     NotFoundError,
     RenderConfigError,
     RenderError,
@@ -66,10 +68,13 @@ from ._models import (
     KeyValuePOSTInput,
     KeyValueSummary,
     KeyValueWithCursor,
+    MaintenancePATCHInput,
+    MaintenanceRun,
     Owner,
     OwnerWithCursor,
     ResourceLogStream,
     ResourceLogStreamPUTInput,
+    TimeSeries,
     _Request,
     _Response,
     request_json,
@@ -89,6 +94,8 @@ logger = logging.getLogger("pulumi_render_kv.client")
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
+# What a triggered run moves on to: a retried trigger that meets one of these was ours.
+_TRIGGERED_STATES = frozenset({"in_progress", "succeeded", "failed", "user_fix_required"})
 
 @functools.cache
 def _page_of(model: type[M]) -> TypeAdapter[list[M]]:
@@ -115,8 +122,8 @@ def _build_validators() -> None:
             pending.extend(model.__subclasses__())
             if not model.__pydantic_complete__:
                 model.model_rebuild()
-        _page_of(KeyValueWithCursor)
-        _page_of(OwnerWithCursor)
+        for listed in (KeyValueWithCursor, OwnerWithCursor, MaintenanceRun, TimeSeries):
+            _page_of(listed)
 
 
 # How far Render's clock (``createdAt``) and ours may disagree. An error in either direction
@@ -190,6 +197,15 @@ def _csv(value: str | Sequence[str] | None, what: str) -> str | None:
     if not values or not all(isinstance(v, str) and v for v in values):
         raise ValueError(f"{what} filter must be None or non-empty strings, got {value!r}")
     return ",".join(values)
+
+
+def _timestamp(value: datetime | None, what: str) -> str | None:
+    """A query timestamp in RFC 3339 UTC (``…Z``); naive datetimes are refused, not guessed."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware (e.g. datetime.now(UTC)), got {value!r}")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _describe(error: ValidationError) -> str:
@@ -756,6 +772,130 @@ class RenderClient:
         404 handling as in :meth:`delete_key_value`.
         """
         self._delete(self._log_stream_op("DELETE", resource_id))
+
+    # -- maintenance -------------------------------------------------------------------------------
+
+    def list_maintenance(
+        self,
+        *,
+        resource_id: str | Sequence[str] | None = None,
+        owner_id: str | Sequence[str] | None = None,
+        state: str | Sequence[str] | None = None,
+    ) -> list[MaintenanceRun]:
+        """``GET /maintenance``: scheduled and recent runs of the resources (one bare array).
+
+        Filters take one value or several, as :meth:`list_key_value`'s do.
+        """
+        op = _Op("GET", "/maintenance", "/maintenance")
+        params = {
+            "resourceId": _csv(resource_id, "resource_id"),
+            "ownerId": _csv(owner_id, "owner_id"),
+            "state": _csv(state, "state"),
+        }
+        return self._parse_page(op, self._call(op, params=params), _page_of(MaintenanceRun))
+
+    @staticmethod
+    def _maintenance_op(method: str, maintenance_id: str, suffix: str = "") -> _Op:
+        path = f"/maintenance/{_segment(maintenance_id, 'maintenance_id')}{suffix}"
+        return _Op(method, "/maintenance/{maintenanceRunParam}" + suffix, path)
+
+    def retrieve_maintenance(self, maintenance_id: str) -> MaintenanceRun:
+        """``GET /maintenance/{maintenanceRunParam}`` (an ``mrn-…`` id)."""
+        op = self._maintenance_op("GET", maintenance_id)
+        return self._parse(op, self._call(op), MaintenanceRun)
+
+    def update_maintenance(self, maintenance_id: str, scheduled_at: datetime) -> None:
+        """``PATCH /maintenance/{maintenanceRunParam}`` (202): move the run to ``scheduled_at``.
+
+        Render refuses (400) a time after the run's ``pendingMaintenanceBy``. Setting a time is
+        a replacement, so repeating it after an uncertain failure is harmless. Asynchronous on
+        Render: read the run back to see the new time.
+        """
+        op = self._maintenance_op("PATCH", maintenance_id)
+        body = MaintenancePATCHInput(scheduled_at=scheduled_at)
+        self._call(op, body=request_json(body))
+
+    def trigger_maintenance(self, maintenance_id: str) -> None:
+        """``POST /maintenance/{maintenanceRunParam}/trigger`` (202): start the run now.
+
+        A retry after an attempt that may have reached Render can meet a run that attempt
+        already started; Render then refuses the trigger (400), and the run's state (no longer
+        ``scheduled``) shows it was done, so that counts as success.
+        """
+        op = self._maintenance_op("POST", maintenance_id, "/trigger")
+
+        def attempt(info: AttemptInfo) -> None:
+            try:
+                self._send(op, deadline=info.deadline)
+            except InvalidRequestError:
+                if not any(maybe_acted(error) for error in info.previous_errors):
+                    raise
+                if self.retrieve_maintenance(maintenance_id).state not in _TRIGGERED_STATES:
+                    raise
+                logger.info("Render API POST %s: started by an uncertain attempt; done", op.path)
+
+        self._retrying(op, attempt)
+
+    # -- metrics -----------------------------------------------------------------------------------
+
+    def _metrics(
+        self,
+        path: str,
+        resource_id: str | Sequence[str],
+        start_time: datetime | None,
+        end_time: datetime | None,
+        resolution_seconds: int | None,
+    ) -> list[TimeSeries]:
+        op = _Op("GET", path, path)
+        if resolution_seconds is not None and resolution_seconds < 30:
+            raise ValueError(f"resolution_seconds must be at least 30, got {resolution_seconds}")
+        params = {
+            "resource": _csv(resource_id, "resource_id"),
+            "startTime": _timestamp(start_time, "start_time"),
+            "endTime": _timestamp(end_time, "end_time"),
+            "resolutionSeconds": None if resolution_seconds is None else str(resolution_seconds),
+        }
+        return self._parse_page(op, self._call(op, params=params), _page_of(TimeSeries))
+
+    def get_memory(
+        self,
+        resource_id: str | Sequence[str],
+        *,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        resolution_seconds: int | None = None,
+    ) -> list[TimeSeries]:
+        """``GET /metrics/memory``: used memory (bytes) of Key Value instances, one series each.
+
+        Render's defaults: the last hour, 60 s resolution (at least 30).
+        """
+        return self._metrics(
+            "/metrics/memory", resource_id, start_time, end_time, resolution_seconds
+        )
+
+    def get_active_connections(
+        self,
+        resource_id: str | Sequence[str],
+        *,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        resolution_seconds: int | None = None,
+    ) -> list[TimeSeries]:
+        """``GET /metrics/active-connections``: connected clients, one series per instance."""
+        return self._metrics(
+            "/metrics/active-connections", resource_id, start_time, end_time, resolution_seconds
+        )
+
+    def get_cpu(
+        self,
+        resource_id: str | Sequence[str],
+        *,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        resolution_seconds: int | None = None,
+    ) -> list[TimeSeries]:
+        """``GET /metrics/cpu``: CPU used (cores), one series per instance."""
+        return self._metrics("/metrics/cpu", resource_id, start_time, end_time, resolution_seconds)
 
     # -- workspaces --------------------------------------------------------------------------------
 
