@@ -47,8 +47,10 @@ https://api-docs.render.com/; "observed" marks answers seen from Render's API):
   environment object lists only Key Value members.
 - Timestamps follow Go's RFC3339Nano printing; reads and time filters use microseconds rounded
   as Postgres rounds. Cursors have Render's shape but are our own.
-- Not emulated: log streams, maintenance runs, custom plans, internal-auth, HTTP/2, Render's
-  ``Render-Request-Id`` format (ours: ``emulator/<hex>-<n>``).
+- Internal authentication (Dashboard-only on Render) is switched through the control plane; its
+  password is the instance's own (Render's is not documented to differ), ``default`` user.
+- Not emulated: log streams, custom plans, HTTP/2, Render's ``Render-Request-Id`` format
+  (ours: ``emulator/<hex>-<n>``).
 """
 
 from __future__ import annotations

@@ -274,3 +274,19 @@ class Emulator:
     def add_environment(self, name: str = "production", *, owner_id: str | None = None) -> str:
         """Seed an environment; returns its ``evm-…`` id."""
         return self.backend.add_environment(name, owner_id=owner_id).id
+
+    def set_internal_auth(self, instance_id: str, enabled: bool = True) -> None:
+        """Render's internal authentication on (or off), as its Dashboard switches it.
+
+        The instance restarts; then its internal URL needs the password and connection info's
+        internal URL carries ``default:<password>@``. See ``control.py``.
+        """
+        self.backend.set_internal_auth(instance_id, enabled)
+
+    def internal_auth_enabled(self, instance_id: str) -> bool:
+        """Whether the instance's internal URL needs the password."""
+        return self.backend.internal_auth_enabled(instance_id)
+
+    def rotate_password(self, instance_id: str) -> None:
+        """Give the instance a new password (the old one then gets ``WRONGPASS``)."""
+        self.backend.rotate_password(instance_id)

@@ -149,6 +149,7 @@ class Backend:
                         row.log_stream.setting, row.log_stream.endpoint, row.log_stream.token
                     )
                 ),
+                internal_auth=row.internal_auth,
             )
             if self._plane is not None:
                 try:
@@ -353,6 +354,7 @@ class Backend:
             maxmemory_policy=valkey_policy(instance.maxmemory_policy),
             persistence=instance.persistence_mode,
             allow_list=tuple(entry.cidr_block for entry in instance.ip_allow_list),
+            internal_auth=instance.internal_auth,
         )
 
     def _free_instance_of(self, owner_id: str) -> _Instance | None:
@@ -614,17 +616,22 @@ class Backend:
         """``retrieve-key-value-connection-info``, pointing at the emulator's servers.
 
         Render's internal URL is ``redis://red-…:6379`` on its private network; the emulator's is
-        the local plain-RESP port (no password, like Render's internal endpoint).
+        the local plain-RESP port (no password, like Render's internal endpoint). With internal
+        authentication on it carries the credentials, ``redis://default:<password>@…``, as
+        Render's does (docs).
         """
         with self._lock:
             instance = self._instance(instance_id)
+            credentials = f"default:{instance.password}@" if instance.internal_auth else ""
             if instance.endpoints is not None:
                 host = instance.endpoints.host
-                internal = f"redis://{_url_host(host)}:{instance.endpoints.internal_port}"
+                internal = (
+                    f"redis://{credentials}{_url_host(host)}:{instance.endpoints.internal_port}"
+                )
                 port = instance.endpoints.external_port
             else:
                 host = PLACEHOLDER_HOST.format(region=instance.region)
-                internal = f"redis://{instance.id}:{PLACEHOLDER_PORT}"
+                internal = f"redis://{credentials}{instance.id}:{PLACEHOLDER_PORT}"
                 port = PLACEHOLDER_PORT
             return ConnectionInfo(
                 internal=internal,
@@ -676,6 +683,78 @@ class Backend:
                         )
             instance.endpoints = endpoints
             instance.lifecycle.resume(self._clock())
+
+    # -- Dashboard-only settings (the control plane's) --
+
+    def internal_auth_enabled(self, instance_id: str) -> bool:
+        """Whether the instance's internal URL needs the password."""
+        with self._lock:
+            return self._instance(instance_id).internal_auth
+
+    def set_internal_auth(self, instance_id: str, enabled: bool) -> None:
+        """Internal authentication on or off, as Render's Dashboard does it (the API cannot).
+
+        The instance restarts (``config_restart`` for ``restart_delay``; the server process
+        really restarts, so every client is disconnected); afterwards the internal port's
+        ``default`` user needs the instance's password, and connection info's internal URL
+        carries it. No change, no restart. Refused (409) while suspended (inferred).
+        """
+        with self._lock:
+            instance = self._instance(instance_id)
+            if instance.internal_auth == enabled:
+                return
+            if instance.lifecycle.suspended:
+                raise errors.Conflict(
+                    f"Key Value instance {instance.id} is suspended; resume it before changing "
+                    "its internal authentication"
+                )
+            self._restart_server(
+                instance,
+                replace(instance, internal_auth=enabled),
+                f"the internal authentication of Key Value {instance.id}",
+            )
+            instance.internal_auth = enabled
+            instance.lifecycle.restart(RestartKind.CONFIG, self._clock())
+
+    def rotate_password(self, instance_id: str) -> None:
+        """A new password for the instance, applied live (no restart); the old one stops working.
+
+        Connection info changes with it; clients that logged in before stay logged in, as
+        with ``ACL SETUSER`` on any Redis.
+        """
+        with self._lock:
+            instance = self._instance(instance_id)
+            updated = replace(instance, password=ids.new_password())
+            with self._saving(f"the password of Key Value {instance.id}"):
+                self._put(_instance_row(updated))
+                if self._plane is not None:
+                    try:
+                        self._plane.apply(self._plane_config(updated))
+                    except Exception as exc:
+                        raise errors.InternalError(
+                            f"could not change the password of {instance.id}: {exc}"
+                        ) from exc
+            instance.password = updated.password
+
+    def _restart_server(self, instance: _Instance, updated: _Instance, what: str) -> None:
+        """Save ``updated``'s row and restart the server with its config, as one step.
+
+        The caller changes its in-memory record afterwards; the endpoints are taken here
+        (a port taken by another program while the server was down is replaced and stored).
+        """
+        endpoints = instance.endpoints
+        with self._saving(what):
+            self._put(_instance_row(updated))
+            if self._plane is not None:
+                try:
+                    endpoints = self._plane.restart(self._plane_config(updated))
+                except Exception as exc:
+                    raise errors.InternalError(
+                        f"could not restart the Key Value server for {instance.id}: {exc}"
+                    ) from exc
+                if _ports(endpoints) != _ports(instance.endpoints):
+                    self._put(replace(_instance_row(updated), ports=_ports(endpoints)))
+        instance.endpoints = endpoints
 
     # -- log streams --
 
@@ -799,6 +878,7 @@ def _instance_row(instance: _Instance) -> InstanceRow:
         suspended=instance.lifecycle.suspended,
         log_stream=_log_stream_row(instance.log_stream),
         ports=_ports(instance.endpoints),
+        internal_auth=instance.internal_auth,
     )
 
 

@@ -21,6 +21,14 @@ on ``Emulator`` for in-process tests:
   "ownerId": "tea-…", "projectId": "prj-…", "protectedStatus": "unprotected",
   "networkIsolationEnabled": false}`` (all but ``name`` optional; ``ownerId`` defaults to the
   emulator's workspace, ``projectId`` to a new id: pass one to put environments in one project).
+- ``POST /_emulator/key-value/{instanceId}/internal-auth`` → 204: ``{"enabled": true}``
+  switches Render's internal authentication on (``false``: off) as its Dashboard does -- the
+  instance restarts (``config_restart`` for the restart delay, the server process really
+  restarts), then the internal URL needs the password and connection info's internal URL is
+  ``redis://default:<password>@…``. Before it is on, ``default`` accepts any password.
+  ``GET`` → 200 ``{"enabled": bool}``. 404 for an unknown instance, 409 while suspended.
+- ``POST /_emulator/key-value/{instanceId}/rotate-password`` → 204: a new password, applied
+  live; the old one gets ``WRONGPASS`` (connection info shows the new one).
 - ``GET /_emulator/health`` → 200 ``{"ok": true}``.
 """
 
@@ -30,6 +38,7 @@ import fnmatch
 import itertools
 import json
 import logging
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -45,6 +54,10 @@ logger = logging.getLogger("pulumi_render_kv.emulator.control")
 
 # An hour: longer than any client's timeout, so every delay a test needs fits.
 MAX_FAULT_DELAY = 3600.0
+
+_INSTANCE = r"/key-value/(?P<instance_id>[^/]+)"
+_INTERNAL_AUTH = re.compile(_INSTANCE + "/internal-auth")
+_ROTATE_PASSWORD = re.compile(_INSTANCE + "/rotate-password")
 
 
 @dataclass(frozen=True)
@@ -282,9 +295,39 @@ class ControlPlane:
             ("POST", "/environments"): self._add_environment,
         }
         handler = handlers.get(route)
-        if handler is None:
-            return _json(404, {"message": f"not found: {request.path}"})
-        return handler(request)
+        if handler is not None:
+            return handler(request)
+        method, path = route
+        for pattern, methods in self._instance_routes().items():
+            found = pattern.fullmatch(path)
+            if found is not None and method in methods:
+                return methods[method](request, found["instance_id"])
+        return _json(404, {"message": f"not found: {request.path}"})
+
+    def _instance_routes(
+        self,
+    ) -> dict[re.Pattern[str], dict[str, Callable[[Request, str], Response]]]:
+        return {
+            _INTERNAL_AUTH: {"GET": self._get_internal_auth, "POST": self._set_internal_auth},
+            _ROTATE_PASSWORD: {"POST": self._rotate_password},
+        }
+
+    def _get_internal_auth(self, _: Request, instance_id: str) -> Response:
+        return _json(200, {"enabled": self._backend.internal_auth_enabled(instance_id)})
+
+    def _set_internal_auth(self, request: Request, instance_id: str) -> Response:
+        body = self._body(request)
+        if unknown := sorted(set(body) - {"enabled"}):
+            raise ValueError(f"unknown internal-auth fields: {', '.join(unknown)}")
+        enabled = body.get("enabled")
+        if not isinstance(enabled, bool):
+            raise ValueError('enabled (true or false) is required, e.g. {"enabled": true}')
+        self._backend.set_internal_auth(instance_id, enabled)
+        return _json(204)
+
+    def _rotate_password(self, _: Request, instance_id: str) -> Response:
+        self._backend.rotate_password(instance_id)
+        return _json(204)
 
     def _do_reset(self, _: Request) -> Response:
         self._reset()

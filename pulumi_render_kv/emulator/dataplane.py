@@ -5,7 +5,10 @@ port, with its own directory under ``data_dir/<instance_id>`` and the instance's
 eviction policy and persistence mode. It is reachable two ways, as on Render:
 
 - *internal*: ``redis://127.0.0.1:<internal_port>``, the server's own plain port with the
-  password-less ``default`` user, like Render's private-network URL ``redis://red-xxx:6379``;
+  password-less ``default`` user, like Render's private-network URL ``redis://red-xxx:6379``.
+  With internal authentication (``InstanceConfig.internal_auth``) the ``default`` user needs
+  the instance's password, set at every start: the server itself answers ``NOAUTH`` and
+  ``WRONGPASS``;
 - *external*: ``rediss://<instance_id>:<password>@127.0.0.1:<external_port>``, a TLS gate
   (:mod:`._proxy`) that admits only addresses in the instance's IP allow list and only clients
   that log in as the ACL user ``<instance_id>`` that this module creates on the server.
@@ -58,10 +61,11 @@ from ._server_config import (
     run_checked,
     server_args,
     set_acl_user,
+    set_default_user,
     validate,
 )
 from ._tls import TlsFiles, ensure_certificates, server_context
-from .plane import DataPlaneError, Endpoints, InstanceConfig
+from .plane import DataPlaneError, Endpoints, InstanceConfig, ServerStats
 
 __all__ = [
     "DataPlane",
@@ -194,6 +198,38 @@ class DataPlane:
                 return self._endpoints_of(instance)
             return self._launch(instance, parse_allow_list(instance.config.allow_list))
 
+    def restart(self, config: InstanceConfig) -> Endpoints:
+        """Stop the server gracefully and start it again with ``config``, on its ports if free.
+
+        Every client is disconnected, as by a Render restart; what the persistence mode keeps
+        survives (with ``off``, the data is gone). A suspended instance keeps ``config`` for
+        ``resume()``.
+        """
+        networks = validate(config)
+        with self._locked(config.instance_id) as instance:
+            if instance.process is None:
+                instance.config = config
+                return self._endpoints_of(instance)
+            self._shut_down(instance, graceful=True)
+            instance.config = config
+            return self._launch(instance, networks)
+
+    def stats(self, instance_id: str) -> ServerStats | None:
+        """``INFO`` of the live server (``None`` while suspended), for the metrics endpoints."""
+        with self._locked(instance_id) as instance:
+            if instance.process is None:
+                return None
+            with self._admin(instance) as client:
+                info = client.info("everything")
+        return ServerStats(
+            used_memory=int(info["used_memory"]),
+            # The INFO itself came over one more connection: not a client of the instance.
+            connected_clients=max(0, int(info["connected_clients"]) - 1),
+            cpu_seconds=float(info["used_cpu_sys"]) + float(info["used_cpu_user"]),
+            server_time_us=int(info.get("server_time_usec", 0)),
+            uptime_seconds=int(info["uptime_in_seconds"]),
+        )
+
     def stop(self, instance_id: str) -> None:
         """Stop the instance's server and delete its data. An unknown id is a no-op.
 
@@ -315,6 +351,9 @@ class DataPlane:
         try:
             with self._admin(instance) as client:
                 set_acl_user(client, config.instance_id, config.password)
+                if config.internal_auth:
+                    # A fresh server's `default` has no password (ACLs are not persisted).
+                    set_default_user(client, config.instance_id, config.password)
             gate = TlsGateProxy(
                 name=config.instance_id,
                 host=self._host,
@@ -358,10 +397,16 @@ class DataPlane:
 
     @contextlib.contextmanager
     def _admin(self, instance: _Instance) -> Iterator[redis.Redis]:
-        """A client on the internal port for reconfiguring the live server."""
+        """A client on the internal port for reconfiguring the live server.
+
+        It logs in as ``default`` with the instance's password: accepted by a password-less
+        ``default`` (any password is) and required once internal authentication is on.
+        """
         client = redis.Redis(
             host=self._host,
             port=instance.internal_port,
+            username="default",
+            password=instance.config.password,
             socket_timeout=10,
             socket_connect_timeout=5,
             retry=Retry(NoBackoff(), 0),  # a failure here is reported, not hidden by back-off

@@ -34,7 +34,8 @@ class RestartKind(StrEnum):
     """Why an instance restarts, and the status it shows meanwhile."""
 
     PLAN = "updating_instance"
-    CONFIG = "config_restart"
+    CONFIG = "config_restart"  # also internal authentication switched on or off
+    MAINTENANCE = "maintenance_in_progress"
 
 
 @dataclass(frozen=True)

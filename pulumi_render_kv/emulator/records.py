@@ -183,6 +183,8 @@ class _Instance:
     lifecycle: InstanceLifecycle
     endpoints: PlaneEndpoints | None = field(default=None)
     log_stream: LogStreamOverride | None = None
+    # Render's internal authentication (a Dashboard setting, not in the API's shapes).
+    internal_auth: bool = False
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from pulumi_render_kv.emulator.plane import InstanceConfig
+from pulumi_render_kv.emulator.plane import InstanceConfig, ServerStats
 
 
 class FakeClock:
@@ -46,6 +46,7 @@ class FakeDataPlane:
     taken: set[int] = field(default_factory=set)  # ports another program holds
     endpoints: dict[str, FakeEndpoints] = field(default_factory=dict)
     host: str = "127.0.0.1"
+    server_stats: dict[str, ServerStats] = field(default_factory=dict)  # what INFO would say
     _ports: itertools.count[int] = field(default_factory=lambda: itertools.count(20000, 2))
 
     def _endpoints(self) -> FakeEndpoints:
@@ -87,6 +88,20 @@ class FakeDataPlane:
         self.running.add(instance_id)
         old = self.endpoints[instance_id]
         return self._take(instance_id, (old.internal_port, old.external_port))
+
+    def restart(self, config: InstanceConfig) -> FakeEndpoints:
+        """Back on its ports (unless taken), with ``config``; a suspended one just keeps it."""
+        self.calls.append(("restart", config))
+        self.configs[config.instance_id] = config
+        if config.instance_id not in self.running:
+            return self.endpoints[config.instance_id]
+        old = self.endpoints[config.instance_id]
+        return self._take(config.instance_id, (old.internal_port, old.external_port))
+
+    def stats(self, instance_id: str) -> ServerStats | None:
+        if instance_id not in self.running:
+            return None
+        return self.server_stats.get(instance_id, ServerStats(1_000_000, 0, 0.0, 0, 1))
 
     def stop(self, instance_id: str) -> None:
         if self.fail_stop:
