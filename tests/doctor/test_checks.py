@@ -109,7 +109,9 @@ def test_a_healthy_queue_is_all_ok_and_exits_0() -> None:
     obs = observe(connected(), instance())
     found = levels(obs)
     assert set(found.values()) <= {Level.OK, Level.SKIP}, verdicts(obs)
-    report = TargetReport("t", EXTERNAL.masked(), "external", ID, "", tuple(diagnose(obs, NOW)), True)
+    report = TargetReport(
+        "t", EXTERNAL.masked(), "external", ID, "", tuple(diagnose(obs, NOW)), True
+    )
     assert exit_status([report]) == EXIT_OK
 
 
@@ -252,9 +254,10 @@ def test_memory_near_the_plan_names_the_upgrade_in_place() -> None:
 
 def test_memory_full_on_noeviction_fails() -> None:
     used = 257 * MB
-    assert verdicts(observe(connected(info=info(used_memory=used)), instance()))[
-        "memory"
-    ].level is Level.FAIL
+    assert (
+        verdicts(observe(connected(info=info(used_memory=used)), instance()))["memory"].level
+        is Level.FAIL
+    )
 
 
 def test_free_plan_upgrade_warns_about_data_loss() -> None:
@@ -353,7 +356,10 @@ def test_text_and_json_never_show_a_secret() -> None:
     api_key = "rnd_abcdefABCDEF123456"
     # A secret that slipped into a message anyway is masked on the way out.
     leaky = replace(report, note=f"key {api_key} pw {PASSWORD}")
-    for text in (render_text([leaky], [api_key, PASSWORD]), render_json([leaky], [api_key, PASSWORD])):
+    for text in (
+        render_text([leaky], [api_key, PASSWORD]),
+        render_json([leaky], [api_key, PASSWORD]),
+    ):
         assert PASSWORD not in text
         assert api_key not in text
     text = render_text([report], [PASSWORD])
