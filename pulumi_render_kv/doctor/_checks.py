@@ -50,6 +50,10 @@ class Verdict:
     fix: str = ""
 
 
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _ok(check: str, summary: str) -> Verdict:
     return Verdict(check, Level.OK, summary)
 
@@ -330,6 +334,16 @@ def check_auth(obs: Observation) -> Verdict:  # noqa: PLR0911, PLR0912 - one per
     kv = obs.instance
     current = _current_url(kv, url) if kv is not None else None
     refusal = probe.refusal or ""
+    if "max number of clients" in refusal:
+        plan = kv.plan if kv is not None else None
+        limit = f" ({plan}'s {PLAN_SIZES[plan].connections})" if plan in PLAN_SIZES else ""
+        return _fail(
+            "auth",
+            f"refused: {refusal}",
+            f"every connection the instance allows{limit} is in use: new clients are refused "
+            "before they can log in",
+            "close idle connections and pool them (fewer per process), or " + _upgrade_fix(plan),
+        )
     if refusal.startswith("NOAUTH"):
         if url.tls or obs.url_kind == "external":
             fix = "use the external URL with its password" + (
@@ -361,9 +375,8 @@ def check_auth(obs: Observation) -> Verdict:  # noqa: PLR0911, PLR0912 - one per
             and current.password != (url.password)
         ):
             cause = (
-                "the URL's password is not the instance's current one: it was rotated, or "
-                "internal authentication was turned on with a new password since this URL was "
-                "copied"
+                "the URL's password is not the instance's current one: rotated or mistyped, "
+                "or copied before internal authentication was turned on"
             )
             fix = f"use the current URL {current.masked()}"
         else:
@@ -567,13 +580,15 @@ def check_evictions(obs: Observation) -> Verdict:
         )
         return _fail(
             "evictions",
-            f"{evicted} keys evicted since the server started: JOBS WERE LOST{earlier}",
+            f"{_plural(evicted, 'key')} evicted since the server started: JOBS WERE LOST{earlier}",
             f"the server deleted keys to make room, on an instance meant to keep them "
             f"(queue, from {source})",
             "maxmemory_policy='noeviction' and a plan with room: "
             + _upgrade_fix(obs.instance.plan if obs.instance else None),
         )
-    return _ok("evictions", f"{evicted} keys evicted (what a full {workload or 'cache'} does)")
+    return _ok(
+        "evictions", f"{_plural(evicted, 'key')} evicted (what a full {workload or 'cache'} does)"
+    )
 
 
 def check_connections(obs: Observation) -> Verdict:
@@ -588,7 +603,8 @@ def check_connections(obs: Observation) -> Verdict:
     if rejected:
         return _warn(
             "connections",
-            f"{rejected} connections rejected since the server started ({clients} open{of})",
+            f"{_plural(rejected, 'connection')} rejected since the server started "
+            f"({clients} open{of})",
             "the connection limit was reached: clients got `max number of clients reached`",
             "pool connections (fewer per process), or " + _upgrade_fix(plan),
         )

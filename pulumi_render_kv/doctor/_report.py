@@ -55,6 +55,23 @@ def _summary(reports: Sequence[TargetReport]) -> str:
     return f"{fails} problem(s), {warns} warning(s): {verdict}"
 
 
+def _grouped(verdicts: Sequence[Verdict]) -> list[list[Verdict]]:
+    """Verdicts in order, neighbouring skips with one reason on one line."""
+    groups: list[list[Verdict]] = []
+    for verdict in verdicts:
+        last = groups[-1][-1] if groups else None
+        if (
+            last is not None
+            and verdict.level is Level.SKIP
+            and last.level is Level.SKIP
+            and last.summary == verdict.summary
+        ):
+            groups[-1].append(verdict)
+        else:
+            groups.append([verdict])
+    return groups
+
+
 def render_text(reports: Sequence[TargetReport], secrets: Iterable[str | None] = ()) -> str:
     secret_values = tuple(secrets)
     lines: list[str] = []
@@ -65,8 +82,10 @@ def render_text(reports: Sequence[TargetReport], secrets: Iterable[str | None] =
         lines.append(head)
         if report.note:
             lines.append(f"  checking {report.note}")
-        for verdict in report.verdicts:
-            lines.append(f"  {MARKS[verdict.level]} {verdict.check}: {verdict.summary}")
+        for group in _grouped(report.verdicts):
+            verdict = group[0]
+            names = ", ".join(v.check for v in group)
+            lines.append(f"  {MARKS[verdict.level]} {names}: {verdict.summary}")
             if verdict.level in (Level.FAIL, Level.WARN):
                 if verdict.cause:
                     lines.append(f"      cause: {verdict.cause}")

@@ -401,3 +401,30 @@ def test_stack_without_pulumi_on_path(emu: Emulator, tmp_path: Path) -> None:
     finally:
         os.environ["PATH"] = saved
     assert result.status == 2
+
+
+def test_connection_limit_reached_then_rejected_connections(
+    emu: Emulator, api: RenderClient
+) -> None:
+    # The emulator's servers take Redis's default limit; lowering it on the real server makes
+    # the limit a test can reach (Render's starter allows 250).
+    kv = create(api, emu, maxmemory_policy="noeviction")
+    internal, _ = urls(api, kv)
+    admin = redis.Redis.from_url(internal)
+    admin.config_set("maxclients", 2)
+    holder = redis.Redis.from_url(internal)
+    holder.ping()  # admin + holder: the limit is reached
+    try:
+        full = doctor(emu, "--id", kv.id, "--json")
+        auth = full.check("auth")
+        assert auth["level"] == "fail"
+        assert auth["summary"] == "refused: ERR max number of clients reached"
+        assert "every connection the instance allows (starter's 250) is in use" in auth["cause"]
+    finally:
+        holder.close()
+    after = doctor(emu, "--id", kv.id, "--json")
+    connections = after.check("connections")
+    assert connections["level"] == "warn"
+    assert connections["summary"].startswith("1 connection rejected since the server started")
+    assert after.status == 3
+    admin.close()
