@@ -428,3 +428,25 @@ def test_connection_limit_reached_then_rejected_connections(
     assert connections["summary"].startswith("1 connection rejected since the server started")
     assert after.status == 3
     admin.close()
+
+
+def test_a_server_that_never_answers_is_given_up_on_in_time(emu: Emulator) -> None:
+    # A listener that never accepts: the kernel completes the TCP handshake, nothing replies.
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        out: list[str] = []
+        started = time.monotonic()
+        status = run(
+            ["doctor", "--url", f"redis://127.0.0.1:{port}", "--timeout", "1", "--json"],
+            Runtime(environ={}, write=out.append),
+        )
+        elapsed = time.monotonic() - started
+    assert status == 1
+    # PING unanswered (1 s), then a TLS handshake unanswered (1 s): bounded, not minutes.
+    assert elapsed < 4
+    tls = Result(status, "".join(out)).check("tls")
+    assert tls["level"] == "fail"
+    assert tls["summary"] == f"127.0.0.1:{port} answered neither RESP nor TLS"
+    assert tls["cause"] == "no reply in time"
