@@ -73,6 +73,13 @@ def _warn(check: str, summary: str, cause: str, fix: str) -> Verdict:
 # -- the instance, as Render's API reports it --------------------------------------------------
 
 
+def _no_instance(obs: Observation) -> str:
+    """Why the API's checks did not run."""
+    if not obs.context.api_key_given:
+        return "not checked: no RENDER_API_KEY"
+    return "not checked: the URL names no instance this API key sees (add --id red-…)"
+
+
 def check_status(obs: Observation) -> Verdict:  # noqa: PLR0911 - one return per status
     kv = obs.instance
     if kv is None:
@@ -84,7 +91,7 @@ def check_status(obs: Observation) -> Verdict:  # noqa: PLR0911 - one return per
                 "check RENDER_API_KEY (and RENDER_API_URL) and the id; the network checks "
                 "below still ran",
             )
-        return _skip("status", "not checked: no instance id and API key (--id/--name)")
+        return _skip("status", _no_instance(obs))
     what = f"{kv.name} ({kv.id}), {kv.plan} in {kv.region}"
     status = kv.status
     if status in ("available", "maintenance_scheduled"):
@@ -624,7 +631,7 @@ def check_connections(obs: Observation) -> Verdict:
 def check_maintenance(obs: Observation, now: datetime) -> Verdict:
     kv = obs.instance
     if kv is None:
-        return _skip("maintenance", "not checked: no instance id and API key")
+        return _skip("maintenance", _no_instance(obs))
     run = kv.maintenance
     if run is None and kv.maintenance_unread:
         return _skip("maintenance", f"not read ({kv.maintenance_unread})")
@@ -655,7 +662,7 @@ def check_maintenance(obs: Observation, now: datetime) -> Verdict:
 def check_metrics(obs: Observation) -> Verdict:
     kv = obs.instance
     if kv is None:
-        return _skip("metrics", "not checked: no instance id and API key")
+        return _skip("metrics", _no_instance(obs))
     metrics = kv.metrics
     if metrics is None:
         note = f" ({kv.metrics_unread})" if kv.metrics_unread else ""

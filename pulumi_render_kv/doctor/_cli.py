@@ -187,7 +187,6 @@ def _observe(
         inside_render=runtime.environ.get("RENDER", "").lower() == "true",
         label=target.label,
         timeout=args.timeout,
-        ca_cert=args.ca_cert,
         api_key_given=client is not None,
     )
     return Observation(

@@ -107,7 +107,6 @@ class Context:
     inside_render: bool = False
     label: str = ""  # the stack output's name, say
     timeout: float = 5.0
-    ca_cert: str | None = None
     api_key_given: bool = False
 
 

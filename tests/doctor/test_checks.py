@@ -324,6 +324,11 @@ def test_metrics_near_the_connection_limit_warn() -> None:
 
 def test_without_an_api_key_the_api_checks_are_skipped() -> None:
     found = levels(observe(connected(), None))
+    assert verdicts(observe(connected(), None))["status"].summary == (
+        "not checked: no RENDER_API_KEY"
+    )
+    keyed = verdicts(observe(connected(), None, api_key_given=True))["status"]
+    assert keyed.summary.startswith("not checked: the URL names no instance")
     assert found["status"] is Level.SKIP
     assert found["maintenance"] is Level.SKIP
     assert found["auth"] is Level.OK
