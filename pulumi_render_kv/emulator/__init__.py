@@ -9,8 +9,9 @@ keeps its own wire shapes, so the package's client cannot pass by agreeing with 
 Layout (one job per module): ``routes`` (HTTP: routing, auth, JSON, headers), ``backend``
 (Render's rules and state), ``shapes`` (Render's JSON shapes), ``errors`` (one class per error
 case), ``lifecycle`` (status derived at read time from a clock), ``ratelimit`` (Render's
-buckets and headers), ``control`` (``/_emulator/`` control plane: faults, request log, reset,
-seeding), ``ids`` (ids, passwords, timestamps, cursors), ``plane`` (the data-plane interface:
+buckets and headers), ``maintenance`` (maintenance runs and their rules), ``control``
+(``/_emulator/`` control plane: faults, request log, reset, seeding, Dashboard-only settings),
+``ids`` (ids, passwords, timestamps, cursors), ``plane`` (the data-plane interface:
 config and endpoint types, error, protocol), ``dataplane`` (runs one server per instance, using
 ``_process`` for spawn/readiness/stop, ``_server_config`` for memory/eviction/persistence
 settings, ``_ports`` for loopback ports, ``_tls`` and ``_proxy`` for the TLS gate), ``server``
@@ -27,9 +28,15 @@ https://api-docs.render.com/; "observed" marks answers seen from Render's API):
   and ``<region>-keyvalue.render-emulator.invalid:6379`` (never resolves).
 - Durations of ``creating`` and restarts are settings (default 0 s; Render: minutes).
   ``updating_instance`` (plan change), ``config_restart`` (policy/persistence change) and
-  ``unavailable`` (after resume) are inferred; maintenance/recovery statuses and the
-  ``maintenance`` object are never produced. A restarting change made while ``creating`` is
-  absorbed (observed).
+  ``unavailable`` (after resume) are inferred; recovery statuses are never produced. A
+  restarting change made while ``creating`` is absorbed (observed).
+- Maintenance runs exist only when the control plane schedules one (Render schedules its own;
+  their ``type`` values are undocumented, ours is ``software_upgrade``). An instance with one
+  reads ``maintenance_scheduled`` and carries the ``maintenance`` object; a run is a real
+  server restart (``maintenance_in_progress`` for the restart delay), started by the trigger
+  or by the first API request after its ``scheduledAt``. Rescheduling past
+  ``pendingMaintenanceBy`` or into the past, and triggering a run that is not scheduled (or
+  an instance that is creating or suspended), are 400 (inferred).
 - Inferred status codes, our wording: 400 for a downgrade, a second free instance, persistence on
   free, bad enums, the ``custom`` plan, empty names, bad CIDR blocks, ``limit`` outside 1..100,
   foreign cursors and bad timestamps; 409 for PATCH of a suspended instance; 405 for a wrong

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from . import errors, ids
 from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
+from .maintenance import DEFAULT_TYPE, MaintenanceBook, MaintenanceRun, MaintenanceView
 from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig, PlaneEndpoints
 from .records import (
     DEFAULT_MAXMEMORY_POLICY,
@@ -39,6 +41,7 @@ from .records import (
     InstanceView,
     ListFilters,
     LogStreamOverride,
+    MaintenanceFilters,
     Owner,
     UpdateInput,
     _check_allow_list,
@@ -58,10 +61,16 @@ from .store import (
     EnvironmentRow,
     InstanceRow,
     LogStreamRow,
+    MaintenanceRow,
     OwnerRow,
     StateStore,
     StoreWriteError,
 )
+
+logger = logging.getLogger("pulumi_render_kv.emulator.backend")
+
+# Statuses in which a maintenance run waits instead of running (a due one runs afterwards).
+_NOT_RUNNABLE = frozenset({"creating", "suspended", "unavailable"})
 
 # --- the backend ------------------------------------------------------------------------------
 
@@ -102,6 +111,7 @@ class Backend:
         self._owners: dict[str, Owner] = {owner.id: owner}
         self._environments: dict[str, _Environment] = {}
         self._instances: dict[str, _Instance] = {}
+        self._maintenance = MaintenanceBook(lifecycle.restart_delay)
         if store is not None:
             self._restore(store)
             store.put_owner(_owner_row(owner))
@@ -172,6 +182,19 @@ class Backend:
             self._instances[instance.id] = instance
         if state.instances:
             self._sequence = itertools.count(state.instances[-1].sequence + 1)
+        self._maintenance.restore(
+            MaintenanceRun(
+                id=row.id,
+                sequence=row.sequence,
+                resource_id=row.resource_id,
+                type=row.type,
+                scheduled_ns=row.scheduled_ns,
+                pending_by_ns=row.pending_by_ns,
+                state=row.state,
+            )
+            for row in state.maintenance
+            if row.resource_id in self._instances
+        )
 
     @contextlib.contextmanager
     def _saving(self, what: str) -> Iterator[None]:
@@ -323,11 +346,15 @@ class Backend:
             raise errors.NotFound(instance_id) from None
 
     def _view(self, instance: _Instance, *, fresh: bool = False) -> InstanceView:
+        now = self._clock()
         status = (
-            instance.lifecycle.create_response_status
-            if fresh
-            else instance.lifecycle.status(self._clock())
+            instance.lifecycle.create_response_status if fresh else instance.lifecycle.status(now)
         )
+        run = None if fresh else self._maintenance.open_run(instance.id, now)
+        maintenance = None if run is None else self._maintenance.view(run, now)
+        if status == "available" and maintenance is not None and maintenance.state == "scheduled":
+            # Serving as usual, with a run ahead (the provider counts it as ready).
+            status = "maintenance_scheduled"
         return InstanceView(
             id=instance.id,
             name=instance.name,
@@ -343,6 +370,7 @@ class Backend:
             created_ns=instance.created_ns,
             updated_ns=instance.updated_ns,
             fresh=fresh,
+            maintenance=maintenance,
         )
 
     @staticmethod
@@ -611,6 +639,7 @@ class Backend:
                             f"could not stop the Key Value server for {instance.id}: {exc}"
                         ) from exc
             del self._instances[instance.id]
+            self._maintenance.drop_resource(instance.id)
 
     def retrieve_key_value_connection_info(self, instance_id: str) -> ConnectionInfo:
         """``retrieve-key-value-connection-info``, pointing at the emulator's servers.
@@ -755,6 +784,132 @@ class Backend:
                 if _ports(endpoints) != _ports(instance.endpoints):
                     self._put(replace(_instance_row(updated), ports=_ports(endpoints)))
         instance.endpoints = endpoints
+
+    # -- maintenance --
+
+    def schedule_maintenance(
+        self,
+        resource_id: str,
+        *,
+        scheduled_ns: int,
+        pending_by_ns: int | None = None,
+        run_type: str = DEFAULT_TYPE,
+    ) -> MaintenanceView:
+        """A maintenance run for the instance (test control: Render schedules them itself)."""
+        check_text(run_type, "type")
+        with self._lock:
+            self._instance(resource_id)
+            now = self._clock()
+            run = self._maintenance.schedule(
+                resource_id,
+                scheduled_ns=scheduled_ns,
+                pending_by_ns=pending_by_ns,
+                run_type=run_type,
+                now=now,
+            )
+            with self._saving(f"maintenance {run.id}"):
+                self._put_run(run)
+            self._maintenance.add(run)
+            return self._maintenance.view(run, now)
+
+    def list_maintenance(self, filters: MaintenanceFilters) -> list[MaintenanceView]:
+        """``list-maintenance``: scheduled and recent runs, by ``scheduledAt``."""
+        with self._lock:
+            now = self._clock()
+            views = [self._maintenance.view(run, now) for run in self._maintenance.runs()]
+            return [
+                view
+                for view in views
+                if _in(filters.resource_ids, view.resource_id)
+                and _in(filters.owner_ids, self._instances[view.resource_id].owner_id)
+                and _in(filters.states, view.state)
+            ]
+
+    def retrieve_maintenance(self, run_id: str) -> MaintenanceView:
+        """``retrieve-maintenance``."""
+        with self._lock:
+            return self._maintenance.view(self._maintenance.get(run_id), self._clock())
+
+    def update_maintenance(self, run_id: str, scheduled_ns: int) -> None:
+        """``update-maintenance``: a scheduled run moves within its window (400 otherwise)."""
+        with self._lock:
+            run = self._maintenance.get(run_id)
+            self._maintenance.check_reschedule(
+                run, scheduled_ns, now_ns=self._wall_clock_ns(), now=self._clock()
+            )
+            with self._saving(f"maintenance {run.id}"):
+                self._put_run(replace(run, scheduled_ns=scheduled_ns))
+            run.scheduled_ns = scheduled_ns
+
+    def trigger_maintenance(self, run_id: str) -> None:
+        """``trigger-maintenance``: the scheduled run starts now (a real restart of the server).
+
+        Refused (400) while the instance is creating, suspended or starting again: a restart
+        cannot run then (inferred).
+        """
+        with self._lock:
+            run = self._maintenance.get(run_id)
+            now = self._clock()
+            self._maintenance.check_trigger(run, now)
+            instance = self._instance(run.resource_id)
+            status = instance.lifecycle.status(now)
+            if status in _NOT_RUNNABLE or instance.lifecycle.resuming(now):
+                raise errors.BadRequest(
+                    f"Key Value instance {instance.id} is {status}; maintenance {run.id} can be "
+                    "triggered once it is available"
+                )
+            self._run_maintenance(run, instance)
+
+    def run_due_maintenance(self) -> list[str]:
+        """Start every scheduled run whose ``scheduledAt`` has come; the ids of those started.
+
+        Called before every API request (no timers: time moves with the emulator's clock), so
+        a read after the due time sees the run in progress or done. A run of an instance that
+        cannot restart now (creating, suspended) waits.
+        """
+        started: list[str] = []
+        with self._lock:
+            now = self._clock()
+            for run in self._maintenance.due(self._wall_clock_ns()):
+                instance = self._instances.get(run.resource_id)
+                if instance is None or (
+                    instance.lifecycle.status(now) in _NOT_RUNNABLE
+                    or instance.lifecycle.resuming(now)
+                ):
+                    continue
+                self._run_maintenance(run, instance)
+                started.append(run.id)
+        return started
+
+    def _run_maintenance(self, run: MaintenanceRun, instance: _Instance) -> None:
+        """Restart the server for ``run``; a failed restart marks the run ``failed``."""
+        now = self._clock()
+        try:
+            with self._saving(f"maintenance {run.id}"):
+                self._put_run(replace(run, state="in_progress"))
+                self._restart_server(instance, instance, f"maintenance {run.id}")
+        except errors.InternalError as exc:
+            logger.warning("maintenance %s of %s failed: %s", run.id, instance.id, exc.message)
+            with contextlib.suppress(errors.InternalError), self._saving(f"run {run.id}"):
+                self._put_run(replace(run, state="failed"))
+            run.state = "failed"
+            return
+        run.state, run.started_at = "in_progress", now
+        instance.lifecycle.restart(RestartKind.MAINTENANCE, now)
+
+    def _put_run(self, run: MaintenanceRun) -> None:
+        if self._store is not None:
+            self._store.put_maintenance(
+                MaintenanceRow(
+                    run.id,
+                    run.sequence,
+                    run.resource_id,
+                    run.type,
+                    run.scheduled_ns,
+                    run.pending_by_ns,
+                    run.state,
+                )
+            )
 
     # -- log streams --
 

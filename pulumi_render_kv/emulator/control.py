@@ -29,6 +29,13 @@ on ``Emulator`` for in-process tests:
   ``GET`` → 200 ``{"enabled": bool}``. 404 for an unknown instance, 409 while suspended.
 - ``POST /_emulator/key-value/{instanceId}/rotate-password`` → 204: a new password, applied
   live; the old one gets ``WRONGPASS`` (connection info shows the new one).
+- ``POST /_emulator/maintenance`` → 201 maintenance run (Render's shape): ``{"resourceId":
+  "red-…", "scheduledAt": "2026-12-10T04:00:00Z", "pendingMaintenanceBy": "…", "type":
+  "software_upgrade"}`` (``pendingMaintenanceBy`` and ``type`` optional) schedules a run as
+  Render does by itself; the instance then reads ``maintenance_scheduled`` with its
+  ``maintenance`` object, and ``/v1/maintenance`` serves it. It runs (a real restart of the
+  server) when triggered, or at the first API request once ``scheduledAt`` has come on the
+  emulator's clock. One open run per instance (400 for a second).
 - ``GET /_emulator/health`` → 200 ``{"ok": true}``.
 """
 
@@ -47,8 +54,9 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import errors, shapes
+from . import errors, ids, shapes
 from .backend import Backend
+from .maintenance import DEFAULT_TYPE
 
 logger = logging.getLogger("pulumi_render_kv.emulator.control")
 
@@ -235,6 +243,15 @@ def _json(status: int, body: Any = None) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
 
 
+def _timestamp(value: Any, key: str) -> int:
+    if not isinstance(value, str):
+        raise ValueError(f"{key} (an RFC 3339 date-time, e.g. 2026-12-10T04:00:00Z) is required")
+    try:
+        return ids.parse_timestamp(value)
+    except ValueError:
+        raise ValueError(f"{key} {value!r} is not an RFC 3339 date-time") from None
+
+
 def _optional_int(body: dict[str, Any], key: str) -> int | None:
     value = body.get(key)
     if value is None:
@@ -293,6 +310,7 @@ class ControlPlane:
             ),
             ("DELETE", "/requests"): self._clear_requests,
             ("POST", "/environments"): self._add_environment,
+            ("POST", "/maintenance"): self._schedule_maintenance,
         }
         handler = handlers.get(route)
         if handler is not None:
@@ -311,6 +329,26 @@ class ControlPlane:
             _INTERNAL_AUTH: {"GET": self._get_internal_auth, "POST": self._set_internal_auth},
             _ROTATE_PASSWORD: {"POST": self._rotate_password},
         }
+
+    def _schedule_maintenance(self, request: Request) -> Response:
+        body = self._body(request)
+        known = {"resourceId", "scheduledAt", "pendingMaintenanceBy", "type"}
+        if unknown := sorted(set(body) - known):
+            raise ValueError(f"unknown maintenance fields: {', '.join(unknown)}")
+        resource_id = body.get("resourceId")
+        if not isinstance(resource_id, str) or not resource_id:
+            raise ValueError("resourceId (a red-… id) is required")
+        run_type = body.get("type", DEFAULT_TYPE)
+        if not isinstance(run_type, str):
+            raise ValueError("type must be a string")
+        pending = body.get("pendingMaintenanceBy")
+        view = self._backend.schedule_maintenance(
+            resource_id,
+            scheduled_ns=_timestamp(body.get("scheduledAt"), "scheduledAt"),
+            pending_by_ns=None if pending is None else _timestamp(pending, "pendingMaintenanceBy"),
+            run_type=run_type,
+        )
+        return _json(201, shapes.render_maintenance(view))
 
     def _get_internal_auth(self, _: Request, instance_id: str) -> Response:
         return _json(200, {"enabled": self._backend.internal_auth_enabled(instance_id)})

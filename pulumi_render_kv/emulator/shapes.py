@@ -17,6 +17,7 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from . import errors, ids
+from .maintenance import MAINTENANCE_STATES, MaintenanceView
 from .records import (
     CidrBlock,
     ConnectionInfo,
@@ -25,6 +26,7 @@ from .records import (
     InstanceView,
     ListFilters,
     LogStreamOverride,
+    MaintenanceFilters,
     Owner,
     UpdateInput,
     check_text,
@@ -58,6 +60,7 @@ LIST_PARAMETERS = (
     "limit",
 )
 OWNER_LIST_PARAMETERS = ("name", "email", "cursor", "limit")
+MAINTENANCE_LIST_PARAMETERS = ("resourceId", "ownerId", "state")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
@@ -260,6 +263,26 @@ def parse_resource_ids_body(body: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def parse_maintenance_update(body: Any) -> int:
+    """The ``update-maintenance`` body ``{"scheduledAt": date-time}``: epoch nanoseconds.
+
+    The spec marks nothing required; a body without ``scheduledAt`` would change nothing, so
+    it is refused (ours).
+    """
+    data = _object(body)
+    _check_fields(data, ("scheduledAt",), "update-maintenance body")
+    if "scheduledAt" not in data:
+        raise errors.MissingField("scheduledAt")
+    value = _string(data, "scheduledAt") or ""
+    check_text(value, "scheduledAt")
+    try:
+        return ids.parse_timestamp(value)
+    except ValueError:
+        raise errors.InvalidFieldValue(
+            "scheduledAt", f"{value!r} is not an RFC 3339 date-time (e.g. 2026-06-09T16:25:25Z)"
+        ) from None
+
+
 # --- query strings in -----------------------------------------------------------------------
 
 
@@ -341,6 +364,28 @@ def parse_owner_query(
     return _csv(args, "name"), _csv(args, "email"), _single(args, "cursor"), _limit(args)
 
 
+def _repeated_csv(args: Mapping[str, list[str]], key: str) -> tuple[str, ...] | None:
+    """A parameter given as ``k=a,b`` or ``k=a&k=b`` (the spec's default style for arrays)."""
+    values = tuple(part for value in args.get(key, []) for part in value.split(",") if part)
+    return values or None
+
+
+def parse_maintenance_query(args: Mapping[str, list[str]]) -> MaintenanceFilters:
+    """The query of ``list-maintenance``: ``resourceId`` and ``ownerId`` are comma-separated
+    (``explode: false``); ``state`` may be repeated or comma-separated."""
+    _check_parameters(args, MAINTENANCE_LIST_PARAMETERS)
+    states = _repeated_csv(args, "state")
+    for state in states or ():
+        check_text(state, "state")
+        if state not in MAINTENANCE_STATES:
+            raise errors.InvalidQueryParameter(
+                "state", f"{state!r} is not one of: {', '.join(MAINTENANCE_STATES)}"
+            )
+    return MaintenanceFilters(
+        resource_ids=_csv(args, "resourceId"), owner_ids=_csv(args, "ownerId"), states=states
+    )
+
+
 def parse_resource_ids_query(args: Mapping[str, list[str]]) -> tuple[str, ...]:
     """``?resourceIds=red-…,red-…`` of ``remove-resources-from-environment`` (required)."""
     _check_parameters(args, ("resourceIds",))
@@ -392,6 +437,24 @@ def render_instance(
         body["environmentId"] = view.environment_id
     if dashboard_url:
         body["dashboardUrl"] = view.dashboard_url
+    elif view.maintenance is not None:  # a detail field only (not in list items)
+        body["maintenance"] = render_maintenance(view.maintenance, with_resource_id=False)
+    return body
+
+
+def render_maintenance(view: MaintenanceView, *, with_resource_id: bool = True) -> JsonObject:
+    """A maintenance run (``GET /maintenance/{id}``), or ``keyValueDetail.maintenance``
+    (``with_resource_id=False``); ``pendingMaintenanceBy`` is absent when the run has none."""
+    body: JsonObject = {
+        "id": view.id,
+        "type": view.type,
+        "scheduledAt": ids.format_timestamp(view.scheduled_ns, nanoseconds=False),
+        "state": view.state,
+    }
+    if view.pending_by_ns is not None:
+        body["pendingMaintenanceBy"] = ids.format_timestamp(view.pending_by_ns, nanoseconds=False)
+    if with_resource_id:
+        body["resourceId"] = view.resource_id
     return body
 
 

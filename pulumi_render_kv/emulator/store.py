@@ -91,6 +91,16 @@ CREATE TABLE IF NOT EXISTS endpoints (
 CREATE TABLE IF NOT EXISTS internal_auth (
     resource_id TEXT PRIMARY KEY
 );
+-- Maintenance runs (scheduled through the control plane), the same way.
+CREATE TABLE IF NOT EXISTS maintenance_runs (
+    id TEXT PRIMARY KEY,
+    sequence INTEGER NOT NULL,
+    resource_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    scheduled_ns INTEGER NOT NULL,
+    pending_by_ns INTEGER,
+    state TEXT NOT NULL
+);
 """
 
 
@@ -170,12 +180,26 @@ class LogStreamRow:
 
 
 @dataclass(frozen=True)
+class MaintenanceRow:
+    """A maintenance run of an instance."""
+
+    id: str
+    sequence: int
+    resource_id: str
+    type: str
+    scheduled_ns: int
+    pending_by_ns: int | None
+    state: str
+
+
+@dataclass(frozen=True)
 class StoredState:
     """Everything in the file, each list in creation order."""
 
     owners: list[OwnerRow]
     environments: list[EnvironmentRow]
     instances: list[InstanceRow]
+    maintenance: list[MaintenanceRow] = field(default_factory=list)
 
 
 class StateStore:
@@ -304,7 +328,14 @@ class StateStore:
                     "ORDER BY i.sequence"
                 )
             ]
-        return StoredState(owners, environments, instances)
+            maintenance = [
+                MaintenanceRow(*row)
+                for row in self._db.execute(
+                    "SELECT id, sequence, resource_id, type, scheduled_ns, pending_by_ns, state "
+                    "FROM maintenance_runs ORDER BY sequence"
+                )
+            ]
+        return StoredState(owners, environments, instances, maintenance)
 
     # -- writing: one transaction each --
 
@@ -396,13 +427,31 @@ class StateStore:
             else:
                 self._db.execute("DELETE FROM internal_auth WHERE resource_id = ?", (instance.id,))
 
+    def put_maintenance(self, run: MaintenanceRow) -> None:
+        """Insert or replace a maintenance run."""
+        with self._writing("maintenance_runs"):
+            self._db.execute(
+                "INSERT OR REPLACE INTO maintenance_runs (id, sequence, resource_id, type, "
+                "scheduled_ns, pending_by_ns, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.id,
+                    run.sequence,
+                    run.resource_id,
+                    run.type,
+                    run.scheduled_ns,
+                    run.pending_by_ns,
+                    run.state,
+                ),
+            )
+
     def delete_instance(self, instance_id: str) -> None:
-        """Forget an instance."""
+        """Forget an instance (and its maintenance runs)."""
         with self._writing("instances"):
             self._db.execute("DELETE FROM instances WHERE id = ?", (instance_id,))
             self._db.execute("DELETE FROM log_streams WHERE resource_id = ?", (instance_id,))
             self._db.execute("DELETE FROM endpoints WHERE resource_id = ?", (instance_id,))
             self._db.execute("DELETE FROM internal_auth WHERE resource_id = ?", (instance_id,))
+            self._db.execute("DELETE FROM maintenance_runs WHERE resource_id = ?", (instance_id,))
 
     def close(self) -> None:
         """Close the file and let another emulator use the data dir; idempotent."""
