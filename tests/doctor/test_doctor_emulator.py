@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -450,3 +451,23 @@ def test_a_server_that_never_answers_is_given_up_on_in_time(emu: Emulator) -> No
     assert tls["level"] == "fail"
     assert tls["summary"] == f"127.0.0.1:{port} answered neither RESP nor TLS"
     assert tls["cause"] == "no reply in time"
+
+
+def test_maintenance_scheduled_within_days(emu: Emulator, api: RenderClient) -> None:
+    kv = create(api, emu, maxmemory_policy="noeviction")
+    at = (datetime.now(UTC) + timedelta(days=2)).replace(second=0, microsecond=0)
+    due = at + timedelta(days=5)
+    run_id = emu.schedule_maintenance(
+        kv.id, scheduled_at=at, pending_maintenance_by=due, run_type="software_upgrade"
+    )
+    result = doctor(emu, "--id", kv.id, "--json")
+    assert result.check("status")["summary"].startswith("maintenance_scheduled:")
+    assert result.check("status")["level"] == "ok"
+    maintenance = result.check("maintenance")
+    assert maintenance["level"] == "warn"
+    assert maintenance["summary"] == (
+        f"software_upgrade scheduled for {at:%Y-%m-%d %H:%M} UTC, due by "
+        f"{due:%Y-%m-%d %H:%M} UTC ({run_id})"
+    )
+    assert f"POST /maintenance/{run_id}/trigger" in maintenance["fix"]
+    assert result.status == 3
