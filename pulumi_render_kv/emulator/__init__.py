@@ -54,6 +54,10 @@ https://api-docs.render.com/; "observed" marks answers seen from Render's API):
   environment object lists only Key Value members.
 - Timestamps follow Go's RFC3339Nano printing; reads and time filters use microseconds rounded
   as Postgres rounds. Cursors have Render's shape but are our own.
+- Metrics (``/metrics/memory``, ``/metrics/active-connections``, ``/metrics/cpu``) are sampled
+  from the real servers' ``INFO`` when asked for, so a range only holds points of earlier
+  requests; label ``resource``, units ``bytes``/``connections``/``cpu`` and 200 ``[]`` for an
+  unknown id are inferred; ``instance`` and ``aggregationMethod`` are not emulated (400).
 - Internal authentication (Dashboard-only on Render) is switched through the control plane; its
   password is the instance's own (Render's is not documented to differ), ``default`` user.
 - Not emulated: log streams, custom plans, HTTP/2, Render's ``Render-Request-Id`` format

@@ -22,6 +22,15 @@ from dataclasses import replace
 from . import errors, ids
 from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
 from .maintenance import DEFAULT_TYPE, MaintenanceBook, MaintenanceRun, MaintenanceView
+from .metrics import (
+    DEFAULT_RANGE_SECONDS,
+    Metric,
+    MetricsQuery,
+    MetricsRecorder,
+    Sample,
+    Series,
+    points,
+)
 from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig, PlaneEndpoints
 from .records import (
     DEFAULT_MAXMEMORY_POLICY,
@@ -112,6 +121,7 @@ class Backend:
         self._environments: dict[str, _Environment] = {}
         self._instances: dict[str, _Instance] = {}
         self._maintenance = MaintenanceBook(lifecycle.restart_delay)
+        self._metrics = MetricsRecorder()
         if store is not None:
             self._restore(store)
             store.put_owner(_owner_row(owner))
@@ -640,6 +650,7 @@ class Backend:
                         ) from exc
             del self._instances[instance.id]
             self._maintenance.drop_resource(instance.id)
+            self._metrics.drop(instance.id)
 
     def retrieve_key_value_connection_info(self, instance_id: str) -> ConnectionInfo:
         """``retrieve-key-value-connection-info``, pointing at the emulator's servers.
@@ -910,6 +921,52 @@ class Backend:
                     run.state,
                 )
             )
+
+    # -- metrics --
+
+    def get_metrics(self, metric: Metric, query: MetricsQuery) -> list[Series]:
+        """``get-memory`` / ``get-active-connections`` / ``get-cpu`` (see ``metrics.py``).
+
+        Each named instance's server is sampled now (one ``INFO``); ids without an instance
+        select no series. The range defaults to the last hour, as the spec says.
+        """
+        with self._lock:
+            now_ns = self._wall_clock_ns()
+            end_ns = now_ns if query.end_ns is None else query.end_ns
+            start_ns = (
+                end_ns - DEFAULT_RANGE_SECONDS * 1_000_000_000
+                if query.start_ns is None
+                else query.start_ns
+            )
+            if start_ns > end_ns:
+                raise errors.InvalidQueryParameter("startTime", "must not be after endTime")
+            series: list[Series] = []
+            for resource_id in dict.fromkeys(query.resource_ids):
+                instance = self._instances.get(resource_id)
+                if instance is None:
+                    continue
+                self._sample(instance, now_ns)
+                found = points(
+                    metric,
+                    self._metrics.samples(resource_id),
+                    start_ns=start_ns,
+                    end_ns=end_ns,
+                    resolution=query.resolution_seconds,
+                )
+                series.append(Series(resource_id, metric.unit, found))
+            return series
+
+    def _sample(self, instance: _Instance, now_ns: int) -> None:
+        """Record what the instance's server says now (nothing while it is suspended)."""
+        if self._plane is None:
+            return
+        try:
+            stats = self._plane.stats(instance.id)
+        except Exception as exc:  # a server that does not answer has no point in this bucket
+            logger.warning("no metrics sample of %s: %s", instance.id, exc)
+            return
+        if stats is not None:
+            self._metrics.record(instance.id, Sample(now_ns, stats))
 
     # -- log streams --
 

@@ -58,7 +58,9 @@ class ServerStats:
     used_memory: int  # bytes (INFO memory: used_memory)
     connected_clients: int  # clients other than the one that asked (INFO clients)
     cpu_seconds: float  # used_cpu_sys + used_cpu_user since the process started
-    server_time_us: int  # the server's clock when it answered (INFO server: server_time_usec)
+    # The server's clock when it answered (INFO server: server_time_usec); 0 from a server that
+    # does not report it (before Redis 7), whose CPU is then averaged since its start.
+    server_time_us: int
     uptime_seconds: int  # since the process started (INFO server: uptime_in_seconds)
 
 

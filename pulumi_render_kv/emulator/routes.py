@@ -32,6 +32,7 @@ from werkzeug.wrappers import Request, Response
 from . import errors, ids, shapes
 from .backend import Backend
 from .control import ControlPlane, Fault, FaultInjector, RequestLog, RequestRecord
+from .metrics import Metric
 from .ratelimit import Decision, RateLimitWindows
 from .shapes import Flavor
 
@@ -385,6 +386,22 @@ class Api:
         self.backend.trigger_maintenance(call.params["maintenance_id"])
         return Reply(202)
 
+    def _metrics(self, call: Call, metric: Metric) -> Reply:
+        series = self.backend.get_metrics(metric, shapes.parse_metrics_query(self._args(call)))
+        return Reply(200, shapes.render_time_series(series))
+
+    def get_memory(self, call: Call) -> Reply:
+        """``get-memory``."""
+        return self._metrics(call, Metric.MEMORY)
+
+    def get_active_connections(self, call: Call) -> Reply:
+        """``get-active-connections``."""
+        return self._metrics(call, Metric.ACTIVE_CONNECTIONS)
+
+    def get_cpu(self, call: Call) -> Reply:
+        """``get-cpu``."""
+        return self._metrics(call, Metric.CPU)
+
     def list_owners(self, call: Call) -> Reply:
         """``list-owners``."""
         names, emails, cursor, limit = shapes.parse_owner_query(self._args(call))
@@ -446,6 +463,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", _path("/v1/maintenance/{maintenance_id}"), Api.retrieve_maintenance),
     Route("PATCH", _path("/v1/maintenance/{maintenance_id}"), Api.update_maintenance),
     Route("POST", _path("/v1/maintenance/{maintenance_id}/trigger"), Api.trigger_maintenance),
+    Route("GET", _path("/v1/metrics/memory"), Api.get_memory),
+    Route("GET", _path("/v1/metrics/active-connections"), Api.get_active_connections),
+    Route("GET", _path("/v1/metrics/cpu"), Api.get_cpu),
     Route("GET", _path("/v1/owners"), Api.list_owners),
     Route("GET", _path("/v1/owners/{owner_id}"), Api.retrieve_owner),
     Route("GET", _path("/v1/environments/{environment_id}"), Api.retrieve_environment),

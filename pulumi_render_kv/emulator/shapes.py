@@ -18,6 +18,8 @@ from werkzeug.wrappers import Request
 
 from . import errors, ids
 from .maintenance import MAINTENANCE_STATES, MaintenanceView
+from .metrics import DEFAULT_RESOLUTION as DEFAULT_METRICS_RESOLUTION
+from .metrics import MIN_RESOLUTION, MetricsQuery, Series
 from .records import (
     CidrBlock,
     ConnectionInfo,
@@ -386,6 +388,59 @@ def parse_maintenance_query(args: Mapping[str, list[str]]) -> MaintenanceFilters
     )
 
 
+# ``service`` is the spec's deprecated spelling of ``resource``. ``instance`` and
+# ``aggregationMethod`` (one server per Key Value instance: nothing to pick or aggregate) are
+# not emulated and refused.
+METRICS_PARAMETERS = ("resource", "service", "startTime", "endTime", "resolutionSeconds")
+
+
+def _metrics_time(args: Mapping[str, list[str]], key: str) -> int | None:
+    """A date-time (the spec's format) or epoch seconds (its description says both)."""
+    value = _single(args, key)
+    if value is None:
+        return None
+    try:
+        return (
+            int(float(value) * 1_000_000_000) if _is_number(value) else ids.parse_timestamp(value)
+        )
+    except ValueError:
+        raise errors.InvalidQueryParameter(
+            key, f"{value!r} is neither an RFC 3339 date-time nor epoch seconds"
+        ) from None
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_metrics_query(args: Mapping[str, list[str]]) -> MetricsQuery:
+    """The query of the metrics routes: ``resource`` repeated or comma-separated (required)."""
+    _check_parameters(args, METRICS_PARAMETERS)
+    resource_ids = (_repeated_csv(args, "resource") or ()) + (_repeated_csv(args, "service") or ())
+    if not resource_ids:
+        raise errors.InvalidQueryParameter("resource", "is required (a red-… id)")
+    for resource_id in resource_ids:
+        check_text(resource_id, "resource")
+    raw = _single(args, "resolutionSeconds")
+    resolution = float(DEFAULT_METRICS_RESOLUTION)
+    if raw is not None:
+        if not _is_number(raw) or not float(raw) >= MIN_RESOLUTION or float(raw) == float("inf"):
+            raise errors.InvalidQueryParameter(
+                "resolutionSeconds", f"must be a number of seconds >= {MIN_RESOLUTION}, got {raw!r}"
+            )
+        resolution = float(raw)
+    return MetricsQuery(
+        resource_ids=resource_ids,
+        start_ns=_metrics_time(args, "startTime"),
+        end_ns=_metrics_time(args, "endTime"),
+        resolution_seconds=resolution,
+    )
+
+
 def parse_resource_ids_query(args: Mapping[str, list[str]]) -> tuple[str, ...]:
     """``?resourceIds=red-…,red-…`` of ``remove-resources-from-environment`` (required)."""
     _check_parameters(args, ("resourceIds",))
@@ -504,3 +559,22 @@ def render_environment(environment: EnvironmentView) -> JsonObject:
         "protectedStatus": environment.protected_status,
         "networkIsolationEnabled": environment.network_isolation_enabled,
     }
+
+
+def render_time_series(series: list[Series]) -> list[JsonObject]:
+    """The metrics routes' answer: a bare array of time series, one per instance.
+
+    Points carry ``timestamp`` and ``value`` only: the spec lists a ``unit`` among a point's
+    required fields without declaring it (see the contract tests' documented deviation).
+    """
+    return [
+        {
+            "labels": [{"field": "resource", "value": one.resource_id}],
+            "values": [
+                {"timestamp": ids.format_timestamp(at_ns, nanoseconds=False), "value": number}
+                for at_ns, number in one.points
+            ],
+            "unit": one.unit,
+        }
+        for one in series
+    ]

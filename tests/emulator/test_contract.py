@@ -83,6 +83,7 @@ MAINTENANCE_PATHS = (
     "/maintenance/{maintenanceRunParam}",
     "/maintenance/{maintenanceRunParam}/trigger",
 )
+METRICS_PATHS = ("/metrics/memory", "/metrics/active-connections", "/metrics/cpu")
 # Besides every /key-value* and /redis* operation, the emulator claims these paths' operations.
 CLAIMED_PATHS = (
     "/owners",
@@ -90,6 +91,7 @@ CLAIMED_PATHS = (
     "/environments/{environmentId}/resources",
     "/logs/streams/resource/{resourceId}",
     *MAINTENANCE_PATHS,
+    *METRICS_PATHS,
 )
 # ... and these single operations of paths it serves only in part (no PATCH/DELETE of
 # environments: they belong to the projects API, which is not emulated).
@@ -400,3 +402,19 @@ def test_a_log_stream_override_render_refuses_is_a_400_error_object(
     assert message in refused.json()["message"]
     assert checked("GET", path, template).status_code == 404  # nothing was stored
     checked.client.delete(f"/key-value/{instance_id}")
+
+
+def test_metrics_routes_answer_in_the_specs_shapes(
+    checked: Checked, emulator: Emulator, clock: FakeClock
+) -> None:
+    """Series with points (two samples a bucket apart), empty answers and 400s validate."""
+    body = {"name": "cache", "ownerId": emulator.owner_id, "plan": "starter"}
+    instance_id = checked("POST", "/key-value", "/key-value", json=body).json()["id"]
+    for path in METRICS_PATHS:
+        checked("GET", path, path, params={"resource": instance_id})
+        clock.advance(60)
+        answer = checked("GET", path, path, params={"resource": instance_id}).json()
+        assert len(answer[0]["values"]) >= 2  # samples are shared by the three routes
+        assert checked("GET", path, path, params={"resource": MISSING}).json() == []
+        assert checked("GET", path, path, params={}).status_code == 400
+    assert {("GET", path) for path in METRICS_PATHS} <= checked.covered
