@@ -169,7 +169,9 @@ def _metrics(
     }
     for name, read in readers.items():
         try:
-            series = read(instance_id, start_time=start, end_time=now)
+            # No end time: Render's default (now, as the server sees it) includes the newest
+            # point, which an end taken from this machine's clock could cut off.
+            series = read(instance_id, start_time=start)
         except RenderError as error:
             notes.append(f"{name.replace('_', ' ')}: {_why(error)}")
             values[name] = None

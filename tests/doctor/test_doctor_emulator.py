@@ -121,6 +121,8 @@ def test_a_healthy_instance_passes_every_check(emu: Emulator, api: RenderClient)
     assert "✓ tls: TLS handshake done, certificate verified" in result.text
     assert f"✓ auth: logged in as {kv.id}" in result.text
     assert "✓ allow list: your address is admitted (127.0.0.1/32)" in result.text
+    assert "✓ maintenance: none scheduled" in result.text
+    assert "✓ metrics: 0% of starter's 256 MB, 0 of starter's 250 connections, CPU " in result.text
 
 
 def test_suspended_instance(emu: Emulator, api: RenderClient) -> None:
@@ -309,6 +311,11 @@ def test_memory_near_maxmemory_on_a_noeviction_queue(emu: Emulator, api: RenderC
     assert memory["summary"].endswith("% of free's 25 MB")
     assert 92 <= int(memory["summary"].split("%")[0]) < 100
     assert "moving a free instance to a paid plan deletes its data" in memory["fix"]
+    # Render's metrics (the emulator's, from the same server's INFO) say it too.
+    metrics = result.check("metrics")
+    assert metrics["level"] == "warn"
+    assert metrics["summary"].startswith(memory["summary"].split("%")[0] + "% of free's 25 MB")
+    assert metrics["fix"] == memory["fix"]
     assert result.status == 3
 
 
@@ -426,7 +433,11 @@ def test_connection_limit_reached_then_rejected_connections(
     after = doctor(emu, "--id", kv.id, "--json")
     connections = after.check("connections")
     assert connections["level"] == "warn"
-    assert connections["summary"].startswith("1 connection rejected since the server started")
+    # The doctor's own refused connection at least (the emulator's metrics sampling was
+    # refused too while the limit was reached).
+    rejected = int(connections["summary"].split()[0])
+    assert rejected >= 1
+    assert " rejected since the server started" in connections["summary"]
     assert after.status == 3
     admin.close()
 
