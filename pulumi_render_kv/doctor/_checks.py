@@ -665,8 +665,9 @@ def check_metrics(obs: Observation) -> Verdict:
         return _skip("metrics", _no_instance(obs))
     metrics = kv.metrics
     if metrics is None:
-        note = f" ({kv.metrics_unread})" if kv.metrics_unread else ""
-        return _skip("metrics", f"not read{note}")
+        if kv.metrics_unread:
+            return _skip("metrics", f"not read ({kv.metrics_unread})")
+        return _skip("metrics", "Render has no samples of this instance yet")
     size = PLAN_SIZES.get(kv.plan)
     parts: list[str] = []
     problems: list[str] = []
