@@ -482,3 +482,17 @@ def test_maintenance_scheduled_within_days(emu: Emulator, api: RenderClient) -> 
     )
     assert f"POST /maintenance/{run_id}/trigger" in maintenance["fix"]
     assert result.status == 3
+
+
+def test_name_finds_the_one_instance_and_refuses_two(
+    emu: Emulator, api: RenderClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kv = create(api, emu, name="dev-jobs", maxmemory_policy="noeviction")
+    result = doctor(emu, "--name", "dev-jobs", "--json")
+    assert result.status == 0, result.text
+    assert json.loads(result.text)["targets"][0]["instanceId"] == kv.id
+    assert doctor(emu, "--name", "no-such-instance").status == 2
+    create(api, emu, name="dev-jobs")
+    capsys.readouterr()
+    assert doctor(emu, "--name", "dev-jobs").status == 2
+    assert "2 instances are called 'dev-jobs'" in capsys.readouterr().err
