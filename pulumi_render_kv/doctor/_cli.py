@@ -28,7 +28,8 @@ from ._watch import sample_line, watch
 DEFAULT_TIMEOUT = 5.0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
+    """``render-kv`` and its ``doctor`` command (whose errors name it)."""
     parser = argparse.ArgumentParser(
         prog="render-kv", description="Tools for Render Key Value instances."
     )
@@ -91,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     doctor.add_argument(
         "--count", type=int, default=0, help="with --watch: stop after this many samples"
     )
-    return parser
+    return parser, doctor
 
 
 def _resolves(host: str) -> bool:
@@ -224,13 +225,16 @@ def _report_of(obs: Observation, note: str, now: datetime) -> _report.TargetRepo
 def run(argv: Sequence[str] | None = None, runtime: Runtime | None = None) -> int:
     """The console script, with its world injectable."""
     runtime = runtime or Runtime()
-    parser = _parser()
+    parser, doctor = _parser()
     args = parser.parse_args(argv)
     args.environ = runtime.environ
     if not 0 < args.timeout <= 120:
-        parser.error("--timeout must be more than 0 and at most 120 seconds")
+        doctor.error("--timeout must be more than 0 and at most 120 seconds")
     if args.watch is not None and args.watch <= 0:
-        parser.error("--watch needs a positive number of seconds")
+        doctor.error("--watch needs a positive number of seconds")
+    if args.watch is not None and args.json:
+        # Its samples are text lines: after a JSON document they would break a JSON reader.
+        doctor.error("--watch prints text lines; leave out --json")
     try:
         client = _api.make_client(runtime.environ, args.timeout)
     except _api.TargetError as error:

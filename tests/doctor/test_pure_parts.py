@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pulumi_render_kv.doctor import _resp
+from pulumi_render_kv.doctor import Runtime, _resp, run
 from pulumi_render_kv.doctor._api import TargetError
 from pulumi_render_kv.doctor._facts import Context, InstanceFacts, Observation, Probe, Tcp
 from pulumi_render_kv.doctor._targets import (
@@ -173,3 +173,19 @@ def test_sample_line_shows_memory_share_and_counters() -> None:
         "21:40:05 QUEUE_URL: memory 23.0 MB (92% of 25 MB), clients 4, evicted 0, "
         "rejected 0, ops/s 12"
     )
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--url", "redis://h", "--watch", "5", "--json"],
+        ["--url", "redis://h", "--watch", "0"],
+        ["--url", "redis://h", "--timeout", "0"],
+        ["--url", "redis://h", "--workload", "queues"],
+    ],
+)
+def test_bad_options_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        run(["doctor", *argv], Runtime(environ={}, write=lambda _: None))
+    assert caught.value.code == 2
+    assert "render-kv doctor: error:" in capsys.readouterr().err
