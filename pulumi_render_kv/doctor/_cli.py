@@ -43,7 +43,9 @@ def _parser() -> tuple[argparse.ArgumentParser, argparse.ArgumentParser]:
         epilog="exit status: 0 connects and nothing is at risk, 1 something is broken, "
         "2 bad options or no such target, 3 connects but something is at risk",
     )
-    target = doctor.add_argument_group("target (one of --url, --id, --name, --stack)")
+    target = doctor.add_argument_group(
+        "target (one of --url, --id, --name, --stack; --url with --id: that instance's URL)"
+    )
     target.add_argument("--url", help="a redis:// or rediss:// connection string")
     target.add_argument("--id", dest="instance_id", metavar="ID", help="an instance id, red-…")
     target.add_argument("--name", help="an instance name (needs RENDER_API_KEY)")
