@@ -69,24 +69,29 @@ def _by_count(item: tuple[str, int]) -> tuple[int, str]:
 
 
 def first_error(output: str) -> str:
-    """The first error line; for Terraform's boxed diagnostics, with the box's last line.
+    """The first error line; for Terraform's diagnostics (``-no-color``), with their detail.
 
-    Terraform prints ``│ Error: <summary>``, the resource and source lines, then the detail
-    (the API's message) last, before the box closes with ``╵``.
+    Terraform prints ``Error: <summary>``, a blank line, the indented ``with``/``on`` lines and
+    the source line, then the detail (the API's message) as an unindented paragraph.
     """
-    raw = output.splitlines()
-    for index, line in enumerate(raw):
-        text = line.strip().lstrip("│").strip()
+    lines = output.splitlines()
+    for index, line in enumerate(lines):
+        text = line.strip()
         if not text.startswith(("Error:", "error:")) or len(text) <= len("error: "):
             continue
-        if line.lstrip().startswith("│"):
-            box = []
-            for later in raw[index + 1 :]:
-                if not later.lstrip().startswith("│"):
+        if text.startswith("Error:"):
+            detail: list[str] = []
+            for later in lines[index + 1 :]:
+                if later.startswith("Error:"):
                     break
-                box.append(later.strip().lstrip("│").strip())
-            detail = next((part for part in reversed(box) if part), "")
-            text = f"{text}: {detail}" if detail else text
+                if not later.strip():
+                    if detail:
+                        break
+                    continue
+                if later.startswith(" "):
+                    continue  # the with/on/source lines
+                detail.append(later.strip())
+            text = f"{text}: {' '.join(detail)}" if detail else text
         return text if len(text) <= 400 else text[:399] + "…"
     return ""
 

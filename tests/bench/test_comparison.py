@@ -165,20 +165,25 @@ def test_refusals_are_compared_by_wall_time_and_creates_by_time_to_usable() -> N
     ]
 
 
-def test_the_first_error_of_terraform_carries_its_boxed_detail() -> None:
+def test_the_first_error_of_terraform_carries_its_detail() -> None:
     output = (
-        "render_keyvalue.kv1: Modifying...\n"
-        "╷\n"
-        "│ Error: Error updating keyvalue\n"
-        "│ \n"
-        "│   with render_keyvalue.kv1,\n"
-        "│   on main.tf line 10:\n"
-        "│ \n"
-        "│ plan downgrade not allowed\n"
-        "╵\n"
+        "Plan: 0 to add, 1 to change, 0 to destroy.\n"
+        "render_keyvalue.kv1: Modifying... [id=red-abc]\n"
+        "\n"
+        "Error: Error updating keyvalue\n"
+        "\n"
+        "  with render_keyvalue.kv1,\n"
+        '  on main.tf line 9, in resource "render_keyvalue" "kv1":\n'
+        '   9: resource "render_keyvalue" "kv1" {\n'
+        "\n"
+        "cannot change plan from standard to starter: Key Value instances can only be\n"
+        "upgraded\n"
+        "\n"
+        "Error: a second one\n"
     )
     assert comparison.first_error(output) == (
-        "Error: Error updating keyvalue: plan downgrade not allowed"
+        "Error: Error updating keyvalue: cannot change plan from standard to starter: "
+        "Key Value instances can only be upgraded"
     )
 
 
