@@ -97,6 +97,7 @@ T = TypeVar("T")
 # What a triggered run moves on to: a retried trigger that meets one of these was ours.
 _TRIGGERED_STATES = frozenset({"in_progress", "succeeded", "failed", "user_fix_required"})
 
+
 @functools.cache
 def _page_of(model: type[M]) -> TypeAdapter[list[M]]:
     # Made by the first client, not at import: a TypeAdapter builds its validator when made,
