@@ -11,8 +11,8 @@ from pulumi_render_kv.blueprint._read import (
     AllowEntry,
     Blueprint,
     BlueprintError,
+    BlueprintProblem,
     KeyValueService,
-    Problem,
     read_blueprint,
 )
 from pulumi_render_kv.blueprint._requirements import requirement_from_direct_url
@@ -28,8 +28,8 @@ __all__ = [
     "AllowEntry",
     "Blueprint",
     "BlueprintError",
+    "BlueprintProblem",
     "KeyValueService",
-    "Problem",
     "main",
     "output_name",
     "project_name_problem",

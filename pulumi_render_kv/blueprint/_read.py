@@ -44,7 +44,7 @@ NULL_TAG = "tag:yaml.org,2002:null"
 
 
 @dataclass(frozen=True)
-class Problem:
+class BlueprintProblem:
     """Something in the Blueprint the importer cannot turn into a working program."""
 
     line: int  # 1-based
@@ -58,7 +58,7 @@ class Problem:
 class BlueprintError(ValueError):
     """The Blueprint cannot be imported; ``problems`` lists every reason, by line."""
 
-    def __init__(self, filename: str, problems: list[Problem]) -> None:
+    def __init__(self, filename: str, problems: list[BlueprintProblem]) -> None:
         self.filename = filename
         self.problems = problems
         super().__init__("\n".join(p.format(filename) for p in problems))
@@ -105,11 +105,11 @@ Fields = dict[str, tuple[yaml.Node, yaml.Node]]  # key -> (key node, value node)
 class _Reader:
     def __init__(self, filename: str) -> None:
         self.filename = filename
-        self.problems: list[Problem] = []
+        self.problems: list[BlueprintProblem] = []
         self.blueprint = Blueprint()
 
     def problem(self, node: yaml.Node, where: str, reason: str) -> None:
-        self.problems.append(Problem(_line(node), where, reason))
+        self.problems.append(BlueprintProblem(_line(node), where, reason))
 
     def note(self, node: yaml.Node, where: str, text: str) -> None:
         self.blueprint.notes.append(f"{self.filename}:{_line(node)}: {where}: {text}")
@@ -134,7 +134,9 @@ class _Reader:
 
     def read(self, root: yaml.Node | None) -> Blueprint:
         if root is None:
-            self.problems.append(Problem(1, "(file)", "is empty: a Blueprint has a services: list"))
+            self.problems.append(
+                BlueprintProblem(1, "(file)", "is empty: a Blueprint has a services: list")
+            )
             return self.blueprint
         top = self.mapping(root, "(file)")
         if "services" not in top:
@@ -162,7 +164,7 @@ class _Reader:
             key = (service.name, service.region)
             if key in seen:
                 self.problems.append(
-                    Problem(
+                    BlueprintProblem(
                         service.line,
                         f"service {service.name!r}",
                         f"the name is used twice in region {service.region} (also line "
@@ -421,7 +423,7 @@ class _Reader:
 
 
 def _merged(
-    node: yaml.MappingNode, where: str, problems: list[Problem], merging: frozenset[int]
+    node: yaml.MappingNode, where: str, problems: list[BlueprintProblem], merging: frozenset[int]
 ) -> Fields:
     """The mapping's keys with merge keys (``<<: *kv``, ``<<: [*a, *b]``) resolved.
 
@@ -431,7 +433,9 @@ def _merged(
     mapping that merges itself is a problem, not endless recursion.
     """
     if id(node) in merging:
-        problems.append(Problem(_line(node), where, "merges itself (<<: an alias of itself)"))
+        problems.append(
+            BlueprintProblem(_line(node), where, "merges itself (<<: an alias of itself)")
+        )
         return {}
     merging = merging | {id(node)}
     own: Fields = {}
@@ -442,7 +446,7 @@ def _merged(
             for source in sources:
                 if not isinstance(source, yaml.MappingNode):
                     problems.append(
-                        Problem(
+                        BlueprintProblem(
                             _line(source),
                             f"{where}.<<",
                             "must be a mapping or a list of mappings (<<: *anchor)",
@@ -455,7 +459,7 @@ def _merged(
         key = str(key_node.value)
         if key in own:
             problems.append(
-                Problem(
+                BlueprintProblem(
                     _line(key_node),
                     f"{where}.{key}",
                     f"is given twice (also line {_line(own[key][0])})",
@@ -502,9 +506,11 @@ def read_blueprint(text: str, filename: str = "render.yaml") -> Blueprint:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         line = int(mark.line) + 1 if mark is not None else 1
-        raise BlueprintError(filename, [Problem(line, "(YAML)", str(err.problem or err))]) from err
+        raise BlueprintError(
+            filename, [BlueprintProblem(line, "(YAML)", str(err.problem or err))]
+        ) from err
     except yaml.YAMLError as err:
-        raise BlueprintError(filename, [Problem(1, "(YAML)", str(err))]) from err
+        raise BlueprintError(filename, [BlueprintProblem(1, "(YAML)", str(err))]) from err
     reader = _Reader(filename)
     blueprint = reader.read(root)
     if reader.problems:

@@ -1,6 +1,6 @@
 """Typed, synchronous client for Render's Key Value REST API.
 
-Imports nothing else from ``pulumi_render_kv``; see ``_client.py`` for the create rule,
+Imports nothing else from ``pulumi_render_kv``; see ``_create.py`` for the create rule,
 ``_errors.py`` for the error tree, ``_retry.py`` for the retry policy and ``_limiter.py`` for
 the client-side rate limits.
 """

@@ -66,7 +66,7 @@ def _tcp_failure(error: OSError) -> Tcp:
     return Tcp.REFUSED if error.errno == errno.ECONNRESET else Tcp.UNREACHABLE
 
 
-def _request(sock: socket.socket, *args: str) -> _resp.Reply:
+def _request(sock: socket.socket, *args: str) -> _resp.RespReply:
     """Send one command, read its whole reply."""
     sock.sendall(_resp.encode(*args))
     data = b""

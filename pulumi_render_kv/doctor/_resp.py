@@ -14,7 +14,7 @@ MAX_REPLY = 1024 * 1024
 
 
 @dataclass(frozen=True)
-class Reply:
+class RespReply:
     """One reply: ``kind`` is ``+``, ``-``, ``:``, ``$`` (bulk; None for a null bulk) or ``*``."""
 
     kind: str
@@ -46,7 +46,7 @@ def encode(*args: str | bytes) -> bytes:
     return b"".join(out)
 
 
-def parse(data: bytes) -> tuple[Reply, int]:
+def parse(data: bytes) -> tuple[RespReply, int]:
     """The first reply in ``data`` and how many bytes it took; :class:`Incomplete` if cut."""
     if not data:
         raise Incomplete
@@ -60,7 +60,7 @@ def parse(data: bytes) -> tuple[Reply, int]:
         raise Incomplete
     head = data[1:end].decode("utf-8", errors="replace")
     if kind in "+-:":
-        return Reply(kind, head), end + 2
+        return RespReply(kind, head), end + 2
     try:
         length = int(head)
     except ValueError:
@@ -71,13 +71,13 @@ def parse(data: bytes) -> tuple[Reply, int]:
         for _ in range(max(length, 0)):
             _, used = parse(data[offset:])
             offset += used
-        return Reply("*", str(length)), offset
+        return RespReply("*", str(length)), offset
     if length < 0:
-        return Reply("$", None), end + 2
+        return RespReply("$", None), end + 2
     stop = end + 2 + length
     if len(data) < stop + 2:
         raise Incomplete
-    return Reply("$", data[end + 2 : stop].decode("utf-8", errors="replace")), stop + 2
+    return RespReply("$", data[end + 2 : stop].decode("utf-8", errors="replace")), stop + 2
 
 
 def parse_info(text: str) -> dict[str, str]:

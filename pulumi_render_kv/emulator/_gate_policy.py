@@ -88,7 +88,7 @@ def protocol_error(error: resp.ProtocolError) -> bytes:
 
 
 @dataclass(frozen=True)
-class Reply:
+class ReplyToClient:
     """Send ``data`` to the client; then close the connection if ``close``."""
 
     data: bytes
@@ -114,27 +114,27 @@ class Preauth:
         self._admitted = admitted
         self.failures = 0
 
-    def on_request(self, args: list[bytes]) -> Reply | Authenticate:
+    def on_request(self, args: list[bytes]) -> ReplyToClient | Authenticate:
         """The decision for one non-empty request."""
         if not self._admitted:
-            return Reply(ALLOWLIST_ERROR, close=True)
+            return ReplyToClient(ALLOWLIST_ERROR, close=True)
         command = args[0].upper()
         if command == b"QUIT":
-            return Reply(OK, close=True)
+            return ReplyToClient(OK, close=True)
         if command == b"AUTH":
             return self._auth(args)
         if command == b"HELLO":
             return self._hello(args)
         return self._failure(NOAUTH)
 
-    def _auth(self, args: list[bytes]) -> Reply | Authenticate:
+    def _auth(self, args: list[bytes]) -> ReplyToClient | Authenticate:
         if len(args) not in (2, 3):
             return self._failure(AUTH_ARITY)
         if len(args) == 3 and args[1] != self._username:
             return self._failure(WRONGPASS)
         return Authenticate(resp.encode_request([b"AUTH", self._username, args[-1]]))
 
-    def _hello(self, args: list[bytes]) -> Reply | Authenticate:
+    def _hello(self, args: list[bytes]) -> ReplyToClient | Authenticate:
         credentials = _hello_credentials(args)
         if credentials is None:
             return self._failure(HELLO_NOAUTH)
@@ -142,15 +142,15 @@ class Preauth:
             return self._failure(WRONGPASS)
         return Authenticate(resp.encode_request(args))
 
-    def on_server_refusal(self, error_line: bytes) -> Reply:
+    def on_server_refusal(self, error_line: bytes) -> ReplyToClient:
         """The server answered the forwarded credentials with ``error_line``: relay it."""
         return self._failure(error_line)
 
-    def _failure(self, data: bytes) -> Reply:
+    def _failure(self, data: bytes) -> ReplyToClient:
         # Like Redis, a client that keeps failing is eventually dropped rather than answered
         # forever (each failure may have cost the gate a backend connection).
         self.failures += 1
-        return Reply(data, close=self.failures >= PREAUTH_MAX_FAILURES)
+        return ReplyToClient(data, close=self.failures >= PREAUTH_MAX_FAILURES)
 
 
 def _hello_credentials(args: list[bytes]) -> tuple[bytes, bytes] | None:

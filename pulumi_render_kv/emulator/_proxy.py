@@ -37,7 +37,7 @@ from ._gate_policy import (
     TOO_BIG,
     Network,
     Preauth,
-    Reply,
+    ReplyToClient,
     address_admitted,
     protocol_error,
 )
@@ -246,12 +246,12 @@ class TlsGateProxy:
             if not args:
                 continue
             decision = session.on_request(args)
-            if not isinstance(decision, Reply):
+            if not isinstance(decision, ReplyToClient):
                 verdict = await self._authenticate(decision.request)
                 if isinstance(verdict, _Login):
                     return verdict
                 if verdict is None:
-                    decision = Reply(BACKEND_DOWN, close=True)
+                    decision = ReplyToClient(BACKEND_DOWN, close=True)
                 else:
                     decision = session.on_server_refusal(verdict)
             writer.write(decision.data)

@@ -20,7 +20,7 @@ from .lifecycle import LifecycleSettings
 from .maintenance import DEFAULT_TYPE
 from .plane import DataPlaneLike
 from .ratelimit import RateLimitSettings, RateLimitWindows
-from .records import Owner
+from .records import Workspace
 from .routes import Api
 from .server import ServerThread
 from .store import FILE_NAME as STATE_FILE_NAME
@@ -103,7 +103,7 @@ class Emulator:
                 settings.data_dir.mkdir(parents=True, exist_ok=True)
                 self._store = StateStore(settings.data_dir / STATE_FILE_NAME)
             self.backend = Backend(
-                owner=Owner(
+                owner=Workspace(
                     id=settings.owner_id, name=settings.owner_name, email=settings.owner_email
                 ),
                 lifecycle=LifecycleSettings(

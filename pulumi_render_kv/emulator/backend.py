@@ -51,8 +51,8 @@ from .records import (
     ListFilters,
     LogStreamOverride,
     MaintenanceFilters,
-    Owner,
     UpdateInput,
+    Workspace,
     _check_allow_list,
     _check_enum,
     _check_plan,
@@ -102,7 +102,7 @@ class Backend:
     def __init__(
         self,
         *,
-        owner: Owner,
+        owner: Workspace,
         lifecycle: LifecycleSettings,
         clock: Callable[[], float],
         wall_clock_ns: Callable[[], int],
@@ -117,7 +117,7 @@ class Backend:
         self._lock = threading.RLock()
         self._starting: dict[str, _Instance] = {}  # created, server not started yet
         self._sequence = itertools.count(1)
-        self._owners: dict[str, Owner] = {owner.id: owner}
+        self._owners: dict[str, Workspace] = {owner.id: owner}
         self._environments: dict[str, _Environment] = {}
         self._instances: dict[str, _Instance] = {}
         self._maintenance = MaintenanceBook(lifecycle.restart_delay)
@@ -131,7 +131,7 @@ class Backend:
         state = store.load()
         for stored in state.owners:
             self._owners.setdefault(
-                stored.id, Owner(stored.id, stored.name, stored.email, stored.type)
+                stored.id, Workspace(stored.id, stored.name, stored.email, stored.type)
             )
         for env in state.environments:
             self._environments[env.id] = _Environment(
@@ -238,18 +238,18 @@ class Backend:
     # -- workspaces and environments (seeding) --
 
     @property
-    def default_owner(self) -> Owner:
+    def default_owner(self) -> Workspace:
         """The workspace the emulator was started with."""
         return next(iter(self._owners.values()))
 
-    def add_owner(self, name: str, email: str, owner_id: str | None = None) -> Owner:
+    def add_owner(self, name: str, email: str, owner_id: str | None = None) -> Workspace:
         """Add another workspace the API key can see."""
         check_name(name)
         check_text(email, "email")
         if owner_id is not None:
             check_text(owner_id, "ownerId")
         with self._lock:
-            owner = Owner(id=owner_id or ids.new_owner_id(), name=name, email=email)
+            owner = Workspace(id=owner_id or ids.new_owner_id(), name=name, email=email)
             with self._saving(f"workspace {owner.id}"):
                 if self._store is not None:
                     self._store.put_owner(_owner_row(owner))
@@ -307,7 +307,7 @@ class Backend:
         emails: tuple[str, ...] | None = None,
         cursor: str | None = None,
         limit: int = 20,
-    ) -> list[tuple[Owner, str]]:
+    ) -> list[tuple[Workspace, str]]:
         """``list-owners``: workspaces with a cursor each, in creation order."""
         with self._lock:
             start = self._decode_cursor(cursor) if cursor else 0
@@ -318,12 +318,12 @@ class Backend:
             ]
             return rows[:limit]
 
-    def retrieve_owner(self, owner_id: str) -> Owner:
+    def retrieve_owner(self, owner_id: str) -> Workspace:
         """``retrieve-owner``."""
         with self._lock:
             return self._owner(owner_id)
 
-    def _owner(self, owner_id: str) -> Owner:
+    def _owner(self, owner_id: str) -> Workspace:
         try:
             return self._owners[owner_id]
         except KeyError:
@@ -1077,7 +1077,7 @@ class Backend:
             self._environments.clear()
 
 
-def _owner_row(owner: Owner) -> OwnerRow:
+def _owner_row(owner: Workspace) -> OwnerRow:
     return OwnerRow(owner.id, owner.name, owner.email, owner.type)
 
 

@@ -141,7 +141,7 @@ class MaintenanceFilters:
 
 
 @dataclass(frozen=True)
-class Owner:
+class Workspace:
     """A workspace."""
 
     id: str
@@ -203,7 +203,7 @@ class InstanceView:
 
     id: str
     name: str
-    owner: Owner
+    owner: Workspace
     plan: str
     region: str
     status: str

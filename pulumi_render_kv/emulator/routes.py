@@ -50,7 +50,7 @@ ACCEPTABLE_MEDIA_TYPES = frozenset({"*/*", "application/*", "application/json"})
 
 
 @dataclass(frozen=True)
-class Reply:
+class HttpReply:
     """A handler's result: status and JSON body (``None`` = empty body)."""
 
     status: int
@@ -66,7 +66,7 @@ class Call:
     flavor: Flavor
 
 
-Handler = Callable[["Api", Call], Reply]
+Handler = Callable[["Api", Call], HttpReply]
 
 
 @dataclass(frozen=True)
@@ -271,7 +271,7 @@ class Api:
         return response
 
     @staticmethod
-    def _reply_response(reply: Reply) -> Response:
+    def _reply_response(reply: HttpReply) -> Response:
         if reply.body is None:
             response = Response(status=reply.status)
             if reply.status != 204:
@@ -296,140 +296,142 @@ class Api:
 
     # -- handlers, named after the spec's operationIds --
 
-    def list_key_value(self, call: Call) -> Reply:
+    def list_key_value(self, call: Call) -> HttpReply:
         """``list-key-value`` / ``list-redis``."""
         rows = self.backend.list_key_value(shapes.parse_list_query(self._args(call)))
-        return Reply(
+        return HttpReply(
             200,
             shapes.render_instance_list(rows, call.flavor, null_empty_allow_list=self._null_empty),
         )
 
-    def create_key_value(self, call: Call) -> Reply:
+    def create_key_value(self, call: Call) -> HttpReply:
         """``create-key-value`` / ``create-redis``."""
         operation = "redisPOSTInput" if call.flavor is Flavor.REDIS else "keyValuePOSTInput"
         view = self.backend.create_key_value(shapes.parse_create_input(self._body(call), operation))
-        return Reply(201, shapes.render_instance(view, null_empty_allow_list=self._null_empty))
+        return HttpReply(201, shapes.render_instance(view, null_empty_allow_list=self._null_empty))
 
-    def retrieve_key_value(self, call: Call) -> Reply:
+    def retrieve_key_value(self, call: Call) -> HttpReply:
         """``retrieve-key-value`` / ``retrieve-redis``."""
         view = self.backend.retrieve_key_value(call.params["instance_id"])
-        return Reply(200, shapes.render_instance(view, null_empty_allow_list=self._null_empty))
+        return HttpReply(200, shapes.render_instance(view, null_empty_allow_list=self._null_empty))
 
-    def update_key_value(self, call: Call) -> Reply:
+    def update_key_value(self, call: Call) -> HttpReply:
         """``update-key-value`` / ``update-redis``."""
         instance_id = call.params["instance_id"]
         self.backend.retrieve_key_value(instance_id)  # 404 before body errors, like a lookup
         operation = "redisPATCHInput" if call.flavor is Flavor.REDIS else "keyValuePATCHInput"
         change = shapes.parse_update_input(self._body(call), operation)
         view = self.backend.update_key_value(instance_id, change)
-        return Reply(200, shapes.render_instance(view, null_empty_allow_list=self._null_empty))
+        return HttpReply(200, shapes.render_instance(view, null_empty_allow_list=self._null_empty))
 
-    def delete_key_value(self, call: Call) -> Reply:
+    def delete_key_value(self, call: Call) -> HttpReply:
         """``delete-key-value`` / ``delete-redis``."""
         self.backend.delete_key_value(call.params["instance_id"])
-        return Reply(204)
+        return HttpReply(204)
 
-    def retrieve_key_value_connection_info(self, call: Call) -> Reply:
+    def retrieve_key_value_connection_info(self, call: Call) -> HttpReply:
         """``retrieve-key-value-connection-info`` / ``retrieve-redis-connection-info``."""
         info = self.backend.retrieve_key_value_connection_info(call.params["instance_id"])
-        return Reply(200, shapes.render_connection_info(info, call.flavor))
+        return HttpReply(200, shapes.render_connection_info(info, call.flavor))
 
-    def suspend_key_value(self, call: Call) -> Reply:
+    def suspend_key_value(self, call: Call) -> HttpReply:
         """``suspend-key-value`` / ``suspend-redis``."""
         self.backend.suspend_key_value(call.params["instance_id"])
-        return Reply(202)
+        return HttpReply(202)
 
-    def resume_key_value(self, call: Call) -> Reply:
+    def resume_key_value(self, call: Call) -> HttpReply:
         """``resume-key-value`` / ``resume-redis``."""
         self.backend.resume_key_value(call.params["instance_id"])
-        return Reply(202)
+        return HttpReply(202)
 
-    def get_resource_log_stream(self, call: Call) -> Reply:
+    def get_resource_log_stream(self, call: Call) -> HttpReply:
         """``get-resource-log-stream``."""
         resource_id = call.params["resource_id"]
         override = self.backend.get_resource_log_stream(resource_id)
-        return Reply(200, shapes.render_log_stream(resource_id, override))
+        return HttpReply(200, shapes.render_log_stream(resource_id, override))
 
-    def update_resource_log_stream(self, call: Call) -> Reply:
+    def update_resource_log_stream(self, call: Call) -> HttpReply:
         """``update-resource-log-stream``."""
         resource_id = call.params["resource_id"]
         self.backend.retrieve_key_value(resource_id)  # 404 before body errors, like a lookup
         override = shapes.parse_log_stream_input(self._body(call))
         saved = self.backend.update_resource_log_stream(resource_id, override)
-        return Reply(200, shapes.render_log_stream(resource_id, saved))
+        return HttpReply(200, shapes.render_log_stream(resource_id, saved))
 
-    def delete_resource_log_stream(self, call: Call) -> Reply:
+    def delete_resource_log_stream(self, call: Call) -> HttpReply:
         """``delete-resource-log-stream``."""
         self.backend.delete_resource_log_stream(call.params["resource_id"])
-        return Reply(204)
+        return HttpReply(204)
 
-    def list_maintenance(self, call: Call) -> Reply:
+    def list_maintenance(self, call: Call) -> HttpReply:
         """``list-maintenance``: a bare array of runs."""
         views = self.backend.list_maintenance(shapes.parse_maintenance_query(self._args(call)))
-        return Reply(200, [shapes.render_maintenance(view) for view in views])
+        return HttpReply(200, [shapes.render_maintenance(view) for view in views])
 
-    def retrieve_maintenance(self, call: Call) -> Reply:
+    def retrieve_maintenance(self, call: Call) -> HttpReply:
         """``retrieve-maintenance``."""
         view = self.backend.retrieve_maintenance(call.params["maintenance_id"])
-        return Reply(200, shapes.render_maintenance(view))
+        return HttpReply(200, shapes.render_maintenance(view))
 
-    def update_maintenance(self, call: Call) -> Reply:
+    def update_maintenance(self, call: Call) -> HttpReply:
         """``update-maintenance``: 202, no body (Render applies it asynchronously)."""
         run_id = call.params["maintenance_id"]
         self.backend.retrieve_maintenance(run_id)  # 404 before body errors, like a lookup
         scheduled_ns = shapes.parse_maintenance_update(self._body(call))
         self.backend.update_maintenance(run_id, scheduled_ns)
-        return Reply(202)
+        return HttpReply(202)
 
-    def trigger_maintenance(self, call: Call) -> Reply:
+    def trigger_maintenance(self, call: Call) -> HttpReply:
         """``trigger-maintenance``: 202, no body."""
         self.backend.trigger_maintenance(call.params["maintenance_id"])
-        return Reply(202)
+        return HttpReply(202)
 
-    def _metrics(self, call: Call, metric: Metric) -> Reply:
+    def _metrics(self, call: Call, metric: Metric) -> HttpReply:
         series = self.backend.get_metrics(metric, shapes.parse_metrics_query(self._args(call)))
-        return Reply(200, shapes.render_time_series(series))
+        return HttpReply(200, shapes.render_time_series(series))
 
-    def get_memory(self, call: Call) -> Reply:
+    def get_memory(self, call: Call) -> HttpReply:
         """``get-memory``."""
         return self._metrics(call, Metric.MEMORY)
 
-    def get_active_connections(self, call: Call) -> Reply:
+    def get_active_connections(self, call: Call) -> HttpReply:
         """``get-active-connections``."""
         return self._metrics(call, Metric.ACTIVE_CONNECTIONS)
 
-    def get_cpu(self, call: Call) -> Reply:
+    def get_cpu(self, call: Call) -> HttpReply:
         """``get-cpu``."""
         return self._metrics(call, Metric.CPU)
 
-    def list_owners(self, call: Call) -> Reply:
+    def list_owners(self, call: Call) -> HttpReply:
         """``list-owners``."""
         names, emails, cursor, limit = shapes.parse_owner_query(self._args(call))
         rows = self.backend.list_owners(names, emails, cursor, limit)
-        return Reply(200, shapes.render_owner_list(rows))
+        return HttpReply(200, shapes.render_owner_list(rows))
 
-    def retrieve_owner(self, call: Call) -> Reply:
+    def retrieve_owner(self, call: Call) -> HttpReply:
         """``retrieve-owner``."""
-        return Reply(200, shapes.render_owner(self.backend.retrieve_owner(call.params["owner_id"])))
+        return HttpReply(
+            200, shapes.render_owner(self.backend.retrieve_owner(call.params["owner_id"]))
+        )
 
-    def retrieve_environment(self, call: Call) -> Reply:
+    def retrieve_environment(self, call: Call) -> HttpReply:
         """``retrieve-environment``."""
         environment = self.backend.retrieve_environment(call.params["environment_id"])
-        return Reply(200, shapes.render_environment(environment))
+        return HttpReply(200, shapes.render_environment(environment))
 
-    def add_resources_to_environment(self, call: Call) -> Reply:
+    def add_resources_to_environment(self, call: Call) -> HttpReply:
         """``add-resources-to-environment``: 201 as observed (spec: 200)."""
         resource_ids = shapes.parse_resource_ids_body(self._body(call))
         environment = self.backend.add_resources_to_environment(
             call.params["environment_id"], resource_ids
         )
-        return Reply(201, shapes.render_environment(environment))
+        return HttpReply(201, shapes.render_environment(environment))
 
-    def remove_resources_from_environment(self, call: Call) -> Reply:
+    def remove_resources_from_environment(self, call: Call) -> HttpReply:
         """``remove-resources-from-environment``."""
         resource_ids = shapes.parse_resource_ids_query(self._args(call))
         self.backend.remove_resources_from_environment(call.params["environment_id"], resource_ids)
-        return Reply(204)
+        return HttpReply(204)
 
 
 def _instance_routes(prefix: str, flavor: Flavor) -> list[Route]:

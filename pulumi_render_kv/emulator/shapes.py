@@ -29,8 +29,8 @@ from .records import (
     ListFilters,
     LogStreamOverride,
     MaintenanceFilters,
-    Owner,
     UpdateInput,
+    Workspace,
     check_text,
 )
 
@@ -453,7 +453,7 @@ def parse_resource_ids_query(args: Mapping[str, list[str]]) -> tuple[str, ...]:
 # --- bodies out -----------------------------------------------------------------------------
 
 
-def render_owner(owner: Owner) -> JsonObject:
+def render_owner(owner: Workspace) -> JsonObject:
     """An ``owner`` object."""
     return {"id": owner.id, "name": owner.name, "email": owner.email, "type": owner.type}
 
@@ -537,7 +537,7 @@ def render_connection_info(info: ConnectionInfo, flavor: Flavor) -> JsonObject:
     }
 
 
-def render_owner_list(rows: list[tuple[Owner, str]]) -> list[JsonObject]:
+def render_owner_list(rows: list[tuple[Workspace, str]]) -> list[JsonObject]:
     """A bare array of ``ownerWithCursor``."""
     return [{"owner": render_owner(owner), "cursor": cursor} for owner, cursor in rows]
 

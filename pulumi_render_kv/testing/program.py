@@ -28,11 +28,11 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 from pulumi.runtime.stack import run_in_stack
 
 from . import _values
+from ._stack import ProgramStack
 from .model import STACK_TYPE, EngineError, Goal, OperationResult, ReadGoal
 
 if TYPE_CHECKING:
     from .deployment import Deployment
-    from .engine import Engine
 
 STACK_REFERENCE_TYPE = "pulumi:pulumi:StackReference"
 
@@ -339,7 +339,7 @@ def _run_isolated(fn: Callable[[asyncio.AbstractEventLoop], _T]) -> _T:
 
 def run_program(
     program: Callable[[], None],
-    engine: Engine,
+    engine: ProgramStack,
     *,
     preview: bool,
     project: str | None = None,

@@ -22,7 +22,7 @@ from pulumi_render_kv.client import (
     RetryPolicy,
     ServerError,
 )
-from pulumi_render_kv.client._client import CLOCK_SKEW
+from pulumi_render_kv.client._create import CLOCK_SKEW
 from pulumi_render_kv.client._retry import retry_wait
 
 from ._fakes import (

@@ -99,11 +99,11 @@ def test_stack_without_a_pulumi_cli_is_a_clear_error() -> None:
 
 def test_resp_replies_and_info() -> None:
     assert _resp.encode("AUTH", "u", "p") == b"*3\r\n$4\r\nAUTH\r\n$1\r\nu\r\n$1\r\np\r\n"
-    assert _resp.parse(b"+PONG\r\n") == (_resp.Reply("+", "PONG"), 7)
+    assert _resp.parse(b"+PONG\r\n") == (_resp.RespReply("+", "PONG"), 7)
     assert _resp.parse(b"-NOAUTH Authentication required.\r\nrest")[0].is_error
-    assert _resp.parse(b"$5\r\nhello\r\n") == (_resp.Reply("$", "hello"), 11)
+    assert _resp.parse(b"$5\r\nhello\r\n") == (_resp.RespReply("$", "hello"), 11)
     assert _resp.parse(b"$-1\r\n")[0].value is None
-    assert _resp.parse(b"*2\r\n:1\r\n+x\r\n") == (_resp.Reply("*", "2"), 12)
+    assert _resp.parse(b"*2\r\n:1\r\n+x\r\n") == (_resp.RespReply("*", "2"), 12)
     for cut in (b"$5\r\nhel", b"+PON", b"*2\r\n:1\r\n"):
         with pytest.raises(_resp.Incomplete):
             _resp.parse(cut)

@@ -12,13 +12,13 @@ from pulumi_render_kv.emulator.records import (
     CidrBlock,
     CreateInput,
     ListFilters,
-    Owner,
     UpdateInput,
+    Workspace,
 )
 
 from .fakes import FakeClock, FakeDataPlane
 
-OWNER = Owner(id="tea-aaaaaaaaaaaaaaaaaaaa", name="Workspace", email="a@example.com")
+OWNER = Workspace(id="tea-aaaaaaaaaaaaaaaaaaaa", name="Workspace", email="a@example.com")
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from pulumi_render_kv.emulator import errors
 from pulumi_render_kv.emulator.backend import Backend
 from pulumi_render_kv.emulator.lifecycle import LifecycleSettings
 from pulumi_render_kv.emulator.plane import InstanceConfig, Serving
-from pulumi_render_kv.emulator.records import CreateInput, Owner
+from pulumi_render_kv.emulator.records import CreateInput, Workspace
 
 from .fakes import FakeClock, FakeDataPlane, FakeEndpoints
 
-OWNER = Owner(id="tea-aaaaaaaaaaaaaaaaaaaa", name="Workspace", email="a@example.com")
+OWNER = Workspace(id="tea-aaaaaaaaaaaaaaaaaaaa", name="Workspace", email="a@example.com")
 WAIT = 10.0  # seconds a thread may take before the test calls it stuck (never reached when green)
 
 

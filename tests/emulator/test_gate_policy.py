@@ -18,7 +18,7 @@ from pulumi_render_kv.emulator._gate_policy import (
     WRONGPASS,
     Authenticate,
     Preauth,
-    Reply,
+    ReplyToClient,
     protocol_error,
 )
 
@@ -41,7 +41,9 @@ def test_render_and_redis_wording_is_kept_byte_for_byte() -> None:
 
 def test_a_client_outside_the_allow_list_gets_renders_error_whatever_it_sends() -> None:
     for args in ([b"PING"], [b"AUTH", b"pw"], [b"QUIT"]):
-        assert Preauth(USER, admitted=False).on_request(args) == Reply(ALLOWLIST_ERROR, close=True)
+        assert Preauth(USER, admitted=False).on_request(args) == ReplyToClient(
+            ALLOWLIST_ERROR, close=True
+        )
 
 
 @pytest.mark.parametrize(
@@ -60,7 +62,7 @@ def test_a_client_outside_the_allow_list_gets_renders_error_whatever_it_sends() 
 def test_before_login_only_credentials_for_the_instance_user_go_on(
     args: list[bytes], reply: bytes
 ) -> None:
-    assert _session().on_request(args) == Reply(reply)
+    assert _session().on_request(args) == ReplyToClient(reply)
 
 
 def test_credentials_are_forwarded_as_the_instance_user() -> None:
@@ -76,13 +78,13 @@ def test_credentials_are_forwarded_as_the_instance_user() -> None:
 
 
 def test_quit_is_answered_and_closes() -> None:
-    assert _session().on_request([b"QUIT"]) == Reply(OK, close=True)
+    assert _session().on_request([b"QUIT"]) == ReplyToClient(OK, close=True)
 
 
 def test_the_servers_refusal_is_relayed_and_failures_eventually_close() -> None:
     session = _session()
     refusal = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n"
     for _ in range(PREAUTH_MAX_FAILURES - 2):
-        assert session.on_request([b"PING"]) == Reply(NOAUTH)
-    assert session.on_server_refusal(refusal) == Reply(refusal)
-    assert session.on_request([b"PING"]) == Reply(NOAUTH, close=True)
+        assert session.on_request([b"PING"]) == ReplyToClient(NOAUTH)
+    assert session.on_server_refusal(refusal) == ReplyToClient(refusal)
+    assert session.on_request([b"PING"]) == ReplyToClient(NOAUTH, close=True)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from pulumi_render_kv.emulator.backend import Backend
 from pulumi_render_kv.emulator.lifecycle import LifecycleSettings
-from pulumi_render_kv.emulator.records import CreateInput, ListFilters, Owner
+from pulumi_render_kv.emulator.records import CreateInput, ListFilters, Workspace
 
 from .fakes import FakeClock
 
@@ -28,7 +28,7 @@ def test_page_walk_returns_every_match_once_in_order(
 ) -> None:
     """Cursor pagination never skips or repeats, even when items were deleted meanwhile."""
     clock = FakeClock()
-    owner = Owner(id="tea-aaaaaaaaaaaaaaaaaaaa", name="w", email="w@example.com")
+    owner = Workspace(id="tea-aaaaaaaaaaaaaaaaaaaa", name="w", email="w@example.com")
     backend = Backend(
         owner=owner,
         lifecycle=LifecycleSettings(),
