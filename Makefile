@@ -48,8 +48,15 @@ dist-check: dist
 	"$$tmp/venv/bin/render-kv-import" --help >/dev/null; \
 	echo "dist-check: $$(basename "$$wheel") installs into a fresh virtualenv, imports and runs"
 
+# The suite in PYTEST_WORKERS processes (pytest-xdist). Much of a test's time is spent waiting
+# on the processes it drives (provider servers, valkey/redis servers, the fault matrix's
+# Retry-After and timeouts), so one worker more than cores keeps both busy. Tests are handed
+# out one at a time (the fault matrix alone is a third of the suite), except the modules that
+# tests/conftest.py keeps together. PYTEST_WORKERS=0 runs it in this process, as a bare
+# `pytest` does.
+PYTEST_WORKERS ?= 3
 test: venv server
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist load $(PYTEST_ARGS)
 
 lint: venv
 	$(BIN)/ruff check .

@@ -6,8 +6,13 @@ import re
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from xdist.scheduler import LoadScopeScheduling
+
+if TYPE_CHECKING:
+    from xdist.remote import Producer
 
 # tests/ holds helper modules (openapi_contract) imported by tests in sub-folders.
 sys.path.insert(0, str(Path(__file__).parent))
@@ -49,3 +54,34 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         )
     for reason, count in sorted(reasons.items()):
         terminalreporter.write_line(f"SKIPPED {count} test(s): {reason}")
+
+
+# `make test` runs the suite in worker processes (pytest-xdist), handing out tests one at a time,
+# except these modules: each runs whole on one worker. Why each must:
+KEEP_TOGETHER = {
+    # Its tests check the steps of one 40-operation replay, a module fixture (~30 s) that any
+    # other worker given one of them would run again.
+    "tests/testing/test_engine_traces.py",
+    # Its wheel is built once, by a module fixture, and `python -m build` writes the checkout's
+    # egg-info: two builds at once would both write it.
+    "tests/acceptance/test_install.py",
+}
+
+
+class KeepTogetherScheduling(LoadScopeScheduling):
+    """``--dist load`` (the default with ``-n``), but KEEP_TOGETHER's modules are one unit each.
+
+    Not ``--dist loadgroup`` with ``xdist_group`` marks: pytest-xdist 3.8 groups by rewriting
+    ``item._nodeid``, which pytest 9 no longer reads, so the marks are silently ignored.
+    """
+
+    def _split_scope(self, nodeid: str) -> str:
+        module = nodeid.split("::", 1)[0]
+        return module if module in KEEP_TOGETHER else nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(
+    config: pytest.Config, log: Producer
+) -> KeepTogetherScheduling | None:
+    return KeepTogetherScheduling(config, log) if config.getvalue("dist") == "load" else None

@@ -160,7 +160,10 @@ SHARED_DATA_TESTS = [
 
 
 def test_a_plain_clone_says_which_tests_it_skips_and_why(tmp_path: Path) -> None:
-    """Without ../shared (a plain clone) the run names the missing folders, once."""
+    """Without ../shared (a plain clone) the run names the missing folders, once.
+
+    In worker processes, as `make test` runs the suite: the skips reach the summary from them.
+    """
     clone = tmp_path / "pulumi-render-kv"
     clone.mkdir()
     shutil.copy(ROOT / "pyproject.toml", clone / "pyproject.toml")
@@ -169,7 +172,7 @@ def test_a_plain_clone_says_which_tests_it_skips_and_why(tmp_path: Path) -> None
         k: v for k, v in os.environ.items() if k not in {"RENDER_OPENAPI_DIR", "RENDER_TRAFFIC_DIR"}
     }
     done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *SHARED_DATA_TESTS],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", "2", *SHARED_DATA_TESTS],
         cwd=clone,
         env=env,
         capture_output=True,
