@@ -9,7 +9,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-from ._proxy import socket_family
+from ._loop_server import socket_family
 from .plane import DataPlaneError
 
 __all__ = ["free_port", "loopback", "port_is_free", "socket_family"]

@@ -19,12 +19,10 @@ every client (closing both of its sockets) and joins the thread.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import logging
 import socket
 import ssl
-import threading
 from typing import NamedTuple
 
 from . import resp
@@ -41,6 +39,7 @@ from ._gate_policy import (
     address_admitted,
     protocol_error,
 )
+from ._loop_server import LoopServer
 from .plane import Serving
 
 _log = logging.getLogger(__name__)
@@ -54,11 +53,10 @@ _PREAUTH_TIMEOUT = 30.0
 # How long a closing connection may take: the server's last replies after the client hung up,
 # and the TLS close_notify exchange.
 _CLOSE_TIMEOUT = 5.0
-_START_TIMEOUT = 10.0
 _DEFAULT_MAX_CONNECTIONS = 256
 
 
-class TlsGateProxy:
+class TlsGateProxy(LoopServer):
     """TLS + password + IP allow list in front of one instance's plain RESP port.
 
     ``start()`` binds the listening socket (the preferred port if it is free, else any free one)
@@ -66,6 +64,9 @@ class TlsGateProxy:
     may be called from any thread and applies to connections accepted afterwards, as on Render
     where the allow list gates new connections.
     """
+
+    thread_prefix = "kv-gate"
+    role = "gate"
 
     def __init__(
         self,
@@ -79,8 +80,7 @@ class TlsGateProxy:
         max_connections: int = _DEFAULT_MAX_CONNECTIONS,
         serving: Serving | None = None,
     ) -> None:
-        self.name = name
-        self.host = host
+        super().__init__(name=name, host=host)
         self.backend_port = backend_port
         self.context = context
         self.username = username.encode()
@@ -88,20 +88,9 @@ class TlsGateProxy:
         self._max_connections = max_connections
         # The instance's readiness (see ._ready_gate): no client is served while it is False.
         self._serving = serving
-        self._port = 0
         # One task per client, from the moment its TLS session is up. Only the loop thread
         # changes it; tests read its size from outside.
         self._connections: set[asyncio.Task[None]] = set()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._stopping = False
-        self._thread: threading.Thread | None = None
-        self._closed = False
-
-    @property
-    def port(self) -> int:
-        """The listening port (0 before ``start()``)."""
-        return self._port
 
     @property
     def allow_list(self) -> tuple[Network, ...]:
@@ -111,77 +100,15 @@ class TlsGateProxy:
         # A single attribute swap: the loop thread reads either the old or the new tuple.
         self._allow_list = networks
 
-    def start(self, preferred_port: int = 0) -> int:
-        """Listen and serve; returns the port."""
-        listener = _listen(self.host, preferred_port)
-        self._port = int(listener.getsockname()[1])
-        ready: concurrent.futures.Future[None] = concurrent.futures.Future()
-        self._thread = threading.Thread(
-            target=self._run, args=(listener, ready), name=f"kv-gate-{self.name}", daemon=True
+    async def _start_server(self, listener: socket.socket) -> asyncio.Server:
+        return await asyncio.start_server(
+            self._client,
+            sock=listener,
+            ssl=self.context,
+            ssl_handshake_timeout=_HANDSHAKE_TIMEOUT,
+            ssl_shutdown_timeout=_CLOSE_TIMEOUT,
+            limit=_BUFFER_LIMIT,
         )
-        self._thread.start()
-        try:
-            ready.result(timeout=_START_TIMEOUT)
-        except BaseException:
-            self.close()
-            raise
-        return self.port
-
-    def close(self) -> None:
-        """Stop the loop and close the listener and every connection; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._thread is None:
-            return
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None:
-            # The loop may have ended already (it failed to start): nothing left to wake.
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stop.set)
-        self._thread.join(timeout=_START_TIMEOUT)
-        if self._thread.is_alive():  # pragma: no cover - the loop never blocks that long
-            _log.warning("%s: gate thread did not stop in time", self.name)
-
-    # -- the loop thread --------------------------------------------------------------------------
-
-    def _run(self, listener: socket.socket, ready: concurrent.futures.Future[None]) -> None:
-        try:
-            asyncio.run(self._serve(listener, ready))
-        except BaseException as error:  # pragma: no cover - a bug must not hang start()
-            _log.exception("%s: gate loop failed", self.name)
-            if not ready.done():
-                ready.set_exception(error)
-        finally:
-            listener.close()  # already closed by the server unless it never started
-
-    async def _serve(self, listener: socket.socket, ready: concurrent.futures.Future[None]) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._stop = asyncio.Event()
-        try:
-            server = await asyncio.start_server(
-                self._client,
-                sock=listener,
-                ssl=self.context,
-                ssl_handshake_timeout=_HANDSHAKE_TIMEOUT,
-                ssl_shutdown_timeout=_CLOSE_TIMEOUT,
-                limit=_BUFFER_LIMIT,
-            )
-        except BaseException as error:
-            ready.set_exception(error)
-            return
-        ready.set_result(None)
-        await self._stop.wait()
-        self._stopping = True
-        server.close()
-        # Cancel every client until none is left: a client whose handshake completed during the
-        # last round has a task that was not in the set yet.
-        current = asyncio.current_task()
-        while tasks := asyncio.all_tasks() - {current}:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        await server.wait_closed()
 
     async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One client, from its TLS session being up to both of its sockets being closed."""
@@ -395,28 +322,3 @@ async def _close(writer: asyncio.StreamWriter, *, graceful: bool) -> None:
     writer.transport.abort()
     with contextlib.suppress(Exception):
         await writer.wait_closed()
-
-
-def _listen(host: str, preferred_port: int) -> socket.socket:
-    listener = socket.socket(socket_family(host), socket.SOCK_STREAM)
-    try:
-        # Lets a resumed instance take back its old port while connections the gate closed are
-        # still in TIME_WAIT; it does not allow two listeners on one port.
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            listener.bind((host, preferred_port))
-        except OSError:
-            if not preferred_port:
-                raise
-            listener.bind((host, 0))
-        listener.listen(128)
-        listener.setblocking(False)
-    except BaseException:
-        listener.close()
-        raise
-    return listener
-
-
-def socket_family(host: str) -> socket.AddressFamily:
-    """The address family of a numeric host: IPv6 when it has a colon, else IPv4."""
-    return socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -797,11 +797,17 @@ def test_a_non_loopback_host_is_refused_before_anything_runs(tmp_path: Path, hos
 @pytest.mark.dataplane
 def test_the_api_and_the_data_plane_share_one_list_of_persistence_modes(tmp_path: Path) -> None:
     """The modes the API accepts are, by definition, the ones the data plane can run."""
-    from pulumi_render_kv.emulator import _proxy, _server_config, backend, plane  # noqa: PLC0415
+    from pulumi_render_kv.emulator import (  # noqa: PLC0415
+        _loop_server,
+        _proxy,
+        _server_config,
+        backend,
+        plane,
+    )
 
     assert backend.PERSISTENCE_MODES is plane.PERSISTENCE_MODES
     assert _server_config.PERSISTENCE_MODES is plane.PERSISTENCE_MODES
-    # And one socket-family helper, in the gate's module.
-    assert _ports.socket_family is _proxy.socket_family
+    # And one socket-family helper, beside the listener both endpoints use.
+    assert _ports.socket_family is _loop_server.socket_family
     assert not hasattr(_ports, "_family")
     assert not hasattr(_proxy, "_family")
