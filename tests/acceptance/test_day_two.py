@@ -106,6 +106,7 @@ def test_scheduled_maintenance_is_an_output_and_warns_naming_its_date(
     assert f"until {by:%Y-%m-%d %H:%M} UTC" in warning
     assert preview.ops == {"cache": "same"}
     assert emu.request_counts() == {}
+    assert warnings(engine.up(key_value_program(**CACHE)), "maintenance") == [warning]
 
 
 def test_maintenance_far_ahead_does_not_warn(engine: Engine, emu: Emulator) -> None:
