@@ -134,6 +134,8 @@ def test_reschedule_input_patches_once_then_no_diff(
     engine.up(program)
     patches = [r for r in emu.requests() if r["method"] == "PATCH"]
     assert [r["path"] for r in patches] == [f"/v1/maintenance/{run_id}"]
+    # The move and one read of the run back: nothing else (the input is provider-only).
+    assert emu.request_counts() == {"PATCH": 1, "GET": 1}
     assert dashboard.retrieve_maintenance(run_id).scheduled_at == wanted
     outs = engine.resource("cache").outputs
     assert outs["maintenance"]["scheduledAt"] == _iso(wanted)
