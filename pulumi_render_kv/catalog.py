@@ -155,6 +155,9 @@ CHANGE_RULES: dict[str, ChangeRule] = {
     "adoptExisting": ChangeRule(ChangeKind.LOCAL),
     "allowDuplicateName": ChangeRule(ChangeKind.LOCAL),
     "waitTimeout": ChangeRule(ChangeKind.LOCAL),
+    # Not a setting of the instance: a request to move its pending maintenance run, judged
+    # against the state's `maintenance` output (maintenance_plan), not as an input change.
+    "maintenanceScheduledAt": ChangeRule(ChangeKind.LOCAL),
 }
 
 REPLACING_PROPERTIES = tuple(p for p, r in CHANGE_RULES.items() if r.kind is ChangeKind.REPLACE)

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from pulumi_render_kv import catalog
 from pulumi_render_kv.catalog import MaxmemoryPolicy, PersistenceMode, Plan, Region, Workload
+from pulumi_render_kv.times import normalize_scheduled_at
 
 
 class _Unknown:
@@ -546,6 +547,8 @@ _SIMPLE_FIELDS: dict[str, Normalizer] = {
     # protect was taken off in the state (`pulumi state unprotect`): consent to delete.
     "pulumiProtect": _rare_bool,
     "waitTimeout": _wait_timeout,
+    # When the pending maintenance run should start (the provider moves it; maintenance_plan).
+    "maintenanceScheduledAt": normalize_scheduled_at,
 }
 
 KNOWN_INPUTS = frozenset({*_SIMPLE_FIELDS, "ipAllowList", "logStream"})

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
-from pulumi_render_kv import catalog
+from pulumi_render_kv import catalog, maintenance_plan
 from pulumi_render_kv.catalog import ChangeKind
 from pulumi_render_kv.client import (
     CidrBlockAndDescription,
@@ -37,6 +37,11 @@ SECRET_OUTPUTS = ("internalConnectionString", "externalConnectionString", "cliCo
 ENDPOINT_OUTPUTS = ("host", "port", *SECRET_OUTPUTS)
 # The outputs Render's detail gives (`detail_outputs`).
 DETAIL_OUTPUTS = ("ownerId", "status", "version", "dashboardUrl")
+# Whether the internal URL needs the password now (refresh updates it), and whether it did at
+# the last create or update (only those set it): the two differ after a refresh saw internal
+# authentication switched in the Dashboard, until the next `up` (see provider.diff).
+INTERNAL_AUTH = "internalAuthEnabled"
+DEPLOYED_INTERNAL_AUTH = "deployedInternalAuthEnabled"
 # What `outputs` adds to the inputs: Render's answers, not the user's.
 COMPUTED_OUTPUTS = (
     "ownerId",
@@ -46,6 +51,10 @@ COMPUTED_OUTPUTS = (
     *SECRET_OUTPUTS,
     "host",
     "port",
+    INTERNAL_AUTH,
+    DEPLOYED_INTERNAL_AUTH,
+    maintenance_plan.OUTPUT,
+    maintenance_plan.MOVED,
 )
 
 
@@ -227,7 +236,27 @@ def detail_outputs(detail: KeyValueDetail) -> dict[str, Any]:
         "status": detail.status,
         "version": detail.version,
         "dashboardUrl": detail.dashboard_url or catalog.DASHBOARD_URL.format(id=detail.id),
+        maintenance_plan.OUTPUT: maintenance_output(detail),
     }
+
+
+def maintenance_output(detail: KeyValueDetail) -> dict[str, Any] | None:
+    """The pending maintenance run the detail carries (Render's own field: no extra call)."""
+    run = detail.maintenance
+    if run is None:
+        return None
+    return maintenance_plan.output(
+        run.id, run.type, run.state, run.scheduled_at, run.pending_maintenance_by
+    )
+
+
+def has_credentials(url: Any) -> bool:
+    """Whether a connection URL carries a user or password (internal auth on, for the
+    internal one: Render's API has no field for it, the URL is how it says so)."""
+    if not isinstance(url, str):
+        return False
+    parsed = urlsplit(url)
+    return parsed.password is not None or bool(parsed.username)
 
 
 def connection_outputs(connection: KeyValueConnectionInfo) -> dict[str, Any]:
@@ -240,6 +269,7 @@ def connection_outputs(connection: KeyValueConnectionInfo) -> dict[str, Any]:
         "cliCommand": connection.get_cli_command(),
         "host": parsed.hostname,
         "port": parsed.port,
+        INTERNAL_AUTH: has_credentials(internal),
     }
 
 
@@ -248,3 +278,21 @@ def outputs(
 ) -> dict[str, Any]:
     """Everything the resource exposes: its inputs plus what Render computed."""
     return {**inputs, **detail_outputs(detail), **connection_outputs(connection)}
+
+
+def deployed(outs: dict[str, Any]) -> dict[str, Any]:
+    """``outs`` as a create or update leaves them: what it saw is now what is deployed.
+
+    The move of a maintenance run is forgotten once that run is no longer pending.
+    """
+    outs[DEPLOYED_INTERNAL_AUTH] = outs.get(INTERNAL_AUTH)
+    return forget_finished_move(outs)
+
+
+def forget_finished_move(outs: dict[str, Any]) -> dict[str, Any]:
+    moved, run = outs.get(maintenance_plan.MOVED), outs.get(maintenance_plan.OUTPUT)
+    if isinstance(moved, Mapping) and not (
+        isinstance(run, Mapping) and run.get("id") == moved.get("id")
+    ):
+        outs.pop(maintenance_plan.MOVED)
+    return outs

@@ -31,7 +31,7 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from pulumi_render_kv import catalog
+from pulumi_render_kv import catalog, maintenance_plan
 from pulumi_render_kv.client import (
     AmbiguousCreateError,
     ConflictError,
@@ -64,7 +64,7 @@ from pulumi_render_kv.planning import (
     unused_consent,
     validated_only,
 )
-from pulumi_render_kv.provider import _convert, _shown_errors, _watchdog
+from pulumi_render_kv.provider import _convert, _day_two, _shown_errors, _watchdog
 from pulumi_render_kv.provider._config import ENV_ADOPT, ProviderConfig, adopt_ids
 from pulumi_render_kv.provider._holdings import Holdings, How
 from pulumi_render_kv.provider._wait import PollPacer, log_progress, wait_until_available
@@ -79,6 +79,7 @@ from pulumi_render_kv.spec import (
     normalize_inputs,
     open_to_everyone,
 )
+from pulumi_render_kv.times import canonical_time
 
 _T = TypeVar("_T")
 
@@ -246,6 +247,7 @@ class KeyValueProvider(ResourceProvider):
             given, default_owner_id=self._provider_config().owner_id
         )
         olds = _convert.user_inputs(_olds)
+        problems.extend(maintenance_plan.input_problems(olds, canonical, datetime.now(UTC)))
         planned: PlannedChanges | None = None
         if olds:
             planned = plan_changes(olds, validated_only(olds, canonical, problems, given))
@@ -293,16 +295,28 @@ class KeyValueProvider(ResourceProvider):
             _warn(name, suspension_warning(name, canonical))
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
-        planned = plan_changes(_convert.user_inputs(_olds), _convert.user_inputs(_news))
+        olds, news = _convert.user_inputs(_olds), _convert.user_inputs(_news)
+        planned = plan_changes(olds, news)
         # check() compares with the old *inputs*; a workspace resolved at create time is only
-        # in the outputs, so a replacement can first show here. Refuse it the same way.
+        # in the outputs, so a replacement can first show here. Refuse it the same way. The
+        # maintenance run (its pendingMaintenanceBy) is only in the outputs too.
+        maintenance = maintenance_plan.plan_maintenance(olds, news, datetime.now(UTC))
         refused = [p for p in planned.rejections if p.property in catalog.REPLACING_PROPERTIES]
+        refused += maintenance.rejections
         if refused:
             raise PlanRejected("; ".join(str(p) for p in refused))
+        name = news.get("name") or olds.get("name")
+        for warning in maintenance.warnings:
+            _warn(name, warning)
+        auth_warning = _day_two.internal_auth_warning(olds)
+        if auth_warning:
+            _warn(name, auth_warning)
         if not planned.replaces:
-            self._declare(_id, _news.get("name") or _olds.get("name"))
+            self._declare(_id, name)
         return DiffResult(
-            changes=bool(planned.changes),
+            # An update records the internal-auth switch as deployed (it calls nothing), so
+            # the warning is said until the next `up`, and not after it.
+            changes=bool(planned.changes) or maintenance.move_to is not None or bool(auth_warning),
             replaces=planned.replaces,
             stables=[p for p in catalog.CHANGE_RULES if p not in planned.changed],
             delete_before_replace=planned.delete_before_replace,
@@ -347,7 +361,7 @@ class KeyValueProvider(ResourceProvider):
                 detail = self._suspend(client, detail.id, spec, what)
             else:
                 detail = self._wait(client, detail.id, spec, what, target=_target(spec, detail))
-            outs = self._outputs(client, {**inputs, "ownerId": owner_id}, detail)
+            outs = _convert.deployed(self._outputs(client, {**inputs, "ownerId": owner_id}, detail))
         except Exception as err:
             # A failed create leaves nothing in Pulumi's state, yet the instance exists: say
             # how to take it over, or the next `pulumi up` would create a second one.
@@ -361,6 +375,7 @@ class KeyValueProvider(ResourceProvider):
                 f"{str(err).rstrip('.')}. {detail.id} exists but is not in Pulumi's state: {how}",
                 instance_id=detail.id,
             ) from err
+        self._warn_if_maintenance_soon(spec.name, outs)
         return CreateResult(detail.id, outs)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
@@ -379,7 +394,8 @@ class KeyValueProvider(ResourceProvider):
         for prop in AS_IS_PROPERTIES:
             if prior.get(prop) == AS_IS:
                 live[prop] = AS_IS  # not managed: whatever Render has is no drift
-        outs = self._outputs(client, live, detail)
+        outs = _day_two.refreshed(prior, self._outputs(client, live, detail))
+        self._warn_if_maintenance_soon(detail.name, outs)
         moved = [k for k in _convert.ENDPOINT_OUTPUTS if k in prior and prior[k] != outs.get(k)]
         if moved:
             # `pulumi refresh --diff` compares inputs, so this change would otherwise go unsaid.
@@ -409,7 +425,7 @@ class KeyValueProvider(ResourceProvider):
                 spec = KeyValueSpec.from_inputs(news)
                 self._set_log_stream(self._client(), _id, spec.log_stream)
             computed = {k: olds[k] for k in _convert.COMPUTED_OUTPUTS if k in olds}
-            return UpdateResult({**news, **computed})
+            return UpdateResult(self._move_maintenance(_id, olds, {**news, **computed}))
         client = self._client()
         spec = KeyValueSpec.from_inputs(news)
         detail = self._reconcile(client, _id, planned, spec)
@@ -421,9 +437,49 @@ class KeyValueProvider(ResourceProvider):
                     f"{str(err).rstrip('.')}. The change was sent; once it is available, "
                     "`pulumi refresh` records it (or raise wait_timeout)"
                 ) from None
-        return UpdateResult(
-            self._updated_outputs(client, _id, olds, news, planned=planned, detail=detail)
+        outs = self._updated_outputs(client, _id, olds, news, planned=planned, detail=detail)
+        return UpdateResult(self._move_maintenance(_id, olds, outs))
+
+    def _move_maintenance(
+        self, id_: str, olds: Mapping[str, Any], outs: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Move the pending maintenance run when ``maintenanceScheduledAt`` asks it; the outputs.
+
+        Judged from the old outputs' run, as diff judged it (no read first). After the PATCH
+        the run is read back, so the state shows Render's time; ``maintenanceMoved`` records
+        the move, so a run Render has not moved yet is not patched again.
+        """
+        planned = maintenance_plan.plan_maintenance(olds, outs, datetime.now(UTC))
+        if planned.rejections:  # diff refuses these first; this guards direct callers
+            raise PlanRejected("; ".join(str(p) for p in planned.rejections))
+        if planned.move_to is None or planned.run_id is None:
+            return _convert.deployed(outs)
+        run_id, move_to = planned.run_id, planned.move_to
+        client = self._client()
+        self._call(
+            f"move maintenance {run_id} of Key Value {id_}",
+            lambda: client.update_maintenance(run_id, move_to),
         )
+        run = self._call(f"read maintenance {run_id}", lambda: client.retrieve_maintenance(run_id))
+        log_progress(
+            f"Key Value {outs.get('name')!r} ({id_}): maintenance {run_id} moved to "
+            f"{maintenance_plan.shown(move_to)}"
+        )
+        outs[maintenance_plan.OUTPUT] = maintenance_plan.output(
+            run.id, run.type, run.state, run.scheduled_at, run.pending_maintenance_by
+        )
+        outs[maintenance_plan.MOVED] = {
+            "id": run_id,
+            "scheduledAt": canonical_time(move_to),
+        }
+        return _convert.deployed(outs)
+
+    @staticmethod
+    def _warn_if_maintenance_soon(name: Any, outs: Mapping[str, Any]) -> None:
+        run = maintenance_plan.Run.from_output(outs.get(maintenance_plan.OUTPUT))
+        warning = None if run is None else maintenance_plan.soon_warning(run, datetime.now(UTC))
+        if warning:
+            _warn(name, warning)
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         props = _convert.user_inputs(_props)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from inspect import isawaitable
 from typing import Any, ClassVar
 
@@ -44,6 +45,7 @@ _PROPERTY_NAMES: dict[str, str] = {
     "allow_duplicate_name": "allowDuplicateName",
     "pulumi_protect": "pulumiProtect",
     "wait_timeout": "waitTimeout",
+    "maintenance_scheduled_at": "maintenanceScheduledAt",
     "status": "status",
     "version": "version",
     "dashboard_url": "dashboardUrl",
@@ -52,6 +54,10 @@ _PROPERTY_NAMES: dict[str, str] = {
     "cli_command": "cliCommand",
     "host": "host",
     "port": "port",
+    "internal_auth_enabled": "internalAuthEnabled",
+    "deployed_internal_auth_enabled": "deployedInternalAuthEnabled",
+    "maintenance": "maintenance",
+    "maintenance_moved": "maintenanceMoved",
 }
 _ATTRIBUTE_NAMES = {prop: attr for attr, prop in _PROPERTY_NAMES.items()}
 IpAllowEntryInput = IpAllowEntry | Mapping[str, Any] | str
@@ -146,6 +152,26 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
     ``adopt_existing=True`` takes over the instance already called ``name`` in the workspace
     and region instead of creating one. Without it, an existing instance of that name stops
     the create (no silent twin); ``allow_duplicate_name=True`` creates a second one anyway.
+
+    Internal authentication (a Dashboard setting; the API cannot set it) shows in
+    ``internal_auth_enabled``, read from the internal connection string Render gives (it then
+    carries ``default:<password>@``). ``pulumi refresh`` records a switch: the new
+    ``internal_connection_string`` (a secret) for app stacks to pick up at their next `up`,
+    while ``deployed_internal_auth_enabled`` keeps what the last create or update saw. Until
+    the next `up` records it (an update that calls nothing), every preview warns that clients
+    on the old URL fail.
+
+    ``maintenance`` is Render's pending maintenance run (``id``, ``type``, ``scheduledAt``,
+    ``pendingMaintenanceBy``, ``state``; None when none is pending), from the instance's own
+    detail. A preview or `up` warns while one is scheduled within 7 days, naming its date.
+    ``maintenance_scheduled_at`` (ISO-8601 with an offset, or an aware ``datetime``) moves
+    the pending run to that time: a new value must be in the future (checked at preview) and
+    not after the run's ``pendingMaintenanceBy`` (refused at preview, from the state). The
+    input is satisfied once the run starts then or this provider moved it there
+    (``maintenance_moved``: no second request, even while Render's read still shows the old
+    time), and moot while no run is pending: neither makes a diff. A run Render schedules
+    later is moved to the same time if it is still ahead; a past time is left alone, with a
+    warning.
     """
 
     name: pulumi.Output[str]
@@ -164,6 +190,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
     adopt_existing: pulumi.Output[bool]
     allow_duplicate_name: pulumi.Output[bool]
     wait_timeout: pulumi.Output[float]
+    maintenance_scheduled_at: pulumi.Output[str | None]
     status: pulumi.Output[str]
     version: pulumi.Output[str]
     dashboard_url: pulumi.Output[str]
@@ -172,6 +199,10 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
     cli_command: pulumi.Output[str]
     host: pulumi.Output[str]
     port: pulumi.Output[int]
+    internal_auth_enabled: pulumi.Output[bool]
+    deployed_internal_auth_enabled: pulumi.Output[bool]
+    maintenance: pulumi.Output[dict[str, str] | None]
+    maintenance_moved: pulumi.Output[dict[str, str] | None]
 
     type_token: ClassVar[str] = TYPE_TOKEN
 
@@ -195,6 +226,7 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
         adopt_existing: pulumi.Input[bool] | None = None,
         allow_duplicate_name: pulumi.Input[bool] | None = None,
         wait_timeout: pulumi.Input[float] | None = None,
+        maintenance_scheduled_at: pulumi.Input[str] | datetime | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         is_get = opts is not None and opts.id is not None
@@ -217,6 +249,13 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
                 adopt_existing=adopt_existing,
                 allow_duplicate_name=allow_duplicate_name,
                 wait_timeout=wait_timeout,
+                # A datetime is sent as ISO-8601 text (a naive one keeps no offset, and check
+                # refuses it); check makes every spelling one canonical UTC string.
+                maintenance_scheduled_at=(
+                    maintenance_scheduled_at.isoformat()
+                    if isinstance(maintenance_scheduled_at, datetime)
+                    else maintenance_scheduled_at
+                ),
             )
         own = pulumi.ResourceOptions(
             additional_secret_outputs=list(SECRET_OUTPUTS),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pydantic
@@ -38,6 +39,9 @@ class Case:
     existing: dict[str, Any] | None = None  # inputs of an earlier `up`, for changes
     stage: str = "check"
     drop: tuple[str, ...] = field(default=())  # CACHE keys the case leaves out
+    # A maintenance run the emulator schedules after the `up` of `existing` (refresh records
+    # it): (days until scheduledAt, days until pendingMaintenanceBy).
+    maintenance: tuple[float, float] | None = None
 
 
 CASES = (
@@ -417,6 +421,34 @@ CASES = (
         "set deletion_protection=False in one `pulumi up` first",
         existing={"deletion_protection": True},
     ),
+    # maintenance_scheduled_at
+    Case(
+        "maintenance-time-unparseable",
+        {"maintenance_scheduled_at": "next tuesday"},
+        "maintenanceScheduledAt",
+        "must be an ISO-8601 date and time, such as 2026-12-10T03:00:00Z",
+    ),
+    Case(
+        "maintenance-time-without-offset",
+        {"maintenance_scheduled_at": "2099-01-01T03:00:00"},
+        "maintenanceScheduledAt",
+        "has no UTC offset: add one",
+    ),
+    Case(
+        "maintenance-time-past",
+        {"maintenance_scheduled_at": "2020-01-01T00:00:00Z"},
+        "maintenanceScheduledAt",
+        "is not in the future",
+    ),
+    Case(
+        "maintenance-past-its-window",
+        {"maintenance_scheduled_at": "2099-01-01T00:00:00Z"},
+        "maintenanceScheduledAt",
+        "the latest Render allows for maintenance",
+        existing={},
+        stage="diff",
+        maintenance=(1, 2),
+    ),
 )
 
 
@@ -430,6 +462,8 @@ def doc_rows() -> list[tuple[str, str, str]]:
         what = ", ".join(f"{k}={v!r}"[:60] for k, v in shown.items())
         if case.existing is not None:
             what += " (on an existing stack)"
+        if case.maintenance is not None:
+            what += " (maintenance pending, movable until the next day)"
         rows.append((case.id, what, f"caught at {case.stage} on `{case.prop}`: …{case.fix}…"))
     return rows
 
@@ -444,6 +478,12 @@ def test_bad_input_is_caught_in_preview(engine: Engine, emu: Emulator, case: Cas
     if case.existing is not None:
         existing = {**CACHE, **case.existing}
         engine.up(key_value_program(**existing))
+        if case.maintenance is not None:
+            soon, latest = (datetime.now(UTC) + timedelta(days=d) for d in case.maintenance)
+            emu.schedule_maintenance(
+                engine.resource("cache").id, scheduled_at=soon, pending_maintenance_by=latest
+            )
+            engine.refresh()
         emu.clear_requests()
     inputs = _inputs(case, case.inputs)
     if case.existing is not None and case.existing.get("plan") == "free" and "plan" not in inputs:
@@ -466,7 +506,7 @@ def test_bad_input_is_caught_in_preview(engine: Engine, emu: Emulator, case: Cas
         message = plan.error.provider_message or ""
         assert f"{case.prop}: " in message
         assert case.fix in message
-        assert message.count("allow_data_loss") == 1
+        assert message.count("allow_data_loss") == ("allow_data_loss" in case.fix)
 
 
 def test_table_has_at_least_sixty_cases() -> None:
@@ -516,6 +556,7 @@ INPUT_KEYS = st.sampled_from(
         "allowDataLoss",
         "adoptExisting",
         "waitTimeout",
+        "maintenanceScheduledAt",
         "__provider",
         "unknownKey",
     ]

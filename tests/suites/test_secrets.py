@@ -53,6 +53,10 @@ SCENARIOS = (
     ("failing-call", "an update Render rejects (injected 400 on PATCH)"),
     ("ambiguous-create", "a second resource whose POST meets a proxy's 502 (CreateIncomplete)"),
     ("check-failure", "a preview with a misspelt policy (check failure)"),
+    (
+        "internal-auth",
+        "internal auth turned on in the Dashboard: refresh, the preview's warning, up",
+    ),
     ("destroy", "destroy deletes everything"),
 )
 
@@ -156,6 +160,23 @@ def test_no_secret_leaks_anywhere(
     preview = engine.preview(key_value_program(**bad))
     assert [f.property for f in preview.failures] == ["maxmemoryPolicy"]
     record("check-failure", preview)
+    emu.set_internal_auth(kv_id, True)
+    credentialed = key_dashboard.retrieve_key_value_connection_info(kv_id)
+    internal_url = credentialed.get_internal_connection_string()
+    internal_password = urlsplit(internal_url).password
+    assert internal_password  # the internal URL carries the password now
+    secrets += [internal_url, internal_password]
+    refreshed = engine.refresh()
+    state = engine.resource("cache")
+    assert state.outputs["internalConnectionString"] == internal_url
+    assert "internalConnectionString" in state.secret_outputs
+    warned = engine.preview(key_value_program(**changed))
+    assert any("internal authentication was turned on" in line for line in warned.stderr)
+    applied = engine.up(key_value_program(**changed))
+    assert is_secret(engine.stack_outputs["url"])  # the app stack's export stays a secret
+    assert reveal(engine.stack_outputs["url"]) == internal_url
+    record("internal-auth", applied)
+    seen["internal-auth"] += [*refreshed.stderr, repr(refreshed), *warned.stderr, repr(warned)]
     record("destroy", engine.destroy())
 
     # And everywhere else: the provider's whole stderr, this process's logs, the reprs.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pulumi
 
 import pulumi_render_kv as render_kv
@@ -26,7 +28,11 @@ queue = render_kv.KeyValue(
     persistence_mode=render_kv.PersistenceMode.JOURNAL_SNAPSHOT,
     environment_id=pulumi.Config().get("environmentId"),
     opts=pulumi.ResourceOptions(protect=True),
+    maintenance_scheduled_at=datetime(2026, 12, 10, 3, tzinfo=UTC),
 )
+night = render_kv.KeyValue("night", plan="starter", maintenance_scheduled_at="2026-12-10T03:00:00Z")
+auth_on: pulumi.Output[bool] = cache.internal_auth_enabled
+pending: pulumi.Output[dict[str, str] | None] = cache.maintenance
 url: pulumi.Output[str] = cache.internal_connection_string
 port: pulumi.Output[int] = cache.port
 existing: render_kv.KeyValue = render_kv.KeyValue.get("legacy", "red-d8k3stdodlmc73btr2q0")
