@@ -123,21 +123,19 @@ Single starts spread widely on the shared machine, so the ratio moves from run t
 run while the test suite was running gave 2.3); the median above is the figure.
 
 **What costs the extra time** (and limits the ratio where it misses): unpickling
-`KeyValueProvider` imports `pulumi_render_kv`, whose `__init__` binds every public name, the
-client's errors included, so the client package is imported too. Since issue 16 that no
-longer loads the HTTP stack: httpx (with the connection pool and the auth hook,
-`client/_http.py`) loads with the first `RenderClient`, tenacity with the first retried call,
-and every pydantic model (the wire models, `spec.py`'s, the page adapters) builds its
-validator on first use (`defer_build`), so a preview builds none
-(`tests/provider/test_cold_start.py` checks both in a fresh process). What remains is
-pydantic's own import (about 50 ms of CPU here, `SecretStr` and its `pydantic.types` a
-quarter of it) and the package's modules (about 25 ms): the client package must bind its
-model classes when imported (its `__all__` is checked against `vars()`), and the top-level
-package must bind the client's error classes, so pydantic is imported by every provider
-process. Taking it off the path would need the client's names bound lazily (module
-`__getattr__`, with the public-API tests reading `dir()` rather than `vars()`), and
-`spec.py`'s three models built on first use or made dataclasses (`IpAllowEntry` like
-`LogStream`).
+`KeyValueProvider` imports `pulumi_render_kv` and `provider/provider.py`, and with them the
+pure core (`catalog`, `spec`, `planning`) and the provider's own modules: about 15 ms of
+imports here (`difflib` and `unicodedata` for the messages among them). Since issue 16
+nothing else loads before the first Check: neither the client nor pydantic. The client's
+errors and `IpAllowEntry` are bound on first use (module `__getattr__`, so `from
+pulumi_render_kv import RenderError` works as before and the public-API test reads `dir()`),
+`spec`'s three pydantic models live in `spec/_models.py` and load with the first create or
+update, and the provider imports the client (httpx with the first `RenderClient`, tenacity
+with the first retried call) inside the methods that call the API. Every pydantic model
+builds its validator on first use too (`defer_build`). `tests/provider/test_cold_start.py`
+checks in a fresh process that a preview's Checks, Diff and a shown error load neither the
+HTTP stack, nor pydantic, nor the client, and build no model. What remains over the trivial
+provider is those 15 ms and the spread of single starts on a shared machine.
 
 ## Preview cost
 

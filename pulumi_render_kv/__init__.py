@@ -4,6 +4,9 @@
 >>> cache = render_kv.KeyValue("cache", plan="starter", workload="cache")  # doctest: +SKIP
 """
 
+import importlib
+import typing
+
 from pulumi_render_kv.catalog import MaxmemoryPolicy, PersistenceMode, Plan, Region, Workload
 from pulumi_render_kv.errors import (
     CreateIncomplete,
@@ -16,13 +19,11 @@ from pulumi_render_kv.errors import (
     NameTaken,
     PlanRejected,
     RenderCallFailed,
-    RenderError,
     WaitTimedOut,
     WorkspaceNotVisible,
 )
 from pulumi_render_kv.provider import (
     TYPE_TOKEN,
-    IpAllowEntry,
     KeyValue,
     KeyValueLookup,
     KeyValueProvider,
@@ -30,6 +31,26 @@ from pulumi_render_kv.provider import (
     get_key_value,
 )
 from pulumi_render_kv.spec import AS_IS
+
+if typing.TYPE_CHECKING:
+    from pulumi_render_kv.errors import RenderError
+    from pulumi_render_kv.spec import IpAllowEntry
+
+# Bound on first use (PEP 562): the client's error tree and the pydantic models would import
+# the client and pydantic into every preview's provider process, which check and diff never
+# need (issue 16, target 3). ``from pulumi_render_kv import RenderError`` works as before.
+_LAZY = {"RenderError": "pulumi_render_kv.errors", "IpAllowEntry": "pulumi_render_kv.spec"}
+
+
+def __getattr__(name: str) -> typing.Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AS_IS",

@@ -7,20 +7,55 @@ names the resource, what went wrong and what to do. Errors from Render's API com
 
 from __future__ import annotations
 
-from pulumi_render_kv.client import (
-    ConflictError,
-    ForbiddenError,
-    InvalidRequestError,
-    NotFoundError,
-    RateLimitedError,
-    RenderAPIError,
-    RenderError,
-    RenderTimeoutError,
-    RenderTransportError,
-    ServerError,
-    UnauthorizedError,
-)
+from typing import TYPE_CHECKING, Any, Final
+
 from pulumi_render_kv.spec import InputError
+
+if TYPE_CHECKING:
+    from pulumi_render_kv.client import (
+        ConflictError,
+        ForbiddenError,
+        InvalidRequestError,
+        NotFoundError,
+        RateLimitedError,
+        RenderAPIError,
+        RenderError,
+        RenderTimeoutError,
+        RenderTransportError,
+        ServerError,
+        UnauthorizedError,
+    )
+
+# The client's errors are re-exported on first use of their names (PEP 562): importing the
+# client imports pydantic and its models, which check and diff never need, and every
+# preview's provider process imports this module (issue 16, target 3).
+_FROM_CLIENT: Final = frozenset(
+    {
+        "ConflictError",
+        "ForbiddenError",
+        "InvalidRequestError",
+        "NotFoundError",
+        "RateLimitedError",
+        "RenderAPIError",
+        "RenderError",
+        "RenderTimeoutError",
+        "RenderTransportError",
+        "ServerError",
+        "UnauthorizedError",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FROM_CLIENT:
+        from pulumi_render_kv import client  # noqa: PLC0415
+
+        return getattr(client, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FROM_CLIENT})
 
 
 class KeyValueError(Exception):

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 import pulumi_render_kv as render_kv
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,13 +28,41 @@ def _python(code: str, **env: str) -> str:
 
 
 def test_all_lists_exactly_the_public_names() -> None:
-    """__all__ and the module's public attributes agree."""
+    """__all__ and the module's public attributes agree.
+
+    Through ``dir`` and ``getattr``, not ``vars``: some names are bound on first use (PEP 562),
+    so that a provider process's check imports neither the client nor pydantic.
+    """
     public = {
         name
-        for name, value in vars(render_kv).items()
-        if not name.startswith("_") and not isinstance(value, ModuleType)  # submodules
+        for name in dir(render_kv)
+        if not name.startswith("_")
+        and not isinstance(getattr(render_kv, name), ModuleType)  # submodules
     }
     assert set(render_kv.__all__) == public
+
+
+def test_names_bound_on_first_use_are_the_defining_modules_objects() -> None:
+    """The lazily bound names are the very classes, however they are reached."""
+    # The `from … import` form, as a program writes it (it goes through __getattr__ too).
+    from pulumi_render_kv import IpAllowEntry, RenderError, client, errors, spec  # noqa: PLC0415
+
+    assert RenderError is client.RenderError is errors.RenderError
+    assert IpAllowEntry is spec.IpAllowEntry is render_kv.provider.IpAllowEntry
+    for name in errors.__all__:
+        assert name in dir(errors)
+        assert isinstance(getattr(errors, name), type)
+    assert errors.NotFoundError is client.NotFoundError
+    for name in ("KeyValueSpec", "LogStreamSpec", "IpAllowEntry"):
+        assert name in dir(spec)
+        assert getattr(spec, name).__module__ == "pulumi_render_kv.spec._models"
+
+
+def test_an_unknown_name_is_still_an_attribute_error() -> None:
+    """The first-use hooks answer only for their own names."""
+    for module in (render_kv, render_kv.errors, render_kv.spec, render_kv.provider):
+        with pytest.raises(AttributeError, match="no attribute 'NoSuchName'"):
+            getattr(module, "NoSuchName")  # noqa: B009
 
 
 def test_importing_the_provider_loads_no_emulator_or_harness() -> None:

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
-from pulumi_render_kv.client import RenderSettings
+if TYPE_CHECKING:
+    from pulumi_render_kv.client import RenderSettings
 
 CONFIG_NAMESPACE = "render"
 
@@ -67,6 +68,9 @@ class ProviderConfig:
 
     def settings(self) -> RenderSettings:
         """These values first, then RENDER_API_KEY / RENDER_OWNER_ID / RENDER_API_URL."""
+        # Imported here, by the first call that needs a client: check and diff need none.
+        from pulumi_render_kv.client import RenderSettings  # noqa: PLC0415
+
         return RenderSettings.resolve(
             api_key=self.api_key, owner_id=self.owner_id, base_url=self.api_url
         )

@@ -9,7 +9,7 @@ the three happens here, so each layer keeps a single vocabulary.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from pulumi.output import Unknown
@@ -17,15 +17,20 @@ from pulumi.runtime import rpc
 
 from pulumi_render_kv import catalog, maintenance_plan
 from pulumi_render_kv.catalog import ChangeKind
-from pulumi_render_kv.client import (
-    CidrBlockAndDescription,
-    KeyValueConnectionInfo,
-    KeyValueDetail,
-    KeyValuePOSTInput,
-    ResourceLogStream,
-    ResourceLogStreamPUTInput,
-)
-from pulumi_render_kv.spec import UNKNOWN, KeyValueSpec, LogStreamSpec, normalize_inputs
+from pulumi_render_kv.spec import UNKNOWN, normalize_inputs
+
+if TYPE_CHECKING:
+    # The client's models are imported by the functions that build request bodies: check and
+    # diff need none, and a preview's provider process imports this module (issue 16).
+    from pulumi_render_kv.client import (
+        CidrBlockAndDescription,
+        KeyValueConnectionInfo,
+        KeyValueDetail,
+        KeyValuePOSTInput,
+        ResourceLogStream,
+        ResourceLogStreamPUTInput,
+    )
+    from pulumi_render_kv.spec import KeyValueSpec, LogStreamSpec
 
 # Inputs that only the provider uses: Render knows nothing of them, so `read` keeps them.
 LOCAL_INPUTS = tuple(
@@ -118,6 +123,8 @@ def user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _allow_list(spec: KeyValueSpec) -> list[CidrBlockAndDescription]:
+    from pulumi_render_kv.client import CidrBlockAndDescription  # noqa: PLC0415
+
     return [
         CidrBlockAndDescription(cidr_block=e.cidr_block, description=e.description)
         for e in spec.ip_allow_list
@@ -126,6 +133,8 @@ def _allow_list(spec: KeyValueSpec) -> list[CidrBlockAndDescription]:
 
 def create_body(spec: KeyValueSpec, owner_id: str) -> KeyValuePOSTInput:
     # ipAllowList is always sent, [] included, so Render never picks a default for it.
+    from pulumi_render_kv.client import KeyValuePOSTInput  # noqa: PLC0415
+
     return KeyValuePOSTInput(
         name=spec.name,
         owner_id=owner_id,
@@ -139,6 +148,8 @@ def create_body(spec: KeyValueSpec, owner_id: str) -> KeyValuePOSTInput:
 
 
 def log_stream_body(log_stream: LogStreamSpec) -> ResourceLogStreamPUTInput:
+    from pulumi_render_kv.client import ResourceLogStreamPUTInput  # noqa: PLC0415
+
     return ResourceLogStreamPUTInput(
         setting=log_stream.setting,  # validated by check: send or drop
         endpoint=log_stream.endpoint,

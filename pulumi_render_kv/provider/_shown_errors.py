@@ -19,7 +19,7 @@ import threading
 import traceback
 from collections.abc import Callable
 
-from pulumi_render_kv.errors import KeyValueError, RenderError
+from pulumi_render_kv.errors import KeyValueError
 from pulumi_render_kv.provider._watchdog import under_dynamic_server
 
 FormatExc = Callable[..., str]
@@ -28,12 +28,25 @@ _lock = threading.Lock()
 _installed: list[FormatExc] = []  # the original, once installed
 
 
+def _is_ours(error: BaseException | None) -> bool:
+    """One of the resource's errors, or the client's (a ``RenderError``).
+
+    A ``RenderError`` can only exist once the client is imported, so an error shown before
+    then (a refused preview's) is not made to import it: check and diff need no client, and
+    a preview's provider process pays for every import (issue 16, target 3).
+    """
+    if isinstance(error, KeyValueError):
+        return True
+    client_errors = sys.modules.get("pulumi_render_kv.client._errors")
+    return client_errors is not None and isinstance(error, client_errors.RenderError)
+
+
 def one_line_for_ours(original: FormatExc) -> FormatExc:
     """``traceback.format_exc`` that prints our errors as one line and the rest as before."""
 
     def format_exc(limit: int | None = None, chain: bool = True) -> str:
         error = sys.exc_info()[1]
-        if isinstance(error, KeyValueError | RenderError):
+        if _is_ours(error):
             kind = type(error)
             return f"{kind.__module__}.{kind.__qualname__}: {error}"
         return original(limit, chain)

@@ -27,17 +27,13 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Collection
-from typing import Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from pulumi_render_kv import catalog
-from pulumi_render_kv.errors import (
-    InstanceFailed,
-    RateLimitedError,
-    RenderError,
-    RenderTransportError,
-    ServerError,
-    WaitTimedOut,
-)
+from pulumi_render_kv.errors import InstanceFailed, WaitTimedOut
+
+if TYPE_CHECKING:
+    from pulumi_render_kv.client import RenderError
 
 # The gap before the next status read: FIRST_GAP + GROWTH x the seconds waited so far.
 FIRST_GAP = 0.75
@@ -128,6 +124,14 @@ def wait_until_available(
     does not push the schedule back); ``pacer``, shared by the waits of one client, may
     hold a read back so that all of them together stay under the read limit.
     """
+    # Imported by the first wait, not with the module: check and diff need no client (issue 16).
+    from pulumi_render_kv.client import (  # noqa: PLC0415
+        RateLimitedError,
+        RenderError,
+        RenderTransportError,
+        ServerError,
+    )
+
     ready = catalog.READY_STATUSES if target == "available" else frozenset({target})
     hopeless = catalog.FAILED_STATUSES - ready - frozenset(transitional)
     started = clock()

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pulumi.dynamic import (
     CheckFailure,
@@ -32,18 +32,6 @@ from pulumi.dynamic import (
 )
 
 from pulumi_render_kv import catalog, maintenance_plan
-from pulumi_render_kv.client import (
-    AmbiguousCreateError,
-    ConflictError,
-    InvalidRequestError,
-    KeyValueDetail,
-    KeyValuePATCHInput,
-    KeyValueSummary,
-    NotFoundError,
-    RenderClient,
-    RenderError,
-    ResourceLogStream,
-)
 from pulumi_render_kv.errors import (
     CreateIncomplete,
     DeletionProtected,
@@ -71,8 +59,6 @@ from pulumi_render_kv.provider._wait import PollPacer, log_progress, wait_until_
 from pulumi_render_kv.spec import (
     AS_IS,
     AS_IS_PROPERTIES,
-    KeyValueSpec,
-    LogStreamSpec,
     Problem,
     allow_list_entries,
     describe_cover,
@@ -80,6 +66,20 @@ from pulumi_render_kv.spec import (
     open_to_everyone,
 )
 from pulumi_render_kv.times import canonical_time
+
+if TYPE_CHECKING:
+    # The client and the spec's models are imported in the methods that call the API: check
+    # and diff need neither, and a preview's provider process pays for every import here
+    # before its first check (issue 16, target 3).
+    from pulumi_render_kv.client import (
+        InvalidRequestError,
+        KeyValueDetail,
+        KeyValuePATCHInput,
+        KeyValueSummary,
+        RenderClient,
+        ResourceLogStream,
+    )
+    from pulumi_render_kv.spec import KeyValueSpec, LogStreamSpec
 
 _T = TypeVar("_T")
 
@@ -221,10 +221,14 @@ class KeyValueProvider(ResourceProvider):
         return getattr(self, "_config", None) or ProviderConfig()
 
     def _client(self) -> RenderClient:
+        from pulumi_render_kv.client import RenderClient  # noqa: PLC0415
+
         return RenderClient.shared(self._provider_config().settings())
 
     def _delete(self, action: str, fn: Callable[[], None]) -> None:
         """Run a delete; a 404 means it is gone already, and the goal is met."""
+        from pulumi_render_kv.client import NotFoundError, RenderError  # noqa: PLC0415
+
         try:
             fn()
         except NotFoundError:
@@ -234,6 +238,8 @@ class KeyValueProvider(ResourceProvider):
 
     def _call(self, action: str, fn: Callable[[], _T]) -> _T:
         """Run an API call; Render's errors become one sentence naming the action."""
+        from pulumi_render_kv.client import RenderError  # noqa: PLC0415
+
         try:
             return fn()
         except RenderError as err:
@@ -325,6 +331,8 @@ class KeyValueProvider(ResourceProvider):
     # --- create / read / update / delete ---------------------------------------------------
 
     def create(self, props: dict[str, Any]) -> CreateResult:
+        from pulumi_render_kv.spec import KeyValueSpec  # noqa: PLC0415
+
         inputs = _convert.user_inputs(props)
         spec = KeyValueSpec.from_inputs(inputs)
         client = self._client()
@@ -413,6 +421,8 @@ class KeyValueProvider(ResourceProvider):
         return ReadResult(id_, outs, live)
 
     def update(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> UpdateResult:
+        from pulumi_render_kv.spec import KeyValueSpec  # noqa: PLC0415
+
         olds, news = _convert.user_inputs(_olds), _convert.user_inputs(_news)
         self._holdings().hold(_id, str(news.get("name")), How.DECLARED)
         planned = plan_changes(olds, news)
@@ -518,6 +528,8 @@ class KeyValueProvider(ResourceProvider):
         `pulumi up` create them again), so read once more, and check that the key sees the
         instance's workspace at all.
         """
+        from pulumi_render_kv.client import NotFoundError, RenderError  # noqa: PLC0415
+
         for _ in range(2):
             try:
                 return client.retrieve_key_value(id_)
@@ -549,6 +561,12 @@ class KeyValueProvider(ResourceProvider):
         existing: Sequence[KeyValueSummary],
     ) -> KeyValueDetail:
         """POST the instance; a create the client could not resolve is handed to the user."""
+        from pulumi_render_kv.client import (  # noqa: PLC0415
+            AmbiguousCreateError,
+            InvalidRequestError,
+            RenderError,
+        )
+
         body = _convert.create_body(spec, owner_id)
         try:
             # wait_timeout bounds the create too, the lookup after an uncertain POST included.
@@ -587,6 +605,8 @@ class KeyValueProvider(ResourceProvider):
         resource before it deletes the old one, and the check that could catch it at preview
         would need an API call (check makes none).
         """
+        from pulumi_render_kv.client import RenderError  # noqa: PLC0415
+
         try:
             free = [
                 kv
@@ -700,6 +720,8 @@ class KeyValueProvider(ResourceProvider):
         thing it changes, ``environmentId``, which is an input, so nothing is read back. The
         outputs use no other field of the detail that a move could change.
         """
+        from pulumi_render_kv.client import KeyValuePATCHInput  # noqa: PLC0415
+
         if planned.rejections:  # check refuses these first; this guards adoption and callers
             raise PlanRejected("; ".join(str(p) for p in planned.rejections))
         what = f"Key Value {id_}"
@@ -733,6 +755,8 @@ class KeyValueProvider(ResourceProvider):
         return detail
 
     def _patch(self, client: RenderClient, id_: str, body: KeyValuePATCHInput) -> KeyValueDetail:
+        from pulumi_render_kv.client import ConflictError, RenderError  # noqa: PLC0415
+
         what = f"Key Value {id_}"
         try:
             return client.update_key_value(id_, body)

@@ -11,17 +11,20 @@ from collections.abc import Awaitable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from inspect import isawaitable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 import pulumi
 from pulumi.dynamic import Resource
 
 from pulumi_render_kv.catalog import DASHBOARD_URL
-from pulumi_render_kv.client import RenderClient, RenderSettings
-from pulumi_render_kv.errors import LookupFailed, RenderCallFailed, RenderError
+from pulumi_render_kv.errors import LookupFailed, RenderCallFailed
 from pulumi_render_kv.provider._convert import SECRET_OUTPUTS
 from pulumi_render_kv.provider.provider import KeyValueProvider
-from pulumi_render_kv.spec import IpAllowEntry
+
+if TYPE_CHECKING:
+    # Imported where used at run time: the provider process imports this module too, and its
+    # check and diff need neither the client nor pydantic's models (issue 16, target 3).
+    from pulumi_render_kv.spec import IpAllowEntry
 
 TYPE_TOKEN = "pulumi-python:dynamic/render-kv:KeyValue"  # noqa: S105  (a type name, not a secret)
 
@@ -60,7 +63,7 @@ _PROPERTY_NAMES: dict[str, str] = {
     "maintenance_moved": "maintenanceMoved",
 }
 _ATTRIBUTE_NAMES = {prop: attr for attr, prop in _PROPERTY_NAMES.items()}
-IpAllowEntryInput = IpAllowEntry | Mapping[str, Any] | str
+IpAllowEntryInput: TypeAlias = "IpAllowEntry | Mapping[str, Any] | str"
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,8 @@ LogStreamInput = (
 
 
 def _entry(entry: IpAllowEntryInput) -> Any:
+    from pulumi_render_kv.spec import IpAllowEntry  # noqa: PLC0415
+
     if isinstance(entry, IpAllowEntry):
         return {"cidrBlock": entry.cidr_block, "description": entry.description}
     if isinstance(entry, Mapping):
@@ -314,6 +319,8 @@ def get_key_value(
     Runs in the Pulumi program: credentials come from config ``render:apiKey`` /
     ``render:ownerId`` / ``render:apiUrl``, then the ``RENDER_*`` environment variables.
     """
+    from pulumi_render_kv.client import RenderClient, RenderError, RenderSettings  # noqa: PLC0415
+
     config = pulumi.Config("render")
     settings = RenderSettings.resolve(
         api_key=config.get("apiKey"),

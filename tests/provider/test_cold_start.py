@@ -35,6 +35,21 @@ updated = provider.check(olds, {**news, "plan": "standard"})
 assert updated.failures == [], updated.failures
 diff = provider.diff("red-x", {**olds, "ownerId": "tea-x"}, {**updated.inputs, "__provider": "b"})
 assert diff.changes, diff
+# A refused preview: a downgrade and a bad input fail their Check, and an error the provider
+# raises is shown the way the SDK server shows it (through _shown_errors' format_exc).
+refused = provider.check({**olds, "plan": "standard"}, {**news, "plan": "starter"})
+assert refused.failures, refused
+bad = provider.check({}, {**news, "plan": "huge", "ipAllowList": ["10.0.0.0/33"]})
+assert len(bad.failures) == 2, bad.failures
+import traceback
+from pulumi_render_kv.errors import PlanRejected
+from pulumi_render_kv.provider import _shown_errors
+try:
+    raise PlanRejected("refused")
+except PlanRejected:
+    shown = _shown_errors.one_line_for_ours(traceback.format_exc)()
+assert shown == "pulumi_render_kv.errors.PlanRejected: refused", shown
+loaded = sorted(sys.modules)
 
 from pydantic import BaseModel
 
@@ -48,7 +63,7 @@ built = sorted(
     for m in set(models(BaseModel))
     if m.__module__.startswith("pulumi_render_kv") and m.__pydantic_complete__
 )
-print(json.dumps({"modules": sorted(sys.modules), "built": built}))
+print(json.dumps({"modules": loaded, "built": built}))
 """
 
 
@@ -72,6 +87,23 @@ def test_a_preview_loads_no_http_client_and_builds_no_model() -> None:
     http_stack = {"httpx", "httpcore", "h11", "tenacity", "pulumi_render_kv.client._http"}
     assert not http_stack & loaded, sorted(http_stack & loaded)
     assert found["built"] == []
+
+
+def test_a_preview_loads_neither_pydantic_nor_the_client() -> None:
+    """Check, Diff and a shown error need no model: pydantic and the client load on first use.
+
+    pydantic's import alone was most of what a preview's provider process still paid over a
+    trivial provider's (issue 16, target 3), and the client imports it for its wire models.
+    """
+    loaded = _preview_in_a_fresh_process()["modules"]
+    unwanted = [
+        name
+        for name in loaded
+        if name.split(".")[0] in ("pydantic", "pydantic_core", "annotated_types")
+        or name == "pulumi_render_kv.client"
+        or name.startswith(("pulumi_render_kv.client.", "pulumi_render_kv.spec._models"))
+    ]
+    assert unwanted == []
 
 
 # In a fresh process: every deferred model is built before the first call that validates one

@@ -18,17 +18,19 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
-import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
-
-from pydantic import BaseModel, ConfigDict, SecretStr
+from typing import TYPE_CHECKING, Any, Final
 
 from pulumi_render_kv import catalog
 from pulumi_render_kv.catalog import MaxmemoryPolicy, PersistenceMode, Plan, Region, Workload
 from pulumi_render_kv.times import normalize_scheduled_at
+
+if TYPE_CHECKING:
+    from pulumi_render_kv.spec._models import IpAllowEntry as IpAllowEntry
+    from pulumi_render_kv.spec._models import KeyValueSpec as KeyValueSpec
+    from pulumi_render_kv.spec._models import LogStreamSpec as LogStreamSpec
 
 
 class _Unknown:
@@ -81,105 +83,22 @@ class InputError(ValueError):
         super().__init__("; ".join(str(p) for p in self.problems))
 
 
-# The models defer building their validators to their first use: check and diff never
-# build one, and every preview's provider process imports this module (issue 16).
+# The pydantic models live in ``_models`` and are imported on first use of their names
+# (PEP 562): check and diff need none of them, and every preview's provider process imports
+# this module, so pydantic stays out of it (issue 16, target 3).
+_MODELS: Final = frozenset({"IpAllowEntry", "KeyValueSpec", "LogStreamSpec"})
 
 
-class IpAllowEntry(BaseModel):
-    """One CIDR block allowed to reach the instance's external (TLS) endpoint."""
+def __getattr__(name: str) -> Any:
+    if name in _MODELS:
+        from pulumi_render_kv.spec import _models  # noqa: PLC0415
 
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    cidr_block: str
-    description: str = ""
-
-
-class LogStreamSpec(BaseModel):
-    """The instance's own log-stream override; the token stays a ``SecretStr`` (never in reprs)."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    setting: str
-    endpoint: str | None = None
-    token: SecretStr | None = None
+        return getattr(_models, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class KeyValueSpec(BaseModel):
-    """Fully known, canonical inputs: what create and update apply."""
-
-    model_config = ConfigDict(frozen=True, defer_build=True)
-
-    name: str
-    plan: str
-    region: str
-    maxmemory_policy: str
-    persistence_mode: str
-    ip_allow_list: tuple[IpAllowEntry, ...] = ()
-    log_stream: LogStreamSpec | None = None
-    """The override to set; None is the workspace default (or, with ``log_stream_as_is``,
-    whatever Render has)."""
-    log_stream_as_is: bool = False
-    workload: str | None = None
-    environment_id: str | None = None
-    owner_id: str | None = None
-    suspended: bool | None = False
-    """None: as it is in Render (``AS_IS``), neither suspended nor resumed by Pulumi."""
-    deletion_protection: bool = False
-    allow_data_loss: bool = False
-    adopt_existing: bool = False
-    allow_duplicate_name: bool = False
-    wait_timeout: float = DEFAULT_WAIT_TIMEOUT
-
-    @classmethod
-    def from_inputs(cls, inputs: Mapping[str, Any]) -> KeyValueSpec:
-        """Build from canonical camelCase inputs (as returned by ``normalize_inputs``)."""
-        unknown = sorted(k for k, v in inputs.items() if _has_unknown(v))
-        if unknown:
-            raise InputError([Problem(k, "is still unknown") for k in unknown])
-        _build_models()
-        return cls(
-            name=inputs["name"],
-            plan=inputs["plan"],
-            region=inputs["region"],
-            maxmemory_policy=inputs["maxmemoryPolicy"],
-            persistence_mode=inputs["persistenceMode"],
-            ip_allow_list=tuple(
-                IpAllowEntry(cidr_block=e["cidrBlock"], description=e["description"])
-                for e in inputs.get("ipAllowList", ())
-            ),
-            log_stream=LogStreamSpec.model_validate(inputs["logStream"])
-            if inputs.get("logStream") not in (None, AS_IS)
-            else None,
-            log_stream_as_is=inputs.get("logStream") == AS_IS,
-            workload=inputs.get("workload"),
-            environment_id=inputs.get("environmentId"),
-            owner_id=inputs.get("ownerId"),
-            suspended=None if inputs.get("suspended") == AS_IS else inputs.get("suspended", False),
-            deletion_protection=inputs.get("deletionProtection", False),
-            allow_data_loss=inputs.get("allowDataLoss", False),
-            adopt_existing=inputs.get("adoptExisting", False),
-            allow_duplicate_name=inputs.get("allowDuplicateName", False),
-            wait_timeout=inputs.get("waitTimeout", DEFAULT_WAIT_TIMEOUT),
-        )
-
-
-_BUILD_LOCK = threading.Lock()
-
-
-def _build_models() -> None:
-    """Build the models' deferred validators once, under a lock.
-
-    Create and update run in the SDK server's four worker threads, and pydantic's own build
-    on first use was not thread-safe until recent releases (pydantic#13419), which this
-    package accepts.
-    """
-    models = (IpAllowEntry, LogStreamSpec, KeyValueSpec)
-    if all(model.__pydantic_complete__ for model in models):
-        return
-    with _BUILD_LOCK:
-        for model in models:
-            if not model.__pydantic_complete__:
-                model.model_rebuild()
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_MODELS})
 
 
 def _has_unknown(value: Any) -> bool:
