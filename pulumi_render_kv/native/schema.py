@@ -7,6 +7,7 @@ the ones the core enforces: nothing here is a second copy of a rule.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from pulumi_render_kv import catalog
@@ -27,7 +28,7 @@ CONFIG_ENV = {
 }
 
 
-def _enum(values: type[Any], description: str) -> dict[str, Any]:
+def _enum(values: Iterable[str], description: str) -> dict[str, Any]:
     return {"type": "string", "description": f"{description} One of: {', '.join(values)}."}
 
 
@@ -204,7 +205,7 @@ def _key_value() -> dict[str, Any]:
 
 
 def package_schema() -> dict[str, Any]:
-    config = {
+    config: dict[str, dict[str, Any]] = {
         "apiKey": {
             "type": "string",
             "secret": True,
