@@ -239,6 +239,21 @@ class NativeEngine:
         self.calls: list[str] = []
         self.plugin: NativePlugin | None = None
 
+    @classmethod
+    def on(cls, plugins: Plugins, plugin: NativePlugin) -> NativeEngine:
+        """An engine whose steps all go to ``plugin``, configured once (one long command)."""
+        engine = cls(plugins)
+        engine.plugin = plugin
+        engine._configure(engine.config)
+        return engine
+
+    def create(self, name: str, inputs: Mapping[str, Any]) -> Resource:
+        """Check, then Create: the step for a new resource, without starting a command."""
+        checked = self.check(name, {}, inputs)
+        assert not checked.failures, checked.failures
+        self._create(name, plain(checked.inputs))
+        return self.state[name]
+
     def command(self) -> NativePlugin:
         """A new command: the last one's plugin ends, a new one starts and is configured."""
         if self.plugin is not None:
