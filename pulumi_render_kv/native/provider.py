@@ -33,8 +33,10 @@ from pulumi_render_kv.native._engine_log import EngineLog
 from pulumi_render_kv.native._values import plain_map, property_map, secret_keys
 from pulumi_render_kv.provider import KeyValueProvider
 from pulumi_render_kv.provider._config import ProviderConfig
+from pulumi_render_kv.provider._convert import COMPUTED_OUTPUTS
 from pulumi_render_kv.provider._find import find_by_id, find_by_name
 from pulumi_render_kv.provider._report import reporting_to
+from pulumi_render_kv.spec import UNKNOWN
 
 _T = TypeVar("_T")
 DEFAULT_WORKERS = 64
@@ -118,14 +120,17 @@ class KeyValueNativeProvider(sdk.Provider):
             api_url=_text(args, "apiUrl"),
         )
         self._core.use_config(self._config)
-        # No provider previews: in a preview the engine shows the checked inputs as the
-        # planned outputs, and the computed ones as unknown, as for the dynamic resource.
-        return sdk.ConfigureResponse(accept_secrets=True, supports_preview=False)
+        # Previews: Create and Update are called with preview=True (the engine assumes it of
+        # a provider that handshakes) and answer without calling Render.
+        return sdk.ConfigureResponse(accept_secrets=True, supports_preview=True)
 
     # --- check / diff: pure ---------------------------------------------------------------
 
     async def check(self, request: sdk.CheckRequest) -> sdk.CheckResponse:
         olds, news = plain_map(request.old_inputs), plain_map(request.new_inputs)
+        if news.get("name") is None:
+            # What the dynamic KeyValue does in the program: the resource's name by default.
+            news["name"] = request.name
         result = await self._run(request.urn, lambda: self._core.check(olds, news))
         return sdk.CheckResponse(
             inputs=property_map(result.inputs or {}, secret_keys(request.new_inputs)),
@@ -151,6 +156,11 @@ class KeyValueNativeProvider(sdk.Provider):
     async def create(self, request: sdk.CreateRequest) -> sdk.CreateResponse:
         props = plain_map(request.properties)
         secret = secret_keys(request.properties)
+        if request.preview:
+            # The engine asks a provider that handshakes for its planned outputs: the checked
+            # inputs, and what only Render can say unknown. Not one API call.
+            planned = {**{k: UNKNOWN for k in COMPUTED_OUTPUTS}, **props}
+            return sdk.CreateResponse(resource_id="", properties=property_map(planned, secret))
         try:
             result = await self._run(request.urn, lambda: self._core.create(props))
         except CreateIncomplete as err:
@@ -180,6 +190,9 @@ class KeyValueNativeProvider(sdk.Provider):
     async def update(self, request: sdk.UpdateRequest) -> sdk.UpdateResponse:
         olds, news = plain_map(request.olds), plain_map(request.news)
         secret = secret_keys(request.news)
+        if request.preview:  # the new inputs, and what Render computed as it was
+            computed = {k: olds[k] for k in COMPUTED_OUTPUTS if k in olds}
+            return sdk.UpdateResponse(properties=property_map({**news, **computed}, secret))
         if _FINISHED_MARK not in olds:
             # A create recorded before it was ready (the engine sends this Update because of
             # its init error): finish it first, then apply what changed since.

@@ -34,7 +34,10 @@ from .harness import (
     secret,
     secret_paths,
     struct,
+    urn,
 )
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 CACHE = {"name": "cache", "plan": "starter", "workload": "cache"}
 SECRETS = {"internalConnectionString", "externalConnectionString", "cliCommand"}
@@ -52,7 +55,7 @@ def test_the_plugin_answers_the_engines_first_calls(plugin: NativePlugin) -> Non
         provider_pb2.ConfigureRequest(args=struct({"apiKey": secret("k")}), acceptSecrets=True),
     )
     assert configured.acceptSecrets
-    assert not configured.supportsPreview
+    assert configured.supportsPreview
     plugin.call("Cancel", empty_pb2.Empty())
 
 
@@ -67,6 +70,38 @@ def test_check_config_keeps_the_api_key_secret(plugin: NativePlugin) -> None:
 def test_preview_calls_no_api(engine: NativeEngine, emu: Emulator) -> None:
     step = engine.preview("cache", CACHE)
     assert step.op == "create"
+    assert emu.request_counts() == {}
+
+
+def test_preview_creates_and_updates_answer_planned_outputs_without_a_call(
+    engine: NativeEngine, emu: Emulator
+) -> None:
+    """The engine calls Create/Update with preview=True on a provider that handshakes."""
+    engine.command()
+    checked = plain(engine.check("cache", {}, CACHE).inputs)
+    planned = engine.plugin.call(  # type: ignore[union-attr]
+        "Create",
+        provider_pb2.CreateRequest(urn=urn("cache"), properties=struct(checked), preview=True),
+    )
+    outputs = plain(planned.properties)
+    assert planned.id == ""
+    assert reveal(outputs)["plan"] == "starter"
+    assert reveal(outputs)["internalConnectionString"] == UNKNOWN
+    assert "internalConnectionString" in secret_paths(outputs)
+    assert emu.request_counts() == {}
+    engine.up("cache", CACHE)
+    old = engine.state["cache"]
+    emu.clear_requests()
+    engine.command()
+    news = {**old.inputs, "maxmemoryPolicy": "allkeys_lfu"}
+    planned = engine.plugin.call(  # type: ignore[union-attr]
+        "Update",
+        provider_pb2.UpdateRequest(
+            id=old.id, urn=urn("cache"), olds=struct(old.outputs), news=struct(news), preview=True
+        ),
+    )
+    assert reveal(plain(planned.properties))["maxmemoryPolicy"] == "allkeys_lfu"
+    assert reveal(plain(planned.properties))["host"] == reveal(old.outputs)["host"]
     assert emu.request_counts() == {}
 
 

@@ -14,6 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from pulumi_render_kv import catalog
@@ -28,8 +29,6 @@ METASCHEMA = os.environ.get("PULUMI_PACKAGE_METASCHEMA")
 
 @pytest.mark.skipif(METASCHEMA is None, reason="PULUMI_PACKAGE_METASCHEMA names no metaschema")
 def test_the_schema_is_valid_against_pulumis_metaschema() -> None:
-    import jsonschema
-
     assert METASCHEMA is not None
     # Its patterns use Go's named groups, (?<name>…), which Python's re spells (?P<name>…).
     text = re.sub(r"\(\?<(?=[A-Za-z])", "(?P<", Path(METASCHEMA).read_text())
