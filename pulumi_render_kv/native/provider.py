@@ -196,9 +196,11 @@ class KeyValueNativeProvider(sdk.Provider):
         if _FINISHED_MARK not in olds:
             # A create recorded before it was ready (the engine sends this Update because of
             # its init error): finish it first, then apply what changed since.
+            # The wait is the one the program asks for now (raised, say, after the timeout).
+            waited = {**olds, "waitTimeout": news.get("waitTimeout", olds.get("waitTimeout"))}
             try:
                 finished = await self._run(
-                    request.urn, lambda: self._core.finish_create(request.resource_id, olds)
+                    request.urn, lambda: self._core.finish_create(request.resource_id, waited)
                 )
             except WaitTimedOut as err:
                 raise PartialCreate(

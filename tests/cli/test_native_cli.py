@@ -175,3 +175,41 @@ def test_fifty_creates_under_pulumi_up_parallel_are_not_serialised(cli: Cli) -> 
         assert _instances(slow) == {}
     (cli.scratch / "timings.json").write_text(json.dumps(timings))
     assert timings[50] < 2 * timings[1], timings
+
+
+def test_a_create_not_ready_in_time_is_kept_in_state_and_the_next_up_finishes_it(
+    cli: Cli,
+) -> None:
+    """The engine records the partial create (ErrorResourceInitFailed): no orphan, no twin."""
+    settings = EmulatorSettings(
+        port=0, data_plane=False, create_delay=4.0, rate_limits=RateLimitSettings.unlimited()
+    )
+    with Emulator(settings) as slow:
+        env = {"RENDER_API_URL": slow.url, "RENDER_OWNER_ID": slow.owner_id}
+        where = cli.scratch / "slow"
+        where.mkdir()
+        prepare(where / "provider")
+        program = (
+            "name: slow\nruntime: yaml\nplugins:\n  providers:\n    - name: render-kv\n"
+            "      path: ./provider\nresources:\n  cache:\n    type: render-kv:index:KeyValue\n"
+            "    properties: {plan: starter, workload: cache, waitTimeout: WAIT}\n"
+            "outputs:\n  url: ${cache.internalConnectionString}\n"
+        )
+        (where / "Pulumi.yaml").write_text(program.replace("WAIT", "1"))
+        cli.run("stack", "init", "dev", cwd=where, env=env)
+        failed = cli.run("up", "--yes", "--skip-preview", cwd=where, env=env, check=False)
+        assert failed.returncode != 0
+        assert "wait_timeout" in failed.stdout
+        [made] = _instances(slow).values()
+        [recorded] = [
+            r for r in cli.export(where, "dev")["deployment"]["resources"] if r["type"] == KV
+        ]
+        assert recorded["id"] == made
+        assert recorded.get("initErrors"), recorded
+        (where / "Pulumi.yaml").write_text(program.replace("WAIT", "60"))
+        cli.run("up", "--yes", "--skip-preview", cwd=where, env=env)
+        assert list(_instances(slow).values()) == [made]
+        assert cli.outputs(where, "dev")["url"].startswith("redis://")
+        cli.run("preview", "--expect-no-changes", cwd=where, env=env)
+        cli.run("destroy", "--yes", cwd=where, env=env)
+        assert _instances(slow) == {}
