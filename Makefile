@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DIST   ?= dist
 DIR    ?= playground
 
-.PHONY: demo test lint bench bench-detail venv server clean dist dist-check playground
+.PHONY: demo test lint bench bench-detail bench-vs-terraform venv server clean dist dist-check playground
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,13 @@ bench: venv server
 bench-detail: venv server
 	$(BIN)/python benchmarks/bench_planning.py
 	$(BIN)/python benchmarks/bench_lifecycle.py
+
+# Issue 16's side by side: the same job with Render's Terraform provider and with
+# pulumi-render-kv, against the emulator (create/restart delay 10 s); writes docs/COMPARISON.md.
+# Needs terraform or tofu on PATH and Render's provider, terraform-provider-render, on PATH or
+# in a filesystem mirror named by RENDER_TF_PROVIDER_MIRROR; skips with one line without them.
+bench-vs-terraform: venv server
+	$(BIN)/python benchmarks/bench_vs_terraform.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DIST)

@@ -9,8 +9,9 @@ constants or say when they were measured.
 from __future__ import annotations
 
 _SIM_HEADER = (
-    "| D (s) | now: seen at (s) | now: / D | now: polls "
-    "| proposed: seen at (s) | proposed: / D | proposed: polls |\n|---|---|---|---|---|---|---|"
+    "| D (s) | doubling: seen at (s) | doubling: / D | doubling: polls "
+    "| now: seen at (s) | now: / D | now: <= 1.05 x D + 1 s | now: polls |\n"
+    "|---|---|---|---|---|---|---|---|"
 )
 
 
@@ -31,7 +32,7 @@ Environment: {env}. The whole run took {total:.0f} s.
 
 Timings are wall-clock on a shared 2-core machine: where a figure is repeated it is the median
 (cold start: 9 alternating starts of each server; preview: 7 runs of 200 resources); the
-readiness cases (D = 2, 10, 30 s) and the scale run are one run each, because their time is
+readiness cases (D = 2, 10, 30, 31, 120 s) and the scale run are one run each, because their time is
 dominated by the emulator's create delay, not by CPU. Nothing here is asserted by the tests.
 
 ## Summary
@@ -53,20 +54,20 @@ operation after the other on one stack.
 |---|---|---|---|---|---|
 {_lines(details, "API calls")}
 
-Where we exceed the minimum, and why:
+Where the minimum has a read in it, and why:
 
-- **create, `GET list` (+1)**: `RenderClient.create_key_value` lists the same-named instances
-  *before* it posts, so that after an ambiguous POST (timeout, dropped connection, 5xx) it can
-  tell an instance its own attempt created from one that was already there (the duplicate-create
-  guard of issue 9 items 1 and 2). It could list only after an ambiguous failure and tell its
-  own instance by `createdAt` inside the POST's window, saving the request on every good create;
-  that is a change to the client's create-recovery rule, left to that work.
-- **every update that reaches the API, `GET connection-info` (+1)**: `KeyValueProvider._outputs`
-  rebuilds the outputs from a fresh connection-info read after each update. None of these
-  changes (policy, allow list, name, environment, plan) changes the connection strings, so the
-  previous outputs could be carried over.
-- **environment moves, `GET status` (+1)**: after moving the instance the provider reads it back
-  for its `environmentId`, which the request already determined.
+- **create, `GET list`**: `KeyValueProvider.create` lists the same-named instances *before* it
+  posts: a program's second resource with a taken name is refused (`NameTaken`) instead of
+  silently becoming a same-named twin that the user pays for twice (issue 13), and after an
+  ambiguous POST (timeout, dropped connection, 5xx) the client can tell an instance its own
+  attempt created from one that was already there. So it counts in the minimum.
+- **updates carry the connection strings over** (`KeyValueProvider._updated_outputs`): they are
+  named by the instance id, its region and its password, which no in-place change touches. A
+  resume reads them again (a resumed server may come back on other endpoints: the emulator's
+  does when its old ports were taken, and Render does not say), and so does leaving the free
+  plan (all data is lost: a new server, in effect), which this sequence does not run
+  (`tests/acceptance/test_api_calls.py` counts it: PATCH, 1 status read, 1 connection-info read).
+- **environment moves read nothing back**: the request determined the new `environmentId`.
 - **environment A -> B**: remove-then-add is what Render's documented endpoints guarantee; the
   emulator's add also leaves the old environment, so 1 request may do on Render too (unverified).
 - Not shown (0 delays here): a create or a restarting update also reads the status until the
@@ -76,30 +77,36 @@ Where we exceed the minimum, and why:
 
 ## Readiness
 
-One create with the emulator's create delay D, in process (`KeyValueProvider.create`), once for
-each D. "status polls" counts `GET /v1/key-value/{{id}}` requests. Target: create time ≤ 1.05 x D
-+ 1 s, and a number of polls that grows with log D.
+One create with the emulator's create delay D, then one restarting update (the maxmemory
+policy) with its restart delay D, in process (`KeyValueProvider.create` and `.update`), once
+for each D. "polls" counts `GET /v1/key-value/{{id}}` requests. Target: time ≤ 1.05 x D + 1 s,
+and a number of polls that grows with log D.
 
-| D (s) | create time (s) | time / D | status polls |
-|---|---|---|---|
+| D (s) | create (s) | create / D | create polls | restart (s) | restart / D | restart polls |
+|---|---|---|---|---|---|---|
 {_lines(details, "readiness")}
 
-The wait loop (`pulumi_render_kv/provider/_wait.py`) polls at once, then after 0.5 s, doubling
-to at most 15 s: at 0, 0.5, 1.5, 3.5, 7.5, 15.5, 30.5 s, then every 15 s. The instance is seen on
-the first poll after D, so the overshoot is the gap that D falls into: up to 2 x D while the gaps
-double (D = 2 s is seen at 3.5 s, D = 10 s at 15.5 s: both miss), then up to +15 s (D = 30 s
-passes only because 30.5 s is a poll; D = 31 s would be seen at 45.5 s). The number of polls
-grows with log D only up to the 15 s cap and linearly (D / 15 s) after it, and Render's creates
-take minutes. Replaying the same loop on a fake clock, and a schedule that meets both targets
-(next poll after 1 s + 5 % of the time waited so far: overshoot ≤ 0.05 x D + 1 s by
-construction, polls ≈ log(1 + D/20) / log 1.05, no cap):
+The wait loop (`pulumi_render_kv/provider/_wait.py`) reads the status at once, then each next
+time 0.75 s + 5 % of the time waited so far after the previous read started (at most 60 s, which
+it reaches after about 20 minutes). An instance ready after D seconds is therefore seen by
+D + 0.75 s + 0.05 x D, for every D: the target's remaining 0.25 s is for the requests around the
+wait (the same-name list and the POST before it, the connection-info read after it, each read's
+own latency). The number of reads is about 1 + log(1 + D / 15 s) / log 1.05: logarithmic.
+Replaying that loop on a fake clock, against the doubling schedule it replaced (at once, then
+gaps from 0.5 s doubling to 15 s: D = 10 s was seen at 15.5 s, D = 31 s at 45.5 s):
 
 {_SIM_HEADER}
 {_lines(details, "readiness-sim")}
 
-**What limits it**: the poll schedule in `provider/_wait.py` (outside this change, which may
-touch only the benchmark and `spec.py`). The proposed schedule costs more polls for short
-creates (about 20 instead of 7 at D = 30 s), well inside Render's 400 GET/min.
+The price is more reads for short creates (24 instead of 7 at D = 30 s, 47 instead of 13 at
+D = 120 s). Many waits at once share one `PollPacer` per client: their reads together stay at
+3/4 of the client's read limit (Render's 400 GET/min: 5 reads/s, bursts of 10), spread
+evenly. Without it, 50 waits at about one read a second each would ask for about 3000 GET/min;
+the client's sliding-window limiter would let 400 through and then hold back every read,
+connection info included, for the rest of its minute. On a virtual clock 50 waits make at
+most 309 reads in any minute, the limiter never steps in, and each instance is seen at most
+8.2 s late (`tests/provider/test_wait.py`). With 4 waits in flight (the SDK's parallelism) the
+reads stay under the pacer's rate, so it rarely holds one back.
 
 ## Cold start
 
@@ -116,35 +123,43 @@ Single starts spread widely on the shared machine, so the ratio moves from run t
 run while the test suite was running gave 2.3); the median above is the figure.
 
 **What costs the extra time** (and limits the ratio where it misses): unpickling
-`KeyValueProvider` imports `pulumi_render_kv`, whose
-`__init__` imports everything, and `pulumi_render_kv.errors` imports the HTTP client: httpx,
-tenacity, pydantic, and the client's wire models, which pydantic builds at import time (about
-twenty models and two `TypeAdapter`s). `Check` and `Diff` never call the API, so the client
-could be imported on the first create/read/update/delete instead (in `provider/`, `errors.py`
-and the package `__init__`: outside this change). `spec.py` itself uses pydantic models
-(`KeyValueSpec`, `IpAllowEntry`), so pydantic's own import would remain on the path.
+`KeyValueProvider` imports `pulumi_render_kv`, whose `__init__` binds every public name, the
+client's errors included, so the client package is imported too. Since issue 16 that no
+longer loads the HTTP stack: httpx (with the connection pool and the auth hook,
+`client/_http.py`) loads with the first `RenderClient`, tenacity with the first retried call,
+and every pydantic model (the wire models, `spec.py`'s, the page adapters) builds its
+validator on first use (`defer_build`), so a preview builds none
+(`tests/provider/test_cold_start.py` checks both in a fresh process). What remains is
+pydantic's own import (about 50 ms of CPU here, `SecretStr` and its `pydantic.types` a
+quarter of it) and the package's modules (about 25 ms): the client package must bind its
+model classes when imported (its `__all__` is checked against `vars()`), and the top-level
+package must bind the client's error classes, so pydantic is imported by every provider
+process. Taking it off the path would need the client's names bound lazily (module
+`__getattr__`, with the public-API tests reading `dir()` rather than `vars()`), and
+`spec.py`'s three models built on first use or made dataclasses (`IpAllowEntry` like
+`LogStream`).
 
 ## Preview cost
 
 `check` + `diff` per resource for 200 resources, in process, with engine-shaped inputs (as
 `bench_planning.py` builds them): an existing stack's preview, so `check` gets the old inputs
 (and plans the change) and `diff` the old outputs; no change is expected and none is found.
-Target ≤ 1 ms per resource. Zero API requests are made (checked against the emulator).
+Targets: ≤ 0.1 ms per resource minimal, ≤ 0.5 ms with a 20-entry allow list. Zero API
+requests are made (checked against the emulator).
 
 {_bullets(details, "preview cost")}
 
-Why a long allow list costs so much: every CIDR is parsed by the standard library's pure-Python
-`ipaddress`: about 5 µs to parse one on this machine, then more to print its canonical form
-(`with_prefixlen`) and to compare addresses for the sort. Before this change each
-entry was parsed twice (once to validate, once more for the sort key) and `ip_network` parses
-IPv6 text twice (it tries IPv4 first); `spec.py` now parses each entry once, with the class of
-its family (commit "spec: parse each allow-list CIDR once"; one check with the 20-entry list
-went from about 610 to 380 µs: medians of 9 alternating batches of 300 calls, the old and new
-`spec.py` in one process). The rest is
-outside `spec.py`: `provider/_convert.from_pulumi` walks every property dict recursively, four
-times per resource (check: olds and news; diff: olds and news), with an ABC `isinstance` per
-value. Caching parsed CIDRs would make repeated previews of the same list nearly free, but it
-would mostly speed up this benchmark (each CLI command is a fresh process), so it was not done.
+Where the time goes: `check` validates the allow list (each CIDR parsed and printed in its
+canonical form), then `check` and `diff` each convert the old and the new property dicts
+from Pulumi's form (`provider/_convert.from_pulumi`, four walks per resource) and plan the
+change. Since issue 16 the walks test exact types first (no ABC `isinstance` per value) and
+convert leaves inline, planning compares two equal allow lists without building their sets,
+and `spec.py` reads the plain IPv4 spelling (`203.0.113.10`, `10.20.0.0/16`) itself, leaving
+IPv6, netmasks and every refusal (with its message) to the standard library's `ipaddress`,
+which takes about 5 µs per entry (`tests/core/test_networks.py` checks that both read every
+text alike). Parsed CIDRs are not cached: each text is parsed once per resource, so a cache
+would mostly speed up this benchmark's 200 identical lists (each CLI command is a fresh
+process).
 
 ## Scale
 
@@ -167,8 +182,11 @@ least two hours however parallel the run (20 in the first hour-aligned window, 2
 its retry deadline (`ClientRateLimitedError`, a clear error rather than a 429), so on Render
 such an `up` creates what the hour allows and a later `up` continues.
 
-**What limits the create wall time**: the readiness overshoot, not parallelism: each create
-waits until its first poll after D (15.5 s for D = 10 s), so 13 rounds of 4 take about
-13 x 15.5 s; the "parallel efficiency" row divides by that. The deletes are bounded by the
-30/min write budget, which the creates of the minute before have partly used.
+**What limits the create wall time**: the create delay and readiness overshoot: each create
+waits until its first poll after D (10.66 s for D = 10 s on the schedule), plus its requests, so
+13 rounds of 4 take about 13 x 10.7 s; the "parallel efficiency" row divides by the schedule's
+figure. The write limit does not: the client counts each create in the 30/min write bucket as
+well as the create bucket (Render's docs do not say whether it does; its create answers carry
+the create bucket's headers), and 4 creates every 10.7 s are 22 a minute. The deletes are
+bounded by the 30/min write budget, which the creates of the minute before have partly used.
 """

@@ -173,3 +173,29 @@ RESTART_DOWNTIME = "about 1-2 minutes"
 def plan_rank(plan: str) -> int:
     """Position of a plan in the upgrade order; custom plans rank above all named ones."""
     return PLAN_RANK.get(plan, CUSTOM_PLAN_RANK)
+
+
+# Plan sizes from Render's pricing page (RAM in MiB, connection limit), as the emulator gives
+# its servers: what `render-kv doctor` measures used memory and connections against. Custom
+# plans are account-specific and have no entry.
+@dataclass(frozen=True)
+class PlanSize:
+    memory_mb: int
+    connections: int
+
+
+PLAN_SIZES: dict[str, PlanSize] = {
+    Plan.FREE.value: PlanSize(memory_mb=25, connections=50),
+    Plan.STARTER.value: PlanSize(memory_mb=256, connections=250),
+    Plan.STANDARD.value: PlanSize(memory_mb=1024, connections=1000),
+    Plan.PRO.value: PlanSize(memory_mb=5 * 1024, connections=5000),
+    Plan.PRO_PLUS.value: PlanSize(memory_mb=10 * 1024, connections=10000),
+}
+
+
+def next_plan(plan: str) -> str | None:
+    """The next larger named plan (the upgrade to suggest), or None past ``pro_plus``."""
+    rank = PLAN_RANK.get(plan)
+    if rank is None:
+        return None
+    return next((name for name, r in PLAN_RANK.items() if r == rank + 1), None)

@@ -118,6 +118,8 @@ def _differs(old: Any, new: Any, prop: str = "") -> bool:
     if new is UNKNOWN:
         return True
     if prop == "ipAllowList":
+        if old == new:
+            return False  # the same list is the same set (most previews: no sets built)
         # Compared as sets: order and duplicates are never a change (check keeps the user's
         # order, refresh reads Render's).
         old_set, new_set = allow_list_entries(old), allow_list_entries(new)

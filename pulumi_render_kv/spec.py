@@ -18,6 +18,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -79,10 +80,14 @@ class InputError(ValueError):
         super().__init__("; ".join(str(p) for p in self.problems))
 
 
+# The models defer building their validators to their first use: check and diff never
+# build one, and every preview's provider process imports this module (issue 16).
+
+
 class IpAllowEntry(BaseModel):
     """One CIDR block allowed to reach the instance's external (TLS) endpoint."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     cidr_block: str
     description: str = ""
@@ -91,7 +96,7 @@ class IpAllowEntry(BaseModel):
 class LogStreamSpec(BaseModel):
     """The instance's own log-stream override; the token stays a ``SecretStr`` (never in reprs)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     setting: str
     endpoint: str | None = None
@@ -101,7 +106,7 @@ class LogStreamSpec(BaseModel):
 class KeyValueSpec(BaseModel):
     """Fully known, canonical inputs: what create and update apply."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     name: str
     plan: str
@@ -130,6 +135,7 @@ class KeyValueSpec(BaseModel):
         unknown = sorted(k for k, v in inputs.items() if _has_unknown(v))
         if unknown:
             raise InputError([Problem(k, "is still unknown") for k in unknown])
+        _build_models()
         return cls(
             name=inputs["name"],
             plan=inputs["plan"],
@@ -154,6 +160,25 @@ class KeyValueSpec(BaseModel):
             allow_duplicate_name=inputs.get("allowDuplicateName", False),
             wait_timeout=inputs.get("waitTimeout", DEFAULT_WAIT_TIMEOUT),
         )
+
+
+_BUILD_LOCK = threading.Lock()
+
+
+def _build_models() -> None:
+    """Build the models' deferred validators once, under a lock.
+
+    Create and update run in the SDK server's four worker threads, and pydantic's own build
+    on first use was not thread-safe until recent releases (pydantic#13419), which this
+    package accepts.
+    """
+    models = (IpAllowEntry, LogStreamSpec, KeyValueSpec)
+    if all(model.__pydantic_complete__ for model in models):
+        return
+    with _BUILD_LOCK:
+        for model in models:
+            if not model.__pydantic_complete__:
+                model.model_rebuild()
 
 
 def _has_unknown(value: Any) -> bool:
@@ -261,12 +286,52 @@ def _parse_cidr(value: Any) -> tuple[IpNetwork | None, str | None]:
         return None, f"has host bits set; did you mean {masked.with_prefixlen}?"
 
 
+# An IPv4 address or CIDR block in the canonical spelling ipaddress prints: ASCII digits, no
+# leading zeros, a prefix length (if any) in digits. ``_canonical_ipv4`` reads only this form
+# and leaves every other text (IPv6, netmasks, leading zeros, anything wrong) to ipaddress.
+_PLAIN_IPV4 = re.compile(
+    r"(?:0|[1-9][0-9]{0,2})(?:\.(?:0|[1-9][0-9]{0,2})){3}(?:/(?:0|[1-9][0-9]?))?"
+)
+
+
+def _canonical_ipv4(text: str) -> str | None:
+    """``text``'s canonical CIDR when it is a plain, valid IPv4 network; else None (ask
+    ipaddress, which also explains what is wrong).
+
+    The allow list's check in every preview parses each entry; ipaddress takes several µs
+    per entry (issue 16: a 20-entry list was most of a preview's cost). This reads the plain
+    form, which most entries are, in a fraction of that, with the same answer: tested
+    against ipaddress in tests/core/test_networks.py.
+    """
+    if _PLAIN_IPV4.fullmatch(text) is None:
+        return None
+    address, _, prefix_text = text.partition("/")
+    first, second, third, fourth = (int(octet) for octet in address.split("."))
+    prefix = int(prefix_text) if prefix_text else 32
+    if max(first, second, third, fourth) > 255 or prefix > 32:
+        return None
+    number = first << 24 | second << 16 | third << 8 | fourth
+    if number & ((1 << (32 - prefix)) - 1) or not (number or prefix_text):
+        return None  # host bits set, or a bare 0.0.0.0: refused, with ipaddress's help
+    return f"{address}/{prefix}"
+
+
+def _canonical_cidr(value: Any) -> tuple[str | None, str | None]:
+    """The canonical CIDR ``value`` names (``10.0.0.1`` is ``10.0.0.1/32``), or None and why."""
+    if isinstance(value, str):
+        canonical = _canonical_ipv4(value.strip())
+        if canonical is not None:
+            return canonical, None
+    network, reason = _parse_cidr(value)
+    return (None, reason) if network is None else (network.with_prefixlen, None)
+
+
 def normalize_cidr(value: Any) -> tuple[Any, str | None]:
     """``10.0.0.1`` → ``10.0.0.1/32``; host bits are an error that names the network meant."""
-    network, reason = _parse_cidr(value)
-    if network is None:
+    canonical, reason = _canonical_cidr(value)
+    if canonical is None:
         return value, reason
-    return network.with_prefixlen, None
+    return canonical, None
 
 
 def parse_network(value: Any) -> tuple[IpNetwork | None, str | None]:
@@ -343,8 +408,15 @@ def allow_list_entries(entries: Any) -> frozenset[tuple[str, str]] | None:
         return None
     pairs = set()
     for item in entries:
-        entry = {"cidrBlock": item} if isinstance(item, str) else item
-        if not isinstance(entry, Mapping):
+        # Planning and check ask this several times per resource in every preview: a plain
+        # dict (every entry the engine sends) skips the isinstance against the Mapping ABC.
+        if type(item) is dict:
+            entry: Mapping[str, Any] = item
+        elif isinstance(item, str):
+            entry = {"cidrBlock": item}
+        elif isinstance(item, Mapping):
+            entry = item
+        else:
             return None
         cidr, description = entry.get("cidrBlock"), entry.get("description") or ""
         if not isinstance(cidr, str) or not isinstance(description, str):
@@ -413,6 +485,8 @@ def _control_character(text: str) -> str | None:
     Render refuses them in names and descriptions, but only at ``pulumi up``: say so at check.
     Cc are the C0/C1 controls; Cs lone surrogates (from ``"\\ud800"``), which are not text.
     """
+    if text.isprintable():  # no Cc or Cs (nor other unprintables): one C loop, no lookups
+        return None
     for position, char in enumerate(text):
         if unicodedata.category(char) in ("Cc", "Cs"):
             return f"U+{ord(char):04X} at position {position}"
@@ -579,13 +653,12 @@ def _normalize_allow_list(value: Any, problems: list[Problem]) -> Any:
         if raw_cidr is UNKNOWN or description is UNKNOWN:
             unknown_entries = True
             continue
-        network, reason = _parse_cidr(raw_cidr)
-        if network is None:
+        cidr, reason = _canonical_cidr(raw_cidr)
+        if cidr is None:
             # A bare string has no cidrBlock to point at: the CLI would print its value as nil.
             path = where if isinstance(item, str) else f"{where}.cidrBlock"
             problems.append(Problem(path, f"{raw_cidr!r} {reason}"))
             continue
-        cidr = network.with_prefixlen
         if not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH:
             problems.append(
                 Problem(

@@ -74,3 +74,22 @@ def test_empty_body_required_for_204() -> None:
     validate_response("DELETE", "/key-value/{keyValueId}", 204, None)
     with pytest.raises(AssertionError, match="must be empty"):
         validate_response("DELETE", "/key-value/{keyValueId}", 204, {"ok": True})
+
+
+def test_metrics_points_need_no_unit_but_series_do() -> None:
+    """The documented `metrics-point-unit` deviation: a point is {timestamp, value}; the series
+    still needs its `unit`, and a point with an undeclared field still fails."""
+    series = {
+        "labels": [{"field": "resource", "value": "red-d8k3stdodlmc73btr2q0"}],
+        "values": [{"timestamp": "2026-12-04T21:00:00Z", "value": 1.5}],
+        "unit": "cpu",
+    }
+    validate_response("GET", "/metrics/cpu", 200, [series])
+    validate_response("GET", "/metrics/memory", 200, [series])
+    with pytest.raises(AssertionError, match="'unit' is a required property"):
+        validate_response(
+            "GET", "/metrics/cpu", 200, [{k: v for k, v in series.items() if k != "unit"}]
+        )
+    point = {"timestamp": "2026-12-04T21:00:00Z", "value": 1.5, "unit": "cpu"}
+    with pytest.raises(AssertionError, match="'unit' was unexpected"):
+        validate_response("GET", "/metrics/cpu", 200, [{**series, "values": [point]}])

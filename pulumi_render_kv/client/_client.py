@@ -31,23 +31,24 @@ idempotency key. :meth:`RenderClient.create_key_value`:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from importlib import metadata
-from typing import Any, ClassVar, NoReturn, Self, TypeVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn, Self, TypeVar
 from urllib.parse import quote
 
-import httpx
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
 
 from ._errors import (
     AmbiguousCreateError,
     ClientRateLimitedError,
+    InvalidRequestError,
     NotFoundError,
     RenderConfigError,
     RenderError,
@@ -67,17 +68,24 @@ from ._models import (
     KeyValuePOSTInput,
     KeyValueSummary,
     KeyValueWithCursor,
+    MaintenancePATCHInput,
+    MaintenanceRun,
     Owner,
     OwnerWithCursor,
     ResourceLogStream,
     ResourceLogStreamPUTInput,
+    TimeSeries,
     _Request,
+    _Response,
     request_json,
 )
 from ._pagination import MAX_PAGE_SIZE, iterate_pages
 from ._redact import redact
 from ._retry import AttemptInfo, RetryPolicy, is_retryable, maybe_acted, run_with_retries
 from ._settings import ENV_OWNER_ID, RenderSettings, _refuse_pickle
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["RenderClient"]
 
@@ -86,23 +94,42 @@ logger = logging.getLogger("pulumi_render_kv.client")
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
 
-_KEY_VALUE_PAGE = TypeAdapter(list[KeyValueWithCursor])
-_OWNER_PAGE = TypeAdapter(list[OwnerWithCursor])
+# What a triggered run moves on to: a retried trigger that meets one of these was ours.
+_TRIGGERED_STATES = frozenset({"in_progress", "succeeded", "failed", "user_fix_required"})
 
-# Transport failures raised before any byte of the request reached Render.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+@functools.cache
+def _page_of(model: type[M]) -> TypeAdapter[list[M]]:
+    # Made by the first client, not at import: a TypeAdapter builds its validator when made,
+    # and most processes that import the client (each preview's) never read a page.
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
+_BUILD_LOCK = threading.Lock()
+
+
+def _build_validators() -> None:
+    """Build every wire model's validator (deferred at import), once, before any request.
+
+    The SDK's provider server runs four calls at once, and pydantic's own build on first use
+    was not thread-safe until recent releases (pydantic#13419: a model racing its first
+    validation in two threads could use its parent's validator); this package accepts older
+    ones. Under one lock, the first client builds them all.
+    """
+    with _BUILD_LOCK:
+        pending: list[type[BaseModel]] = [_Request, _Response]
+        while pending:
+            model = pending.pop()
+            pending.extend(model.__subclasses__())
+            if not model.__pydantic_complete__:
+                model.model_rebuild()
+        for listed in (KeyValueWithCursor, OwnerWithCursor, MaintenanceRun, TimeSeries):
+            _page_of(listed)
+
 
 # How far Render's clock (``createdAt``) and ours may disagree. An error in either direction
 # only makes recovery refuse an instance (a CreateIncomplete for the user), never accept one.
 CLOCK_SKEW = 5.0
-
-
-def _user_agent() -> str:
-    try:
-        version = metadata.version("pulumi-render-kv")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a plain checkout
-        version = "0+unknown"
-    return f"pulumi-render-kv/{version} python-httpx/{httpx.__version__}"
 
 
 class _EnvironmentResourcesPOSTInput(_Request):
@@ -173,6 +200,15 @@ def _csv(value: str | Sequence[str] | None, what: str) -> str | None:
     return ",".join(values)
 
 
+def _timestamp(value: datetime | None, what: str) -> str | None:
+    """A query timestamp in RFC 3339 UTC (``…Z``); naive datetimes are refused, not guessed."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{what} must be timezone-aware (e.g. datetime.now(UTC)), got {value!r}")
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _describe(error: ValidationError) -> str:
     """Validation problems without the input values (they may hold connection strings)."""
     problems = [
@@ -181,20 +217,6 @@ def _describe(error: ValidationError) -> str:
     ]
     more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
     return "; ".join(problems[:5]) + more
-
-
-class _BearerAuth(httpx.Auth):
-    """Adds ``Authorization: Bearer`` per request; the key stays a SecretStr until then."""
-
-    def __init__(self, settings: RenderSettings) -> None:
-        self._key = settings.api_key
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        request.headers["Authorization"] = f"Bearer {self._key.get_secret_value()}"
-        yield request
-
-    def __repr__(self) -> str:
-        return "<BearerAuth ***>"
 
 
 class RenderClient:
@@ -228,15 +250,11 @@ class RenderClient:
         self._sleep = sleep or time.sleep
         self._rng = rng or random.random
         self._limiter = RateLimiter(settings.limits, clock=self._clock, sleep=self._sleep)
-        self._http = httpx.Client(
-            base_url=settings.base_url + "/",
-            transport=transport,
-            timeout=settings.timeouts.to_httpx(),
-            auth=_BearerAuth(settings),
-            headers={"Accept": "application/json", "User-Agent": _user_agent()},
-            follow_redirects=False,
-            trust_env=transport is None,
-        )
+        # httpx is imported with the first client, not with the package (issue 16).
+        from . import _http  # noqa: PLC0415
+
+        self._http = _http.new_pool(settings, transport)
+        _build_validators()
         self._lock = threading.Lock()
         self._counts: dict[str, int] = {}
         self._owner_id = settings.owner_id
@@ -332,6 +350,10 @@ class RenderClient:
         headers = {"Content-Type": "application/json"} if body is not None else None
         with self._lock:
             self._counts[op.method] = self._counts.get(op.method, 0) + 1
+        import httpx  # noqa: PLC0415 -- loaded by __init__ already; not with the package
+
+        from ._http import NOT_SENT  # noqa: PLC0415
+
         try:
             response = self._http.request(
                 op.method, op.path.lstrip("/"), params=query, content=body, headers=headers
@@ -346,7 +368,7 @@ class RenderClient:
                 method=op.method,
                 path=op.path,
                 cause=self._cause(exc, secrets),
-                maybe_sent=not isinstance(exc, _NOT_SENT),
+                maybe_sent=not isinstance(exc, NOT_SENT),
             ) from None
         request_id = response.headers.get("render-request-id")
         logger.debug(
@@ -449,7 +471,7 @@ class RenderClient:
                 response = self._call(op, params=query, policy=policy)
             else:
                 response = self._send(op, deadline=deadline, params=query)
-            page = self._parse_page(op, response, _KEY_VALUE_PAGE)
+            page = self._parse_page(op, response, _page_of(KeyValueWithCursor))
             return [(entry.key_value, entry.cursor) for entry in page]
 
         return list(iterate_pages(fetch, limit=limit, method=op.method, path=op.path))
@@ -752,6 +774,130 @@ class RenderClient:
         """
         self._delete(self._log_stream_op("DELETE", resource_id))
 
+    # -- maintenance -------------------------------------------------------------------------------
+
+    def list_maintenance(
+        self,
+        *,
+        resource_id: str | Sequence[str] | None = None,
+        owner_id: str | Sequence[str] | None = None,
+        state: str | Sequence[str] | None = None,
+    ) -> list[MaintenanceRun]:
+        """``GET /maintenance``: scheduled and recent runs of the resources (one bare array).
+
+        Filters take one value or several, as :meth:`list_key_value`'s do.
+        """
+        op = _Op("GET", "/maintenance", "/maintenance")
+        params = {
+            "resourceId": _csv(resource_id, "resource_id"),
+            "ownerId": _csv(owner_id, "owner_id"),
+            "state": _csv(state, "state"),
+        }
+        return self._parse_page(op, self._call(op, params=params), _page_of(MaintenanceRun))
+
+    @staticmethod
+    def _maintenance_op(method: str, maintenance_id: str, suffix: str = "") -> _Op:
+        path = f"/maintenance/{_segment(maintenance_id, 'maintenance_id')}{suffix}"
+        return _Op(method, "/maintenance/{maintenanceRunParam}" + suffix, path)
+
+    def retrieve_maintenance(self, maintenance_id: str) -> MaintenanceRun:
+        """``GET /maintenance/{maintenanceRunParam}`` (an ``mrn-…`` id)."""
+        op = self._maintenance_op("GET", maintenance_id)
+        return self._parse(op, self._call(op), MaintenanceRun)
+
+    def update_maintenance(self, maintenance_id: str, scheduled_at: datetime) -> None:
+        """``PATCH /maintenance/{maintenanceRunParam}`` (202): move the run to ``scheduled_at``.
+
+        Render refuses (400) a time after the run's ``pendingMaintenanceBy``. Setting a time is
+        a replacement, so repeating it after an uncertain failure is harmless. Asynchronous on
+        Render: read the run back to see the new time.
+        """
+        op = self._maintenance_op("PATCH", maintenance_id)
+        body = MaintenancePATCHInput(scheduled_at=scheduled_at)
+        self._call(op, body=request_json(body))
+
+    def trigger_maintenance(self, maintenance_id: str) -> None:
+        """``POST /maintenance/{maintenanceRunParam}/trigger`` (202): start the run now.
+
+        A retry after an attempt that may have reached Render can meet a run that attempt
+        already started; Render then refuses the trigger (400), and the run's state (no longer
+        ``scheduled``) shows it was done, so that counts as success.
+        """
+        op = self._maintenance_op("POST", maintenance_id, "/trigger")
+
+        def attempt(info: AttemptInfo) -> None:
+            try:
+                self._send(op, deadline=info.deadline)
+            except InvalidRequestError:
+                if not any(maybe_acted(error) for error in info.previous_errors):
+                    raise
+                if self.retrieve_maintenance(maintenance_id).state not in _TRIGGERED_STATES:
+                    raise
+                logger.info("Render API POST %s: started by an uncertain attempt; done", op.path)
+
+        self._retrying(op, attempt)
+
+    # -- metrics -----------------------------------------------------------------------------------
+
+    def _metrics(
+        self,
+        path: str,
+        resource_id: str | Sequence[str],
+        start_time: datetime | None,
+        end_time: datetime | None,
+        resolution_seconds: int | None,
+    ) -> list[TimeSeries]:
+        op = _Op("GET", path, path)
+        if resolution_seconds is not None and resolution_seconds < 30:
+            raise ValueError(f"resolution_seconds must be at least 30, got {resolution_seconds}")
+        params = {
+            "resource": _csv(resource_id, "resource_id"),
+            "startTime": _timestamp(start_time, "start_time"),
+            "endTime": _timestamp(end_time, "end_time"),
+            "resolutionSeconds": None if resolution_seconds is None else str(resolution_seconds),
+        }
+        return self._parse_page(op, self._call(op, params=params), _page_of(TimeSeries))
+
+    def get_memory(
+        self,
+        resource_id: str | Sequence[str],
+        *,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        resolution_seconds: int | None = None,
+    ) -> list[TimeSeries]:
+        """``GET /metrics/memory``: used memory (bytes) of Key Value instances, one series each.
+
+        Render's defaults: the last hour, 60 s resolution (at least 30).
+        """
+        return self._metrics(
+            "/metrics/memory", resource_id, start_time, end_time, resolution_seconds
+        )
+
+    def get_active_connections(
+        self,
+        resource_id: str | Sequence[str],
+        *,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        resolution_seconds: int | None = None,
+    ) -> list[TimeSeries]:
+        """``GET /metrics/active-connections``: connected clients, one series per instance."""
+        return self._metrics(
+            "/metrics/active-connections", resource_id, start_time, end_time, resolution_seconds
+        )
+
+    def get_cpu(
+        self,
+        resource_id: str | Sequence[str],
+        *,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        resolution_seconds: int | None = None,
+    ) -> list[TimeSeries]:
+        """``GET /metrics/cpu``: CPU used (cores), one series per instance."""
+        return self._metrics("/metrics/cpu", resource_id, start_time, end_time, resolution_seconds)
+
     # -- workspaces --------------------------------------------------------------------------------
 
     def list_owners(self, *, limit: int = MAX_PAGE_SIZE) -> list[Owner]:
@@ -762,9 +908,8 @@ class RenderClient:
 
         def fetch(cursor: str | None) -> list[tuple[Owner, str | None]]:
             response = self._call(op, params={"limit": str(limit), "cursor": cursor})
-            return [
-                (entry.owner, entry.cursor) for entry in self._parse_page(op, response, _OWNER_PAGE)
-            ]
+            page = self._parse_page(op, response, _page_of(OwnerWithCursor))
+            return [(entry.owner, entry.cursor) for entry in page]
 
         return list(iterate_pages(fetch, limit=limit, method=op.method, path=op.path))
 

@@ -24,6 +24,7 @@ from typing import Any, Final, Literal
 
 from pydantic import (
     AliasChoices,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -47,6 +48,9 @@ __all__ = [
     "KeyValueSummary",
     "KeyValueWithCursor",
     "Maintenance",
+    "MaintenancePATCHInput",
+    "MaintenanceRun",
+    "MaintenanceState",
     "MaxmemoryPolicy",
     "Owner",
     "OwnerWithCursor",
@@ -54,6 +58,9 @@ __all__ = [
     "Region",
     "ResourceLogStream",
     "ResourceLogStreamPUTInput",
+    "TimeSeries",
+    "TimeSeriesLabel",
+    "TimeSeriesValue",
     "request_json",
 ]
 
@@ -92,10 +99,16 @@ DATABASE_STATUSES: Final = frozenset(
 """The spec's ``databaseStatus`` values. ``status`` fields also keep values not listed here."""
 
 
+# Every model defers building its validator to its first use: the package is imported by
+# every provider process, and most of them (each preview's) never validate a wire model
+# (issue 16: cold start).
+
+
 class _Response(BaseModel):
     """Base of models read from Render: tolerant, immutable."""
 
     model_config = ConfigDict(
+        defer_build=True,
         alias_generator=to_camel,
         populate_by_name=True,
         extra="ignore",
@@ -107,6 +120,7 @@ class _Request(BaseModel):
     """Base of models sent to Render: strict."""
 
     model_config = ConfigDict(
+        defer_build=True,
         alias_generator=to_camel,
         populate_by_name=True,
         extra="forbid",
@@ -164,14 +178,63 @@ class KeyValueOptions(_Response):
     persistence_mode: str | None = None
 
 
+MaintenanceState = Literal[
+    "scheduled", "in_progress", "user_fix_required", "cancelled", "succeeded", "failed"
+]
+"""The spec's maintenance-run ``state`` values (read as plain strings, like every enum)."""
+
+
 class Maintenance(_Response):
-    """A scheduled or running maintenance run."""
+    """A scheduled or running maintenance run, as ``KeyValueDetail.maintenance`` carries it."""
 
     id: str
     type: str | None = None
     scheduled_at: datetime | None = None
     pending_maintenance_by: datetime | None = None
+    """If present, the run cannot be scheduled for later than this (Render's window)."""
     state: str | None = None
+
+
+class MaintenanceRun(Maintenance):
+    """A maintenance run as ``GET /maintenance`` and ``GET /maintenance/{id}`` answer it."""
+
+    resource_id: str
+
+
+class MaintenancePATCHInput(_Request):
+    """Body of ``PATCH /maintenance/{id}``: the new start, before ``pendingMaintenanceBy``.
+
+    Timezone-aware only: a naive time would be read by Render in a zone nobody chose.
+    """
+
+    scheduled_at: AwareDatetime
+
+
+class TimeSeriesLabel(_Response):
+    """One label of a metrics time series, e.g. ``{"field": "resource", "value": "red-…"}``."""
+
+    field: str
+    value: str
+
+
+class TimeSeriesValue(_Response):
+    """One data point. The spec lists ``unit`` as required here but does not declare it."""
+
+    timestamp: datetime
+    value: float
+    unit: str | None = None
+
+
+class TimeSeries(_Response):
+    """One series of ``/metrics/*``: its labels (which resource), points and unit."""
+
+    labels: list[TimeSeriesLabel] = Field(default_factory=list)
+    values: list[TimeSeriesValue] = Field(default_factory=list)
+    unit: str
+
+    def label(self, field: str) -> str | None:
+        """The value of the label named ``field`` (``resource``), if the series has one."""
+        return next((label.value for label in self.labels if label.field == field), None)
 
 
 class _KeyValueBase(_Response):

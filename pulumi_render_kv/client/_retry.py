@@ -44,9 +44,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
-import tenacity
+if TYPE_CHECKING:
+    import tenacity
 
 from ._errors import (
     ClientRateLimitedError,
@@ -149,6 +150,10 @@ def run_with_retries(
     rng: Callable[[], float],
 ) -> T:
     """Call ``attempt`` until it succeeds, fails for good, or the policy's bounds are reached."""
+    # Imported with the first call, not with the package: most provider processes (each
+    # preview's) never call the API (issue 16: cold start).
+    import tenacity  # noqa: PLC0415
+
     start = clock()
     deadline = start + policy.deadline
     errors: list[RenderError] = []

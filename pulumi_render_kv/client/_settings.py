@@ -16,15 +16,17 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-import httpx
 from pydantic import SecretStr
 
 from ._errors import RenderConfigError
 from ._limiter import ClientLimits
 from ._redact import redact
 from ._retry import RetryPolicy
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["DEFAULT_BASE_URL", "RenderSettings", "Timeouts"]
 
@@ -47,6 +49,8 @@ class Timeouts:
     pool: float = 10.0
 
     def to_httpx(self) -> httpx.Timeout:
+        import httpx  # noqa: PLC0415 -- with the first client, not with the package (issue 16)
+
         return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
 
 
@@ -77,6 +81,10 @@ def _check_base_url(raw: str, *, where: str, api_key: str) -> str:
             f"{ENV_API_KEY} or the Pulumi secret config `render:apiKey`, and the URL to the "
             f"address of Render's API ({DEFAULT_BASE_URL}, the default)."
         )
+    # httpx parses URLs as its client will, so it is imported here, at the first settings a
+    # call needs, rather than with the package (issue 16: cold start).
+    import httpx  # noqa: PLC0415
+
     try:
         url = httpx.URL(text)
     except httpx.InvalidURL as exc:

@@ -41,6 +41,7 @@ from ._gate_policy import (
     address_admitted,
     protocol_error,
 )
+from .plane import Serving
 
 _log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class TlsGateProxy:
         username: str,
         allow_list: tuple[Network, ...],
         max_connections: int = _DEFAULT_MAX_CONNECTIONS,
+        serving: Serving | None = None,
     ) -> None:
         self.name = name
         self.host = host
@@ -84,6 +86,8 @@ class TlsGateProxy:
         self.username = username.encode()
         self._allow_list = allow_list
         self._max_connections = max_connections
+        # The instance's readiness (see ._ready_gate): no client is served while it is False.
+        self._serving = serving
         self._port = 0
         # One task per client, from the moment its TLS session is up. Only the loop thread
         # changes it; tests read its size from outside.
@@ -188,6 +192,9 @@ class TlsGateProxy:
         try:
             if self._stopping:
                 return
+            if self._serving is not None and not self._serving():
+                writer.transport.abort()  # dropped: the instance does not answer yet
+                return
             if len(self._connections) > self._max_connections:
                 writer.write(MAX_CLIENTS)
                 return
@@ -199,7 +206,7 @@ class TlsGateProxy:
             async with asyncio.timeout(_PREAUTH_TIMEOUT):
                 login = await self._log_in(reader, writer, session, parser)
             if login is not None:
-                await _pipe(reader, writer, login, parser.take_rest())
+                await _pipe(reader, writer, login, parser.take_rest(), serving=self._serving)
         except (OSError, TimeoutError, EOFError, ValueError) as error:
             # The client or the server went away (or sent garbage TLS); nothing to answer.
             _log.debug("%s: client closed: %r", self.name, error)
@@ -295,19 +302,27 @@ async def _pipe(
     writer: asyncio.StreamWriter,
     backend: _Login,
     pipelined: bytes,
-) -> None:
+    *,
+    serving: Serving | None = None,
+) -> bool:
     """Relay both ways until the server closes (or the client left and the server had time).
 
     The bytes the client pipelined behind its AUTH go to the server before the AUTH reply goes
     to the client: a client that writes ``AUTH ...; SET k v`` and hangs up gets its SET done,
     as with Redis, even though the reply makes its socket answer with a reset.
+
+    A request that arrives once ``serving()`` is False (a restart began) is not relayed: the
+    connection is dropped, as a restarting server drops its clients. Returns False then, True
+    when the relay ended normally.
     """
     backend.writer.write(pipelined)
     writer.write(backend.reply)
-    upstream = asyncio.create_task(_relay(reader, backend.writer, half_close=True))
+    upstream = asyncio.create_task(_relay(reader, backend.writer, half_close=True, serving=serving))
     downstream = asyncio.create_task(_relay(backend.reader, writer, half_close=False))
     try:
         await asyncio.wait({upstream, downstream}, return_when=asyncio.FIRST_COMPLETED)
+        if upstream.done() and not upstream.cancelled() and upstream.result() is _DROPPED:
+            return False
         if not downstream.done():
             # The client is done sending; the server has seen the end (half-close) and answers
             # what it already received, then closes.
@@ -316,19 +331,31 @@ async def _pipe(
         for task in (upstream, downstream):
             task.cancel()
         await asyncio.gather(upstream, downstream, return_exceptions=True)
+    return True
+
+
+# What _relay returns when it stopped because the instance stopped serving.
+_DROPPED = "dropped"
 
 
 async def _relay(
-    source: asyncio.StreamReader, sink: asyncio.StreamWriter, *, half_close: bool
-) -> None:
+    source: asyncio.StreamReader,
+    sink: asyncio.StreamWriter,
+    *,
+    half_close: bool,
+    serving: Serving | None = None,
+) -> str | None:
     """Copy until ``source`` ends; a failing ``sink`` only stops the copying, not the reading.
 
     The client side may reset after hanging up; what the server still sends is then read and
-    dropped, so the server is never blocked writing to a dead client.
+    dropped, so the server is never blocked writing to a dead client. With ``serving``, data
+    read once it is False is not copied, and :data:`_DROPPED` is returned.
     """
     sink_alive = True
     with contextlib.suppress(OSError):
         while data := await source.read(_RECV_SIZE):
+            if serving is not None and not serving():
+                return _DROPPED
             # A closing transport does not raise on write, it drops the bytes and logs
             # "socket.send() raised exception" after a few: stop writing to it instead.
             sink_alive = sink_alive and not sink.is_closing()
@@ -343,6 +370,7 @@ async def _relay(
         with contextlib.suppress(OSError):
             sink.write_eof()
             await sink.drain()
+    return None
 
 
 async def _close(writer: asyncio.StreamWriter, *, graceful: bool) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "run_checked",
     "server_args",
     "set_acl_user",
+    "set_default_user",
     "validate",
 ]
 
@@ -112,6 +113,8 @@ def apply_live(
     leaves the caller knowing exactly what the server now runs with.
     """
     instance_id = current.instance_id
+    # Before the password step below: a rotation changes the default user's password too.
+    default_changes = _default_password(current) != _default_password(target)
     if current.maxmemory_bytes != target.maxmemory_bytes:
         _config_set(client, instance_id, "maxmemory", str(target.maxmemory_bytes))
         current = replace(current, maxmemory_bytes=target.maxmemory_bytes)
@@ -132,6 +135,15 @@ def apply_live(
         set_acl_user(client, instance_id, target.password)
         current = replace(current, password=target.password)
         applied(current)
+    if default_changes:
+        set_default_user(client, instance_id, _default_password(target))
+        current = replace(current, internal_auth=target.internal_auth)
+        applied(current)
+
+
+def _default_password(config: InstanceConfig) -> str | None:
+    """The internal port's ``default`` user's password: the instance's, with internal auth."""
+    return config.password if config.internal_auth else None
 
 
 def set_acl_user(client: redis.Redis, instance_id: str, password: str) -> None:
@@ -147,6 +159,26 @@ def set_acl_user(client: redis.Redis, instance_id: str, password: str) -> None:
             keys=["*"],
             channels=["*"],
             categories=["+@all"],
+        ),
+    )
+
+
+def set_default_user(client: redis.Redis, instance_id: str, password: str | None) -> None:
+    """The internal port's ``default`` user: ``password`` required, or none (``nopass``).
+
+    ``nopass`` is Render's state before internal authentication: any password is accepted, so
+    clients can start sending one before it is required. Only the password changes; the user's
+    permissions stay the server's defaults.
+    """
+    run_checked(
+        instance_id,
+        "ACL SETUSER default",
+        lambda: client.acl_setuser(
+            "default",
+            enabled=True,  # it is on already; redis-py would otherwise send `off`
+            nopass=password is None,
+            reset_passwords=password is not None,
+            passwords=None if password is None else [f"+{password}"],
         ),
     )
 

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Self
 from .backend import Backend
 from .control import ControlPlane, FaultInjector, RequestLog
 from .lifecycle import LifecycleSettings
+from .maintenance import DEFAULT_TYPE
 from .plane import DataPlaneLike
 from .ratelimit import RateLimitSettings, RateLimitWindows
 from .records import Owner
@@ -274,3 +276,52 @@ class Emulator:
     def add_environment(self, name: str = "production", *, owner_id: str | None = None) -> str:
         """Seed an environment; returns its ``evm-…`` id."""
         return self.backend.add_environment(name, owner_id=owner_id).id
+
+    def set_internal_auth(self, instance_id: str, enabled: bool = True) -> None:
+        """Render's internal authentication on (or off), as its Dashboard switches it.
+
+        The instance restarts; then its internal URL needs the password and connection info's
+        internal URL carries ``default:<password>@``. See ``control.py``.
+        """
+        self.backend.set_internal_auth(instance_id, enabled)
+
+    def internal_auth_enabled(self, instance_id: str) -> bool:
+        """Whether the instance's internal URL needs the password."""
+        return self.backend.internal_auth_enabled(instance_id)
+
+    def schedule_maintenance(
+        self,
+        instance_id: str,
+        *,
+        scheduled_at: datetime,
+        pending_maintenance_by: datetime | None = None,
+        run_type: str = DEFAULT_TYPE,
+    ) -> str:
+        """Schedule a maintenance run, as Render does by itself; returns its ``mrn-…`` id.
+
+        It runs (the server restarts) when triggered, or at the first API request once
+        ``scheduled_at`` has come on the emulator's clock (or at :meth:`run_due_maintenance`).
+        ``run_type`` is the run's ``type``. Times must be timezone-aware.
+        """
+        return self.backend.schedule_maintenance(
+            instance_id,
+            scheduled_ns=_epoch_ns(scheduled_at),
+            pending_by_ns=(
+                None if pending_maintenance_by is None else _epoch_ns(pending_maintenance_by)
+            ),
+            run_type=run_type,
+        ).id
+
+    def run_due_maintenance(self) -> list[str]:
+        """Start the runs whose time has come (API requests do it too); their ids."""
+        return self.backend.run_due_maintenance()
+
+    def rotate_password(self, instance_id: str) -> None:
+        """Give the instance a new password (the old one then gets ``WRONGPASS``)."""
+        self.backend.rotate_password(instance_id)
+
+
+def _epoch_ns(moment: datetime) -> int:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"a timezone-aware datetime is needed, got {moment!r}")
+    return int(moment.timestamp()) * 1_000_000_000 + moment.microsecond * 1000

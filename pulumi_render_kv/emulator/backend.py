@@ -14,13 +14,24 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from . import errors, ids
 from .lifecycle import InstanceLifecycle, LifecycleSettings, RestartKind
-from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig, PlaneEndpoints
+from .maintenance import DEFAULT_TYPE, MaintenanceBook, MaintenanceRun, MaintenanceView
+from .metrics import (
+    DEFAULT_RANGE_SECONDS,
+    Metric,
+    MetricsQuery,
+    MetricsRecorder,
+    Sample,
+    Series,
+    points,
+)
+from .plane import PERSISTENCE_MODES, DataPlaneLike, InstanceConfig, PlaneEndpoints, Serving
 from .records import (
     DEFAULT_MAXMEMORY_POLICY,
     DEFAULT_REGION,
@@ -39,6 +50,7 @@ from .records import (
     InstanceView,
     ListFilters,
     LogStreamOverride,
+    MaintenanceFilters,
     Owner,
     UpdateInput,
     _check_allow_list,
@@ -58,10 +70,16 @@ from .store import (
     EnvironmentRow,
     InstanceRow,
     LogStreamRow,
+    MaintenanceRow,
     OwnerRow,
     StateStore,
     StoreWriteError,
 )
+
+logger = logging.getLogger("pulumi_render_kv.emulator.backend")
+
+# Statuses in which a maintenance run waits instead of running (a due one runs afterwards).
+_NOT_RUNNABLE = frozenset({"creating", "suspended", "unavailable"})
 
 # --- the backend ------------------------------------------------------------------------------
 
@@ -102,6 +120,8 @@ class Backend:
         self._owners: dict[str, Owner] = {owner.id: owner}
         self._environments: dict[str, _Environment] = {}
         self._instances: dict[str, _Instance] = {}
+        self._maintenance = MaintenanceBook(lifecycle.restart_delay)
+        self._metrics = MetricsRecorder()
         if store is not None:
             self._restore(store)
             store.put_owner(_owner_row(owner))
@@ -149,13 +169,16 @@ class Backend:
                         row.log_stream.setting, row.log_stream.endpoint, row.log_stream.token
                     )
                 ),
+                internal_auth=row.internal_auth,
             )
             if self._plane is not None:
                 try:
                     # On the ports it had, when free: the connection strings that programs and
                     # stack outputs hold stay valid across an emulator restart, as on Render.
                     instance.endpoints = self._plane.start(
-                        self._plane_config(instance), ports=row.ports
+                        self._plane_config(instance),
+                        ports=row.ports,
+                        serving=self._serving(lifecycle),
                     )
                     if row.suspended:
                         self._plane.suspend(instance.id)
@@ -171,6 +194,19 @@ class Backend:
             self._instances[instance.id] = instance
         if state.instances:
             self._sequence = itertools.count(state.instances[-1].sequence + 1)
+        self._maintenance.restore(
+            MaintenanceRun(
+                id=row.id,
+                sequence=row.sequence,
+                resource_id=row.resource_id,
+                type=row.type,
+                scheduled_ns=row.scheduled_ns,
+                pending_by_ns=row.pending_by_ns,
+                state=row.state,
+            )
+            for row in state.maintenance
+            if row.resource_id in self._instances
+        )
 
     @contextlib.contextmanager
     def _saving(self, what: str) -> Iterator[None]:
@@ -322,11 +358,15 @@ class Backend:
             raise errors.NotFound(instance_id) from None
 
     def _view(self, instance: _Instance, *, fresh: bool = False) -> InstanceView:
+        now = self._clock()
         status = (
-            instance.lifecycle.create_response_status
-            if fresh
-            else instance.lifecycle.status(self._clock())
+            instance.lifecycle.create_response_status if fresh else instance.lifecycle.status(now)
         )
+        run = None if fresh else self._maintenance.open_run(instance.id, now)
+        maintenance = None if run is None else self._maintenance.view(run, now)
+        if status == "available" and maintenance is not None and maintenance.state == "scheduled":
+            # Serving as usual, with a run ahead (the provider counts it as ready).
+            status = "maintenance_scheduled"
         return InstanceView(
             id=instance.id,
             name=instance.name,
@@ -342,6 +382,7 @@ class Backend:
             created_ns=instance.created_ns,
             updated_ns=instance.updated_ns,
             fresh=fresh,
+            maintenance=maintenance,
         )
 
     @staticmethod
@@ -353,7 +394,13 @@ class Backend:
             maxmemory_policy=valkey_policy(instance.maxmemory_policy),
             persistence=instance.persistence_mode,
             allow_list=tuple(entry.cidr_block for entry in instance.ip_allow_list),
+            internal_auth=instance.internal_auth,
         )
+
+    def _serving(self, lifecycle: InstanceLifecycle) -> Serving:
+        """The data plane's gate for one instance: connections only while it reads available."""
+        clock = self._clock
+        return lambda: lifecycle.serving(clock())
 
     def _free_instance_of(self, owner_id: str) -> _Instance | None:
         candidates = [*self._instances.values(), *self._starting.values()]
@@ -417,7 +464,9 @@ class Backend:
             # every other request, for any instance, wait behind it.
             if self._plane is not None:
                 try:
-                    instance.endpoints = self._plane.start(self._plane_config(instance))
+                    instance.endpoints = self._plane.start(
+                        self._plane_config(instance), serving=self._serving(instance.lifecycle)
+                    )
                 except Exception as exc:
                     raise errors.InternalError(
                         f"could not start the Key Value server for {instance.id}: {exc}"
@@ -609,22 +658,29 @@ class Backend:
                             f"could not stop the Key Value server for {instance.id}: {exc}"
                         ) from exc
             del self._instances[instance.id]
+            self._maintenance.drop_resource(instance.id)
+            self._metrics.drop(instance.id)
 
     def retrieve_key_value_connection_info(self, instance_id: str) -> ConnectionInfo:
         """``retrieve-key-value-connection-info``, pointing at the emulator's servers.
 
         Render's internal URL is ``redis://red-…:6379`` on its private network; the emulator's is
-        the local plain-RESP port (no password, like Render's internal endpoint).
+        the local plain-RESP port (no password, like Render's internal endpoint). With internal
+        authentication on it carries the credentials, ``redis://default:<password>@…``, as
+        Render's does (docs).
         """
         with self._lock:
             instance = self._instance(instance_id)
+            credentials = f"default:{instance.password}@" if instance.internal_auth else ""
             if instance.endpoints is not None:
                 host = instance.endpoints.host
-                internal = f"redis://{_url_host(host)}:{instance.endpoints.internal_port}"
+                internal = (
+                    f"redis://{credentials}{_url_host(host)}:{instance.endpoints.internal_port}"
+                )
                 port = instance.endpoints.external_port
             else:
                 host = PLACEHOLDER_HOST.format(region=instance.region)
-                internal = f"redis://{instance.id}:{PLACEHOLDER_PORT}"
+                internal = f"redis://{credentials}{instance.id}:{PLACEHOLDER_PORT}"
                 port = PLACEHOLDER_PORT
             return ConnectionInfo(
                 internal=internal,
@@ -676,6 +732,250 @@ class Backend:
                         )
             instance.endpoints = endpoints
             instance.lifecycle.resume(self._clock())
+
+    # -- Dashboard-only settings (the control plane's) --
+
+    def internal_auth_enabled(self, instance_id: str) -> bool:
+        """Whether the instance's internal URL needs the password."""
+        with self._lock:
+            return self._instance(instance_id).internal_auth
+
+    def set_internal_auth(self, instance_id: str, enabled: bool) -> None:
+        """Internal authentication on or off, as Render's Dashboard does it (the API cannot).
+
+        The instance restarts (``config_restart`` for ``restart_delay``; the server process
+        really restarts, so every client is disconnected); afterwards the internal port's
+        ``default`` user needs the instance's password, and connection info's internal URL
+        carries it. No change, no restart. Refused (409) while suspended (inferred).
+        """
+        with self._lock:
+            instance = self._instance(instance_id)
+            if instance.internal_auth == enabled:
+                return
+            if instance.lifecycle.suspended:
+                raise errors.Conflict(
+                    f"Key Value instance {instance.id} is suspended; resume it before changing "
+                    "its internal authentication"
+                )
+            self._restart_server(
+                instance,
+                replace(instance, internal_auth=enabled),
+                f"the internal authentication of Key Value {instance.id}",
+            )
+            instance.internal_auth = enabled
+            instance.lifecycle.restart(RestartKind.CONFIG, self._clock())
+
+    def rotate_password(self, instance_id: str) -> None:
+        """A new password for the instance, applied live (no restart); the old one stops working.
+
+        Connection info changes with it; clients that logged in before stay logged in, as
+        with ``ACL SETUSER`` on any Redis.
+        """
+        with self._lock:
+            instance = self._instance(instance_id)
+            updated = replace(instance, password=ids.new_password())
+            with self._saving(f"the password of Key Value {instance.id}"):
+                self._put(_instance_row(updated))
+                if self._plane is not None:
+                    try:
+                        self._plane.apply(self._plane_config(updated))
+                    except Exception as exc:
+                        raise errors.InternalError(
+                            f"could not change the password of {instance.id}: {exc}"
+                        ) from exc
+            instance.password = updated.password
+
+    def _restart_server(self, instance: _Instance, updated: _Instance, what: str) -> None:
+        """Save ``updated``'s row and restart the server with its config, as one step.
+
+        The caller changes its in-memory record afterwards; the endpoints are taken here
+        (a port taken by another program while the server was down is replaced and stored).
+        """
+        endpoints = instance.endpoints
+        with self._saving(what):
+            self._put(_instance_row(updated))
+            if self._plane is not None:
+                try:
+                    endpoints = self._plane.restart(self._plane_config(updated))
+                except Exception as exc:
+                    raise errors.InternalError(
+                        f"could not restart the Key Value server for {instance.id}: {exc}"
+                    ) from exc
+                if _ports(endpoints) != _ports(instance.endpoints):
+                    self._put(replace(_instance_row(updated), ports=_ports(endpoints)))
+        instance.endpoints = endpoints
+
+    # -- maintenance --
+
+    def schedule_maintenance(
+        self,
+        resource_id: str,
+        *,
+        scheduled_ns: int,
+        pending_by_ns: int | None = None,
+        run_type: str = DEFAULT_TYPE,
+    ) -> MaintenanceView:
+        """A maintenance run for the instance (test control: Render schedules them itself)."""
+        check_text(run_type, "type")
+        with self._lock:
+            self._instance(resource_id)
+            now = self._clock()
+            run = self._maintenance.schedule(
+                resource_id,
+                scheduled_ns=scheduled_ns,
+                pending_by_ns=pending_by_ns,
+                run_type=run_type,
+                now=now,
+            )
+            with self._saving(f"maintenance {run.id}"):
+                self._put_run(run)
+            self._maintenance.add(run)
+            return self._maintenance.view(run, now)
+
+    def list_maintenance(self, filters: MaintenanceFilters) -> list[MaintenanceView]:
+        """``list-maintenance``: scheduled and recent runs, by ``scheduledAt``."""
+        with self._lock:
+            now = self._clock()
+            views = [self._maintenance.view(run, now) for run in self._maintenance.runs()]
+            return [
+                view
+                for view in views
+                if _in(filters.resource_ids, view.resource_id)
+                and _in(filters.owner_ids, self._instances[view.resource_id].owner_id)
+                and _in(filters.states, view.state)
+            ]
+
+    def retrieve_maintenance(self, run_id: str) -> MaintenanceView:
+        """``retrieve-maintenance``."""
+        with self._lock:
+            return self._maintenance.view(self._maintenance.get(run_id), self._clock())
+
+    def update_maintenance(self, run_id: str, scheduled_ns: int) -> None:
+        """``update-maintenance``: a scheduled run moves within its window (400 otherwise)."""
+        with self._lock:
+            run = self._maintenance.get(run_id)
+            self._maintenance.check_reschedule(
+                run, scheduled_ns, now_ns=self._wall_clock_ns(), now=self._clock()
+            )
+            with self._saving(f"maintenance {run.id}"):
+                self._put_run(replace(run, scheduled_ns=scheduled_ns))
+            run.scheduled_ns = scheduled_ns
+
+    def trigger_maintenance(self, run_id: str) -> None:
+        """``trigger-maintenance``: the scheduled run starts now (a real restart of the server).
+
+        Refused (400) while the instance is creating, suspended or starting again: a restart
+        cannot run then (inferred).
+        """
+        with self._lock:
+            run = self._maintenance.get(run_id)
+            now = self._clock()
+            self._maintenance.check_trigger(run, now)
+            instance = self._instance(run.resource_id)
+            status = instance.lifecycle.status(now)
+            if status in _NOT_RUNNABLE or instance.lifecycle.resuming(now):
+                raise errors.BadRequest(
+                    f"Key Value instance {instance.id} is {status}; maintenance {run.id} can be "
+                    "triggered once it is available"
+                )
+            self._run_maintenance(run, instance)
+
+    def run_due_maintenance(self) -> list[str]:
+        """Start every scheduled run whose ``scheduledAt`` has come; the ids of those started.
+
+        Called before every API request (no timers: time moves with the emulator's clock), so
+        a read after the due time sees the run in progress or done. A run of an instance that
+        cannot restart now (creating, suspended) waits.
+        """
+        started: list[str] = []
+        with self._lock:
+            now = self._clock()
+            for run in self._maintenance.due(self._wall_clock_ns()):
+                instance = self._instances.get(run.resource_id)
+                if instance is None or (
+                    instance.lifecycle.status(now) in _NOT_RUNNABLE
+                    or instance.lifecycle.resuming(now)
+                ):
+                    continue
+                self._run_maintenance(run, instance)
+                started.append(run.id)
+        return started
+
+    def _run_maintenance(self, run: MaintenanceRun, instance: _Instance) -> None:
+        """Restart the server for ``run``; a failed restart marks the run ``failed``."""
+        now = self._clock()
+        try:
+            with self._saving(f"maintenance {run.id}"):
+                self._put_run(replace(run, state="in_progress"))
+                self._restart_server(instance, instance, f"maintenance {run.id}")
+        except errors.InternalError as exc:
+            logger.warning("maintenance %s of %s failed: %s", run.id, instance.id, exc.message)
+            with contextlib.suppress(errors.InternalError), self._saving(f"run {run.id}"):
+                self._put_run(replace(run, state="failed"))
+            run.state = "failed"
+            return
+        run.state, run.started_at = "in_progress", now
+        instance.lifecycle.restart(RestartKind.MAINTENANCE, now)
+
+    def _put_run(self, run: MaintenanceRun) -> None:
+        if self._store is not None:
+            self._store.put_maintenance(
+                MaintenanceRow(
+                    run.id,
+                    run.sequence,
+                    run.resource_id,
+                    run.type,
+                    run.scheduled_ns,
+                    run.pending_by_ns,
+                    run.state,
+                )
+            )
+
+    # -- metrics --
+
+    def get_metrics(self, metric: Metric, query: MetricsQuery) -> list[Series]:
+        """``get-memory`` / ``get-active-connections`` / ``get-cpu`` (see ``metrics.py``).
+
+        Each named instance's server is sampled now (one ``INFO``); ids without an instance
+        select no series. The range defaults to the last hour, as the spec says.
+        """
+        with self._lock:
+            now_ns = self._wall_clock_ns()
+            end_ns = now_ns if query.end_ns is None else query.end_ns
+            start_ns = (
+                end_ns - DEFAULT_RANGE_SECONDS * 1_000_000_000
+                if query.start_ns is None
+                else query.start_ns
+            )
+            if start_ns > end_ns:
+                raise errors.InvalidQueryParameter("startTime", "must not be after endTime")
+            series: list[Series] = []
+            for resource_id in dict.fromkeys(query.resource_ids):
+                instance = self._instances.get(resource_id)
+                if instance is None:
+                    continue
+                self._sample(instance, now_ns)
+                found = points(
+                    metric,
+                    self._metrics.samples(resource_id),
+                    start_ns=start_ns,
+                    end_ns=end_ns,
+                    resolution=query.resolution_seconds,
+                )
+                series.append(Series(resource_id, metric.unit, found))
+            return series
+
+    def _sample(self, instance: _Instance, now_ns: int) -> None:
+        """Record what the instance's server says now (nothing while it is suspended)."""
+        if self._plane is None:
+            return
+        try:
+            stats = self._plane.stats(instance.id)
+        except Exception as exc:  # a server that does not answer has no point in this bucket
+            logger.warning("no metrics sample of %s: %s", instance.id, exc)
+            return
+        if stats is not None:
+            self._metrics.record(instance.id, Sample(now_ns, stats))
 
     # -- log streams --
 
@@ -799,6 +1099,7 @@ def _instance_row(instance: _Instance) -> InstanceRow:
         suspended=instance.lifecycle.suspended,
         log_stream=_log_stream_row(instance.log_stream),
         ports=_ports(instance.endpoints),
+        internal_auth=instance.internal_auth,
     )
 
 

@@ -21,6 +21,21 @@ on ``Emulator`` for in-process tests:
   "ownerId": "tea-…", "projectId": "prj-…", "protectedStatus": "unprotected",
   "networkIsolationEnabled": false}`` (all but ``name`` optional; ``ownerId`` defaults to the
   emulator's workspace, ``projectId`` to a new id: pass one to put environments in one project).
+- ``POST /_emulator/key-value/{instanceId}/internal-auth`` → 204: ``{"enabled": true}``
+  switches Render's internal authentication on (``false``: off) as its Dashboard does -- the
+  instance restarts (``config_restart`` for the restart delay, the server process really
+  restarts), then the internal URL needs the password and connection info's internal URL is
+  ``redis://default:<password>@…``. Before it is on, ``default`` accepts any password.
+  ``GET`` → 200 ``{"enabled": bool}``. 404 for an unknown instance, 409 while suspended.
+- ``POST /_emulator/key-value/{instanceId}/rotate-password`` → 204: a new password, applied
+  live; the old one gets ``WRONGPASS`` (connection info shows the new one).
+- ``POST /_emulator/maintenance`` → 201 maintenance run (Render's shape): ``{"resourceId":
+  "red-…", "scheduledAt": "2026-12-10T04:00:00Z", "pendingMaintenanceBy": "…", "type":
+  "software_upgrade"}`` (``pendingMaintenanceBy`` and ``type`` optional) schedules a run as
+  Render does by itself; the instance then reads ``maintenance_scheduled`` with its
+  ``maintenance`` object, and ``/v1/maintenance`` serves it. It runs (a real restart of the
+  server) when triggered, or at the first API request once ``scheduledAt`` has come on the
+  emulator's clock. One open run per instance (400 for a second).
 - ``GET /_emulator/health`` → 200 ``{"ok": true}``.
 """
 
@@ -30,6 +45,7 @@ import fnmatch
 import itertools
 import json
 import logging
+import re
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -38,13 +54,18 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from . import errors, shapes
+from . import errors, ids, shapes
 from .backend import Backend
+from .maintenance import DEFAULT_TYPE
 
 logger = logging.getLogger("pulumi_render_kv.emulator.control")
 
 # An hour: longer than any client's timeout, so every delay a test needs fits.
 MAX_FAULT_DELAY = 3600.0
+
+_INSTANCE = r"/key-value/(?P<instance_id>[^/]+)"
+_INTERNAL_AUTH = re.compile(_INSTANCE + "/internal-auth")
+_ROTATE_PASSWORD = re.compile(_INSTANCE + "/rotate-password")
 
 
 @dataclass(frozen=True)
@@ -222,6 +243,15 @@ def _json(status: int, body: Any = None) -> Response:
     return Response(json.dumps(body), status=status, content_type="application/json; charset=utf-8")
 
 
+def _timestamp(value: Any, key: str) -> int:
+    if not isinstance(value, str):
+        raise ValueError(f"{key} (an RFC 3339 date-time, e.g. 2026-12-10T04:00:00Z) is required")
+    try:
+        return ids.parse_timestamp(value)
+    except ValueError:
+        raise ValueError(f"{key} {value!r} is not an RFC 3339 date-time") from None
+
+
 def _optional_int(body: dict[str, Any], key: str) -> int | None:
     value = body.get(key)
     if value is None:
@@ -280,11 +310,62 @@ class ControlPlane:
             ),
             ("DELETE", "/requests"): self._clear_requests,
             ("POST", "/environments"): self._add_environment,
+            ("POST", "/maintenance"): self._schedule_maintenance,
         }
         handler = handlers.get(route)
-        if handler is None:
-            return _json(404, {"message": f"not found: {request.path}"})
-        return handler(request)
+        if handler is not None:
+            return handler(request)
+        method, path = route
+        for pattern, methods in self._instance_routes().items():
+            found = pattern.fullmatch(path)
+            if found is not None and method in methods:
+                return methods[method](request, found["instance_id"])
+        return _json(404, {"message": f"not found: {request.path}"})
+
+    def _instance_routes(
+        self,
+    ) -> dict[re.Pattern[str], dict[str, Callable[[Request, str], Response]]]:
+        return {
+            _INTERNAL_AUTH: {"GET": self._get_internal_auth, "POST": self._set_internal_auth},
+            _ROTATE_PASSWORD: {"POST": self._rotate_password},
+        }
+
+    def _schedule_maintenance(self, request: Request) -> Response:
+        body = self._body(request)
+        known = {"resourceId", "scheduledAt", "pendingMaintenanceBy", "type"}
+        if unknown := sorted(set(body) - known):
+            raise ValueError(f"unknown maintenance fields: {', '.join(unknown)}")
+        resource_id = body.get("resourceId")
+        if not isinstance(resource_id, str) or not resource_id:
+            raise ValueError("resourceId (a red-… id) is required")
+        run_type = body.get("type", DEFAULT_TYPE)
+        if not isinstance(run_type, str):
+            raise ValueError("type must be a string")
+        pending = body.get("pendingMaintenanceBy")
+        view = self._backend.schedule_maintenance(
+            resource_id,
+            scheduled_ns=_timestamp(body.get("scheduledAt"), "scheduledAt"),
+            pending_by_ns=None if pending is None else _timestamp(pending, "pendingMaintenanceBy"),
+            run_type=run_type,
+        )
+        return _json(201, shapes.render_maintenance(view))
+
+    def _get_internal_auth(self, _: Request, instance_id: str) -> Response:
+        return _json(200, {"enabled": self._backend.internal_auth_enabled(instance_id)})
+
+    def _set_internal_auth(self, request: Request, instance_id: str) -> Response:
+        body = self._body(request)
+        if unknown := sorted(set(body) - {"enabled"}):
+            raise ValueError(f"unknown internal-auth fields: {', '.join(unknown)}")
+        enabled = body.get("enabled")
+        if not isinstance(enabled, bool):
+            raise ValueError('enabled (true or false) is required, e.g. {"enabled": true}')
+        self._backend.set_internal_auth(instance_id, enabled)
+        return _json(204)
+
+    def _rotate_password(self, _: Request, instance_id: str) -> Response:
+        self._backend.rotate_password(instance_id)
+        return _json(204)
 
     def _do_reset(self, _: Request) -> Response:
         self._reset()

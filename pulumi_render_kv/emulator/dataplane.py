@@ -4,11 +4,19 @@ Every instance gets its own ``valkey-server`` (or ``redis-server``) process on a
 port, with its own directory under ``data_dir/<instance_id>`` and the instance's memory limit,
 eviction policy and persistence mode. It is reachable two ways, as on Render:
 
-- *internal*: ``redis://127.0.0.1:<internal_port>``, the server's own plain port with the
-  password-less ``default`` user, like Render's private-network URL ``redis://red-xxx:6379``;
+- *internal*: ``redis://127.0.0.1:<internal_port>``, a plain relay (:mod:`._ready_gate`) to the
+  server's port with the password-less ``default`` user, like Render's private-network URL
+  ``redis://red-xxx:6379``. With internal authentication (``InstanceConfig.internal_auth``)
+  the ``default`` user needs the instance's password, set at every start: the server itself
+  answers ``NOAUTH`` and ``WRONGPASS``;
 - *external*: ``rediss://<instance_id>:<password>@127.0.0.1:<external_port>``, a TLS gate
   (:mod:`._proxy`) that admits only addresses in the instance's IP allow list and only clients
   that log in as the ACL user ``<instance_id>`` that this module creates on the server.
+
+Both endpoints take connections only while the instance's ``serving`` predicate (given to
+:meth:`DataPlane.start`; the backend's lifecycle) says it is available: a ``creating`` or
+restarting instance does not answer ``PING``, as on Render. The server's own port, which the
+data plane reconfigures the server through, is not an endpoint.
 
 This module orchestrates: it keeps the instances, their locks and their state, and drives the
 helpers that each do one job -- :mod:`._process` (binary, spawn, readiness, stop, parent-death
@@ -51,6 +59,7 @@ from ._process import (
     wait_ready,
 )
 from ._proxy import TlsGateProxy
+from ._ready_gate import ReadinessGate
 from ._server_config import (
     INSTANCE_ID,
     apply_live,
@@ -58,10 +67,11 @@ from ._server_config import (
     run_checked,
     server_args,
     set_acl_user,
+    set_default_user,
     validate,
 )
 from ._tls import TlsFiles, ensure_certificates, server_context
-from .plane import DataPlaneError, Endpoints, InstanceConfig
+from .plane import DataPlaneError, Endpoints, InstanceConfig, ServerStats, Serving
 
 __all__ = [
     "DataPlane",
@@ -75,14 +85,21 @@ __all__ = [
 _START_ATTEMPTS = 5
 
 
+def _always_serving() -> bool:
+    return True
+
+
 @dataclass
 class _Instance:
     config: InstanceConfig
     directory: Path
-    internal_port: int = 0
+    internal_port: int = 0  # the readiness gate's (the internal endpoint)
     external_port: int = 0
+    server_port: int = 0  # the server process's own, for the data plane's admin connections
+    serving: Serving = _always_serving
     process: subprocess.Popen[bytes] | None = None
     gate: TlsGateProxy | None = None
+    internal_gate: ReadinessGate | None = None
     removed: bool = False  # stopped (deleted) while another call waited for the lock
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -126,11 +143,18 @@ class DataPlane:
         """The self-signed CA certificate that clients of the external endpoint trust."""
         return self._tls.ca_cert
 
-    def start(self, config: InstanceConfig, *, ports: tuple[int, int] | None = None) -> Endpoints:
-        """Start a new instance's server and TLS gate; data already in its directory is kept.
+    def start(
+        self,
+        config: InstanceConfig,
+        *,
+        ports: tuple[int, int] | None = None,
+        serving: Serving | None = None,
+    ) -> Endpoints:
+        """Start a new instance's server and its gates; data already in its directory is kept.
 
         ``ports`` (internal, external) are taken when free, as resume takes back its own;
-        otherwise, and without them, free ports are picked.
+        otherwise, and without them, free ports are picked. ``serving`` is asked at every new
+        connection, on either endpoint, for the instance's whole life (default: always yes).
         """
         networks = validate(config)
         internal, external = ports or (0, 0)
@@ -139,6 +163,7 @@ class DataPlane:
             directory=self._data_dir / config.instance_id,
             internal_port=internal,
             external_port=external,
+            serving=serving or _always_serving,
         )
         with self._lock:
             self._ensure_open()
@@ -194,6 +219,38 @@ class DataPlane:
                 return self._endpoints_of(instance)
             return self._launch(instance, parse_allow_list(instance.config.allow_list))
 
+    def restart(self, config: InstanceConfig) -> Endpoints:
+        """Stop the server gracefully and start it again with ``config``, on its ports if free.
+
+        Every client is disconnected, as by a Render restart; what the persistence mode keeps
+        survives (with ``off``, the data is gone). A suspended instance keeps ``config`` for
+        ``resume()``.
+        """
+        networks = validate(config)
+        with self._locked(config.instance_id) as instance:
+            if instance.process is None:
+                instance.config = config
+                return self._endpoints_of(instance)
+            self._shut_down(instance, graceful=True)
+            instance.config = config
+            return self._launch(instance, networks)
+
+    def stats(self, instance_id: str) -> ServerStats | None:
+        """``INFO`` of the live server (``None`` while suspended), for the metrics endpoints."""
+        with self._locked(instance_id) as instance:
+            if instance.process is None:
+                return None
+            with self._admin(instance) as client:
+                info = client.info("everything")
+        return ServerStats(
+            used_memory=int(info["used_memory"]),
+            # The INFO itself came over one more connection: not a client of the instance.
+            connected_clients=max(0, int(info["connected_clients"]) - 1),
+            cpu_seconds=float(info["used_cpu_sys"]) + float(info["used_cpu_user"]),
+            server_time_us=int(info.get("server_time_usec", 0)),
+            uptime_seconds=int(info["uptime_in_seconds"]),
+        )
+
     def stop(self, instance_id: str) -> None:
         """Stop the instance's server and delete its data. An unknown id is a no-op.
 
@@ -228,6 +285,9 @@ class DataPlane:
                 if instance.gate is not None:
                     instance.gate.close()
                     instance.gate = None
+                if instance.internal_gate is not None:
+                    instance.internal_gate.close()
+                    instance.internal_gate = None
             # SIGTERM everyone first, then wait: shutdowns (final snapshots) run in parallel.
             for instance in instances:
                 if instance.process is not None and instance.process.poll() is None:
@@ -285,13 +345,10 @@ class DataPlane:
             delete_persisted_files(instance.directory)
         log_path = instance.directory / "server.log"
         stderr_path = instance.directory / "server.stderr"
-        preferred = instance.internal_port
         process: subprocess.Popen[bytes] | None = None
         failure = ""
         for _attempt in range(_START_ATTEMPTS):
-            port = preferred if preferred and _ports.port_is_free(self._host, preferred) else 0
-            port = port or _ports.free_port(self._host)
-            preferred = 0
+            port = _ports.free_port(self._host)
             offsets = (log_size(log_path), log_size(stderr_path))
             candidate = self._spawn(instance, port, log_path, stderr_path)
             problem = wait_ready(candidate, self._host, port)
@@ -311,10 +368,27 @@ class DataPlane:
                 f"check `{self._binary} --version`, and see {instance.directory}."
             )
         instance.process = process
-        instance.internal_port = port
+        instance.server_port = port
         try:
             with self._admin(instance) as client:
                 set_acl_user(client, config.instance_id, config.password)
+                if config.internal_auth:
+                    # A fresh server's `default` has no password (ACLs are not persisted).
+                    set_default_user(client, config.instance_id, config.password)
+            internal_gate = ReadinessGate(
+                name=config.instance_id,
+                host=self._host,
+                backend_port=port,
+                serving=instance.serving,
+            )
+            instance.internal_gate = internal_gate
+            try:
+                instance.internal_port = internal_gate.start(instance.internal_port)
+            except OSError as error:
+                raise DataPlaneError(
+                    f"Could not listen for {config.instance_id}'s internal endpoint on "
+                    f"{self._host}: {error}"
+                ) from error
             gate = TlsGateProxy(
                 name=config.instance_id,
                 host=self._host,
@@ -322,6 +396,7 @@ class DataPlane:
                 context=self._tls_context,
                 username=config.instance_id,
                 allow_list=networks,
+                serving=instance.serving,
             )
             try:
                 instance.external_port = gate.start(instance.external_port)
@@ -358,10 +433,16 @@ class DataPlane:
 
     @contextlib.contextmanager
     def _admin(self, instance: _Instance) -> Iterator[redis.Redis]:
-        """A client on the internal port for reconfiguring the live server."""
+        """A client on the internal port for reconfiguring the live server.
+
+        It logs in as ``default`` with the instance's password: accepted by a password-less
+        ``default`` (any password is) and required once internal authentication is on.
+        """
         client = redis.Redis(
             host=self._host,
-            port=instance.internal_port,
+            port=instance.server_port,
+            username="default",
+            password=instance.config.password,
             socket_timeout=10,
             socket_connect_timeout=5,
             retry=Retry(NoBackoff(), 0),  # a failure here is reported, not hidden by back-off
@@ -372,7 +453,7 @@ class DataPlane:
         except (redis.ConnectionError, redis.TimeoutError) as error:
             raise DataPlaneError(
                 f"The server of {instance.config.instance_id} is not reachable on port "
-                f"{instance.internal_port}: {error}. See {instance.directory / 'server.log'}."
+                f"{instance.server_port}: {error}. See {instance.directory / 'server.log'}."
             ) from error
         finally:
             client.close()
@@ -387,10 +468,13 @@ class DataPlane:
         apply_live(client, instance.config, config, instance.directory / "server.log", applied)
 
     def _shut_down(self, instance: _Instance, *, graceful: bool) -> None:
-        """Close the gate first (no new external clients), then stop the server."""
+        """Close the gates first (no new clients), then stop the server."""
         if instance.gate is not None:
             instance.gate.close()
             instance.gate = None
+        if instance.internal_gate is not None:
+            instance.internal_gate.close()
+            instance.internal_gate = None
         if instance.process is not None:
             reap(instance.process, graceful=graceful)
             instance.process = None

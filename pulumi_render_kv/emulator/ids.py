@@ -1,7 +1,8 @@
 """Identifiers, passwords and timestamps in Render's formats.
 
 - Key Value ids: ``red-`` + 20 chars ``[a-z0-9]`` (Render's are xids, e.g.
-  ``red-d8k3stdodlmc73btr2q0``); workspaces ``tea-…``, environments ``evm-…``, projects ``prj-…``.
+  ``red-d8k3stdodlmc73btr2q0``); workspaces ``tea-…``, environments ``evm-…``, projects ``prj-…``,
+  maintenance runs ``mrn-…``.
 - Passwords: 32 chars ``[A-Za-z0-9]``.
 - Timestamps: RFC 3339 UTC. Create responses carry nanoseconds, later reads microseconds (the
   nanoseconds rounded, as a Postgres ``timestamp`` column stores them), both
@@ -24,6 +25,7 @@ INSTANCE_PREFIX = "red-"
 OWNER_PREFIX = "tea-"
 ENVIRONMENT_PREFIX = "evm-"
 PROJECT_PREFIX = "prj-"
+MAINTENANCE_PREFIX = "mrn-"
 ID_BODY_LENGTH = 20
 PASSWORD_LENGTH = 32
 
@@ -50,6 +52,11 @@ def new_environment_id() -> str:
 def new_project_id() -> str:
     """A project id: ``prj-`` + 20 chars ``[a-z0-9]``."""
     return PROJECT_PREFIX + _random_body()
+
+
+def new_maintenance_id() -> str:
+    """A maintenance run id: ``mrn-`` + 20 chars ``[a-z0-9]`` (the spec's pattern)."""
+    return MAINTENANCE_PREFIX + _random_body()
 
 
 def new_password() -> str:

@@ -20,6 +20,10 @@ Progressions (each marked observed, documented or inferred):
   right after the resume's 202 may say ``suspended`` on Render); then ``unavailable`` for
   ``restart_delay`` seconds (inferred; Render's SDK waiter treats it as transient), then
   ``available``. The server process itself starts at the resume request.
+
+The data plane follows the status (:meth:`InstanceLifecycle.serving`): its endpoints take
+connections only while the instance reads ``available``, so seconds-until-``PING`` measures
+readiness as on Render, where a ``creating`` or restarting instance does not answer yet.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ class RestartKind(StrEnum):
     """Why an instance restarts, and the status it shows meanwhile."""
 
     PLAN = "updating_instance"
-    CONFIG = "config_restart"
+    CONFIG = "config_restart"  # also internal authentication switched on or off
+    MAINTENANCE = "maintenance_in_progress"
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,16 @@ class InstanceLifecycle:
             if now < started + self._settings.restart_delay:
                 return kind.value
         return "available"
+
+    def serving(self, now: float) -> bool:
+        """Whether the instance's server takes connections at ``now``: only while ``available``.
+
+        Every other status refuses them -- ``creating``, a restart of any cause (whatever calls
+        :meth:`restart`), ``suspended`` and ``unavailable`` -- as Render's instance does not
+        answer before it is up. Safe to call without the backend's lock (the data plane's gate
+        threads do, at each connection): it only reads attributes that are replaced whole.
+        """
+        return self.status(now) == "available"
 
     def restart(self, kind: RestartKind, now: float) -> None:
         """A restarting change was applied at ``now`` (absorbed while still creating)."""

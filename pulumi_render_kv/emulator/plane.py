@@ -9,6 +9,7 @@ backend, the HTTP layer and the fakes can use these types without loading the pr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -19,7 +20,13 @@ __all__ = [
     "Endpoints",
     "InstanceConfig",
     "PlaneEndpoints",
+    "ServerStats",
+    "Serving",
 ]
+
+# Asked by the data plane at each new connection (and before relaying each request): False while
+# the instance is not available (creating, restarting, suspended), so the connection is dropped.
+Serving = Callable[[], bool]
 
 # Render's persistence modes (the API's ``persistenceMode`` enum), in the spec's order. One list
 # for the API's validation (backend) and the data plane's.
@@ -36,6 +43,9 @@ class InstanceConfig:
     maxmemory_policy: str  # Valkey spelling, e.g. "allkeys-lru", "noeviction"
     persistence: str  # one of PERSISTENCE_MODES: "journal_snapshot" | "snapshot" | "off"
     allow_list: tuple[str, ...]  # CIDR blocks that may use the external endpoint; () = none
+    # Render's "internal authentication" (Dashboard only): the internal port's `default` user
+    # then needs `password` too. Off, `default` has no password and accepts any (as Render's).
+    internal_auth: bool = False
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,19 @@ class Endpoints:
     host: str  # a loopback address, "127.0.0.1" unless told ("::1"): bracket it in URLs
     internal_port: int  # plain RESP, no password (as Render's private network)
     external_port: int  # TLS + password, gated by allow_list
+
+
+@dataclass(frozen=True)
+class ServerStats:
+    """What one ``INFO`` of a live server says, for the metrics endpoints."""
+
+    used_memory: int  # bytes (INFO memory: used_memory)
+    connected_clients: int  # clients other than the one that asked (INFO clients)
+    cpu_seconds: float  # used_cpu_sys + used_cpu_user since the process started
+    # The server's clock when it answered (INFO server: server_time_usec); 0 from a server that
+    # does not report it (before Redis 7), whose CPU is then averaged since its start.
+    server_time_us: int
+    uptime_seconds: int  # since the process started (INFO server: uptime_in_seconds)
 
 
 class DataPlaneError(Exception):
@@ -67,14 +90,25 @@ class DataPlaneLike(Protocol):
 
     ``start``'s ``ports`` are (internal, external) to take back when free: an instance brought
     back after an emulator restart keeps its connection strings, as a Render instance's never
-    change; a port another program holds is replaced by a free one.
+    change; a port another program holds is replaced by a free one. ``serving`` (default: always)
+    gates both endpoints for the instance's whole life, across suspend and resume.
+
+    ``restart`` stops the server (gracefully: it saves what its persistence mode keeps) and
+    starts it again with ``config``, on the same ports when free: every client is disconnected,
+    as by a Render restart. ``stats`` is ``None`` for a suspended instance.
     """
 
     def start(
-        self, config: InstanceConfig, *, ports: tuple[int, int] | None = None
+        self,
+        config: InstanceConfig,
+        *,
+        ports: tuple[int, int] | None = None,
+        serving: Serving | None = None,
     ) -> PlaneEndpoints: ...
     def apply(self, config: InstanceConfig, *, flush: bool = False) -> None: ...
     def suspend(self, instance_id: str) -> None: ...
     def resume(self, instance_id: str) -> PlaneEndpoints: ...
+    def restart(self, config: InstanceConfig) -> PlaneEndpoints: ...
+    def stats(self, instance_id: str) -> ServerStats | None: ...
     def stop(self, instance_id: str) -> None: ...
     def close(self) -> None: ...

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from . import errors
 from .lifecycle import InstanceLifecycle
+from .maintenance import MaintenanceView
 from .plane import PlaneEndpoints
 
 # --- facts about Render: plans, regions, policies (https://render.com/docs/key-value) -------
@@ -127,6 +128,15 @@ class ListFilters:
     limit: int = 20
 
 
+@dataclass(frozen=True)
+class MaintenanceFilters:
+    """Parsed ``list-maintenance`` query; OR within a filter, AND across filters."""
+
+    resource_ids: tuple[str, ...] | None = None
+    owner_ids: tuple[str, ...] | None = None
+    states: tuple[str, ...] | None = None
+
+
 # --- state and views --------------------------------------------------------------------------
 
 
@@ -183,6 +193,8 @@ class _Instance:
     lifecycle: InstanceLifecycle
     endpoints: PlaneEndpoints | None = field(default=None)
     log_stream: LogStreamOverride | None = None
+    # Render's internal authentication (a Dashboard setting, not in the API's shapes).
+    internal_auth: bool = False
 
 
 @dataclass(frozen=True)
@@ -203,6 +215,7 @@ class InstanceView:
     created_ns: int
     updated_ns: int
     fresh: bool = False
+    maintenance: MaintenanceView | None = None  # the scheduled or running one
 
     @property
     def dashboard_url(self) -> str:

@@ -32,6 +32,7 @@ from werkzeug.wrappers import Request, Response
 from . import errors, ids, shapes
 from .backend import Backend
 from .control import ControlPlane, Fault, FaultInjector, RequestLog, RequestRecord
+from .metrics import Metric
 from .ratelimit import Decision, RateLimitWindows
 from .shapes import Flavor
 
@@ -199,6 +200,9 @@ class Api:
             self._check_accept(request)
             shapes.check_body_size(request)
             route, params = self._match(request)
+            # Time moves with the emulator's clock, not timers: runs that came due since the
+            # last request start now, so this request already sees them.
+            self.backend.run_due_maintenance()
             reply = route.handler(self, Call(request, params, route.flavor))
         except errors.ApiError as error:
             return self._error_response(error)
@@ -359,6 +363,45 @@ class Api:
         self.backend.delete_resource_log_stream(call.params["resource_id"])
         return Reply(204)
 
+    def list_maintenance(self, call: Call) -> Reply:
+        """``list-maintenance``: a bare array of runs."""
+        views = self.backend.list_maintenance(shapes.parse_maintenance_query(self._args(call)))
+        return Reply(200, [shapes.render_maintenance(view) for view in views])
+
+    def retrieve_maintenance(self, call: Call) -> Reply:
+        """``retrieve-maintenance``."""
+        view = self.backend.retrieve_maintenance(call.params["maintenance_id"])
+        return Reply(200, shapes.render_maintenance(view))
+
+    def update_maintenance(self, call: Call) -> Reply:
+        """``update-maintenance``: 202, no body (Render applies it asynchronously)."""
+        run_id = call.params["maintenance_id"]
+        self.backend.retrieve_maintenance(run_id)  # 404 before body errors, like a lookup
+        scheduled_ns = shapes.parse_maintenance_update(self._body(call))
+        self.backend.update_maintenance(run_id, scheduled_ns)
+        return Reply(202)
+
+    def trigger_maintenance(self, call: Call) -> Reply:
+        """``trigger-maintenance``: 202, no body."""
+        self.backend.trigger_maintenance(call.params["maintenance_id"])
+        return Reply(202)
+
+    def _metrics(self, call: Call, metric: Metric) -> Reply:
+        series = self.backend.get_metrics(metric, shapes.parse_metrics_query(self._args(call)))
+        return Reply(200, shapes.render_time_series(series))
+
+    def get_memory(self, call: Call) -> Reply:
+        """``get-memory``."""
+        return self._metrics(call, Metric.MEMORY)
+
+    def get_active_connections(self, call: Call) -> Reply:
+        """``get-active-connections``."""
+        return self._metrics(call, Metric.ACTIVE_CONNECTIONS)
+
+    def get_cpu(self, call: Call) -> Reply:
+        """``get-cpu``."""
+        return self._metrics(call, Metric.CPU)
+
     def list_owners(self, call: Call) -> Reply:
         """``list-owners``."""
         names, emails, cursor, limit = shapes.parse_owner_query(self._args(call))
@@ -416,6 +459,13 @@ ROUTES: tuple[Route, ...] = (
             ("DELETE", Api.delete_resource_log_stream),
         )
     ),
+    Route("GET", _path("/v1/maintenance"), Api.list_maintenance),
+    Route("GET", _path("/v1/maintenance/{maintenance_id}"), Api.retrieve_maintenance),
+    Route("PATCH", _path("/v1/maintenance/{maintenance_id}"), Api.update_maintenance),
+    Route("POST", _path("/v1/maintenance/{maintenance_id}/trigger"), Api.trigger_maintenance),
+    Route("GET", _path("/v1/metrics/memory"), Api.get_memory),
+    Route("GET", _path("/v1/metrics/active-connections"), Api.get_active_connections),
+    Route("GET", _path("/v1/metrics/cpu"), Api.get_cpu),
     Route("GET", _path("/v1/owners"), Api.list_owners),
     Route("GET", _path("/v1/owners/{owner_id}"), Api.retrieve_owner),
     Route("GET", _path("/v1/environments/{environment_id}"), Api.retrieve_environment),

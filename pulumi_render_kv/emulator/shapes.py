@@ -17,6 +17,9 @@ from typing import Any
 from werkzeug.wrappers import Request
 
 from . import errors, ids
+from .maintenance import MAINTENANCE_STATES, MaintenanceView
+from .metrics import DEFAULT_RESOLUTION as DEFAULT_METRICS_RESOLUTION
+from .metrics import MIN_RESOLUTION, MetricsQuery, Series
 from .records import (
     CidrBlock,
     ConnectionInfo,
@@ -25,6 +28,7 @@ from .records import (
     InstanceView,
     ListFilters,
     LogStreamOverride,
+    MaintenanceFilters,
     Owner,
     UpdateInput,
     check_text,
@@ -58,6 +62,7 @@ LIST_PARAMETERS = (
     "limit",
 )
 OWNER_LIST_PARAMETERS = ("name", "email", "cursor", "limit")
+MAINTENANCE_LIST_PARAMETERS = ("resourceId", "ownerId", "state")
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 
@@ -260,6 +265,26 @@ def parse_resource_ids_body(body: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
+def parse_maintenance_update(body: Any) -> int:
+    """The ``update-maintenance`` body ``{"scheduledAt": date-time}``: epoch nanoseconds.
+
+    The spec marks nothing required; a body without ``scheduledAt`` would change nothing, so
+    it is refused (ours).
+    """
+    data = _object(body)
+    _check_fields(data, ("scheduledAt",), "update-maintenance body")
+    if "scheduledAt" not in data:
+        raise errors.MissingField("scheduledAt")
+    value = _string(data, "scheduledAt") or ""
+    check_text(value, "scheduledAt")
+    try:
+        return ids.parse_timestamp(value)
+    except ValueError:
+        raise errors.InvalidFieldValue(
+            "scheduledAt", f"{value!r} is not an RFC 3339 date-time (e.g. 2026-06-09T16:25:25Z)"
+        ) from None
+
+
 # --- query strings in -----------------------------------------------------------------------
 
 
@@ -341,6 +366,81 @@ def parse_owner_query(
     return _csv(args, "name"), _csv(args, "email"), _single(args, "cursor"), _limit(args)
 
 
+def _repeated_csv(args: Mapping[str, list[str]], key: str) -> tuple[str, ...] | None:
+    """A parameter given as ``k=a,b`` or ``k=a&k=b`` (the spec's default style for arrays)."""
+    values = tuple(part for value in args.get(key, []) for part in value.split(",") if part)
+    return values or None
+
+
+def parse_maintenance_query(args: Mapping[str, list[str]]) -> MaintenanceFilters:
+    """The query of ``list-maintenance``: ``resourceId`` and ``ownerId`` are comma-separated
+    (``explode: false``); ``state`` may be repeated or comma-separated."""
+    _check_parameters(args, MAINTENANCE_LIST_PARAMETERS)
+    states = _repeated_csv(args, "state")
+    for state in states or ():
+        check_text(state, "state")
+        if state not in MAINTENANCE_STATES:
+            raise errors.InvalidQueryParameter(
+                "state", f"{state!r} is not one of: {', '.join(MAINTENANCE_STATES)}"
+            )
+    return MaintenanceFilters(
+        resource_ids=_csv(args, "resourceId"), owner_ids=_csv(args, "ownerId"), states=states
+    )
+
+
+# ``service`` is the spec's deprecated spelling of ``resource``. ``instance`` and
+# ``aggregationMethod`` (one server per Key Value instance: nothing to pick or aggregate) are
+# not emulated and refused.
+METRICS_PARAMETERS = ("resource", "service", "startTime", "endTime", "resolutionSeconds")
+
+
+def _metrics_time(args: Mapping[str, list[str]], key: str) -> int | None:
+    """A date-time (the spec's format) or epoch seconds (its description says both)."""
+    value = _single(args, key)
+    if value is None:
+        return None
+    try:
+        return (
+            int(float(value) * 1_000_000_000) if _is_number(value) else ids.parse_timestamp(value)
+        )
+    except ValueError:
+        raise errors.InvalidQueryParameter(
+            key, f"{value!r} is neither an RFC 3339 date-time nor epoch seconds"
+        ) from None
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def parse_metrics_query(args: Mapping[str, list[str]]) -> MetricsQuery:
+    """The query of the metrics routes: ``resource`` repeated or comma-separated (required)."""
+    _check_parameters(args, METRICS_PARAMETERS)
+    resource_ids = (_repeated_csv(args, "resource") or ()) + (_repeated_csv(args, "service") or ())
+    if not resource_ids:
+        raise errors.InvalidQueryParameter("resource", "is required (a red-… id)")
+    for resource_id in resource_ids:
+        check_text(resource_id, "resource")
+    raw = _single(args, "resolutionSeconds")
+    resolution = float(DEFAULT_METRICS_RESOLUTION)
+    if raw is not None:
+        if not _is_number(raw) or not float(raw) >= MIN_RESOLUTION or float(raw) == float("inf"):
+            raise errors.InvalidQueryParameter(
+                "resolutionSeconds", f"must be a number of seconds >= {MIN_RESOLUTION}, got {raw!r}"
+            )
+        resolution = float(raw)
+    return MetricsQuery(
+        resource_ids=resource_ids,
+        start_ns=_metrics_time(args, "startTime"),
+        end_ns=_metrics_time(args, "endTime"),
+        resolution_seconds=resolution,
+    )
+
+
 def parse_resource_ids_query(args: Mapping[str, list[str]]) -> tuple[str, ...]:
     """``?resourceIds=red-…,red-…`` of ``remove-resources-from-environment`` (required)."""
     _check_parameters(args, ("resourceIds",))
@@ -392,6 +492,24 @@ def render_instance(
         body["environmentId"] = view.environment_id
     if dashboard_url:
         body["dashboardUrl"] = view.dashboard_url
+    elif view.maintenance is not None:  # a detail field only (not in list items)
+        body["maintenance"] = render_maintenance(view.maintenance, with_resource_id=False)
+    return body
+
+
+def render_maintenance(view: MaintenanceView, *, with_resource_id: bool = True) -> JsonObject:
+    """A maintenance run (``GET /maintenance/{id}``), or ``keyValueDetail.maintenance``
+    (``with_resource_id=False``); ``pendingMaintenanceBy`` is absent when the run has none."""
+    body: JsonObject = {
+        "id": view.id,
+        "type": view.type,
+        "scheduledAt": ids.format_timestamp(view.scheduled_ns, nanoseconds=False),
+        "state": view.state,
+    }
+    if view.pending_by_ns is not None:
+        body["pendingMaintenanceBy"] = ids.format_timestamp(view.pending_by_ns, nanoseconds=False)
+    if with_resource_id:
+        body["resourceId"] = view.resource_id
     return body
 
 
@@ -441,3 +559,22 @@ def render_environment(environment: EnvironmentView) -> JsonObject:
         "protectedStatus": environment.protected_status,
         "networkIsolationEnabled": environment.network_isolation_enabled,
     }
+
+
+def render_time_series(series: list[Series]) -> list[JsonObject]:
+    """The metrics routes' answer: a bare array of time series, one per instance.
+
+    Points carry ``timestamp`` and ``value`` only: the spec lists a ``unit`` among a point's
+    required fields without declaring it (see the contract tests' documented deviation).
+    """
+    return [
+        {
+            "labels": [{"field": "resource", "value": one.resource_id}],
+            "values": [
+                {"timestamp": ids.format_timestamp(at_ns, nanoseconds=False), "value": number}
+                for at_ns, number in one.points
+            ],
+            "unit": one.unit,
+        }
+        for one in series
+    ]

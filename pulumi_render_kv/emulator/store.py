@@ -87,6 +87,20 @@ CREATE TABLE IF NOT EXISTS endpoints (
     internal_port INTEGER NOT NULL,
     external_port INTEGER NOT NULL
 );
+-- Added for internal authentication (a Dashboard setting), the same way: a row = it is on.
+CREATE TABLE IF NOT EXISTS internal_auth (
+    resource_id TEXT PRIMARY KEY
+);
+-- Maintenance runs (scheduled through the control plane), the same way.
+CREATE TABLE IF NOT EXISTS maintenance_runs (
+    id TEXT PRIMARY KEY,
+    sequence INTEGER NOT NULL,
+    resource_id TEXT NOT NULL,
+    type TEXT NOT NULL,
+    scheduled_ns INTEGER NOT NULL,
+    pending_by_ns INTEGER,
+    state TEXT NOT NULL
+);
 """
 
 
@@ -134,6 +148,7 @@ class InstanceRow:
     """A Key Value instance's settings; ``ip_allow_list`` is (cidrBlock, description) pairs.
 
     ``ports`` are its server's (internal, external) ports, ``None`` without a data plane.
+    ``internal_auth``: its internal URL needs the password (Render's internal authentication).
     """
 
     id: str
@@ -152,6 +167,7 @@ class InstanceRow:
     suspended: bool
     log_stream: LogStreamRow | None = None
     ports: tuple[int, int] | None = None
+    internal_auth: bool = False
 
 
 @dataclass(frozen=True)
@@ -164,12 +180,26 @@ class LogStreamRow:
 
 
 @dataclass(frozen=True)
+class MaintenanceRow:
+    """A maintenance run of an instance."""
+
+    id: str
+    sequence: int
+    resource_id: str
+    type: str
+    scheduled_ns: int
+    pending_by_ns: int | None
+    state: str
+
+
+@dataclass(frozen=True)
 class StoredState:
     """Everything in the file, each list in creation order."""
 
     owners: list[OwnerRow]
     environments: list[EnvironmentRow]
     instances: list[InstanceRow]
+    maintenance: list[MaintenanceRow] = field(default_factory=list)
 
 
 class StateStore:
@@ -290,13 +320,22 @@ class StateStore:
                     "SELECT i.id, i.sequence, i.name, i.owner_id, i.plan, i.region, "
                     "i.environment_id, i.maxmemory_policy, i.persistence_mode, i.ip_allow_list, "
                     "i.password, i.created_ns, i.updated_ns, i.suspended, "
-                    "l.setting, l.endpoint, l.token, e.internal_port, e.external_port "
+                    "l.setting, l.endpoint, l.token, e.internal_port, e.external_port, "
+                    "a.resource_id IS NOT NULL "
                     "FROM instances i LEFT JOIN log_streams l ON l.resource_id = i.id "
                     "LEFT JOIN endpoints e ON e.resource_id = i.id "
+                    "LEFT JOIN internal_auth a ON a.resource_id = i.id "
                     "ORDER BY i.sequence"
                 )
             ]
-        return StoredState(owners, environments, instances)
+            maintenance = [
+                MaintenanceRow(*row)
+                for row in self._db.execute(
+                    "SELECT id, sequence, resource_id, type, scheduled_ns, pending_by_ns, state "
+                    "FROM maintenance_runs ORDER BY sequence"
+                )
+            ]
+        return StoredState(owners, environments, instances, maintenance)
 
     # -- writing: one transaction each --
 
@@ -381,13 +420,38 @@ class StateStore:
                     "VALUES (?, ?, ?)",
                     (instance.id, *instance.ports),
                 )
+            if instance.internal_auth:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO internal_auth (resource_id) VALUES (?)", (instance.id,)
+                )
+            else:
+                self._db.execute("DELETE FROM internal_auth WHERE resource_id = ?", (instance.id,))
+
+    def put_maintenance(self, run: MaintenanceRow) -> None:
+        """Insert or replace a maintenance run."""
+        with self._writing("maintenance_runs"):
+            self._db.execute(
+                "INSERT OR REPLACE INTO maintenance_runs (id, sequence, resource_id, type, "
+                "scheduled_ns, pending_by_ns, state) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run.id,
+                    run.sequence,
+                    run.resource_id,
+                    run.type,
+                    run.scheduled_ns,
+                    run.pending_by_ns,
+                    run.state,
+                ),
+            )
 
     def delete_instance(self, instance_id: str) -> None:
-        """Forget an instance."""
+        """Forget an instance (and its maintenance runs)."""
         with self._writing("instances"):
             self._db.execute("DELETE FROM instances WHERE id = ?", (instance_id,))
             self._db.execute("DELETE FROM log_streams WHERE resource_id = ?", (instance_id,))
             self._db.execute("DELETE FROM endpoints WHERE resource_id = ?", (instance_id,))
+            self._db.execute("DELETE FROM internal_auth WHERE resource_id = ?", (instance_id,))
+            self._db.execute("DELETE FROM maintenance_runs WHERE resource_id = ?", (instance_id,))
 
     def close(self) -> None:
         """Close the file and let another emulator use the data dir; idempotent."""
@@ -492,6 +556,7 @@ def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
         log_token,
         internal_port,
         external_port,
+        internal_auth,
     ) = row
     return InstanceRow(
         id=instance_id,
@@ -514,4 +579,5 @@ def _instance_row(row: tuple[Any, ...]) -> InstanceRow:
             None if log_setting is None else LogStreamRow(log_setting, log_endpoint, log_token)
         ),
         ports=None if internal_port is None else (internal_port, external_port),
+        internal_auth=bool(internal_auth),
     )

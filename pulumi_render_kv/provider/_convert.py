@@ -8,7 +8,7 @@ the three happens here, so each layer keeps a single vocabulary.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +35,8 @@ LOCAL_INPUTS = tuple(
 SECRET_OUTPUTS = ("internalConnectionString", "externalConnectionString", "cliCommand")
 # Where clients connect: what an app stack reads, so a refresh that changes it says so.
 ENDPOINT_OUTPUTS = ("host", "port", *SECRET_OUTPUTS)
+# The outputs Render's detail gives (`detail_outputs`).
+DETAIL_OUTPUTS = ("ownerId", "status", "version", "dashboardUrl")
 # What `outputs` adds to the inputs: Render's answers, not the user's.
 COMPUTED_OUTPUTS = (
     "ownerId",
@@ -47,33 +49,63 @@ COMPUTED_OUTPUTS = (
 )
 
 
+_UNKNOWN_TEXT = rpc.UNKNOWN
+# Values that are never an unknown marker and hold none: returned as they are, without a
+# call. Exact types (no subclasses, no ABCs): a str or dict subclass takes the general path.
+_PLAIN_LEAVES = frozenset({float, bool, int, type(None)})
+
+# Every preview converts each resource's old and new properties in check and again in diff:
+# the walks below test exact types first (a `type(v) is str` costs a fraction of an
+# isinstance against the Mapping ABC) and convert leaves inline, without a call per value.
+
+
 def from_pulumi(value: Any) -> Any:
     """Pulumi's unknown markers (object or wire string) → ``spec.UNKNOWN``, recursively."""
-    # Strings and plain dicts first: they are almost every value, and the Mapping ABC check
-    # was a tenth of a preview's check and diff.
-    if isinstance(value, str):
-        return UNKNOWN if value == rpc.UNKNOWN else value
-    if isinstance(value, dict | Mapping):
-        return {k: from_pulumi(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    kind = type(value)
+    if kind in _PLAIN_LEAVES:
+        return value
+    if kind is str or isinstance(value, str):
+        return UNKNOWN if value == _UNKNOWN_TEXT else value
+    if kind is dict or isinstance(value, Mapping):
+        return _from_pulumi_items(value.items())
+    if kind is list or isinstance(value, list | tuple):
         return [from_pulumi(v) for v in value]
     return UNKNOWN if isinstance(value, Unknown) else value
+
+
+def _from_pulumi_items(items: Iterable[tuple[Any, Any]], *, skip_dunder: bool = False) -> Any:
+    out: dict[Any, Any] = {}
+    for key, value in items:
+        if skip_dunder and key.startswith("__"):
+            continue
+        kind = type(value)
+        if kind is str:
+            out[key] = UNKNOWN if value == _UNKNOWN_TEXT else value
+        elif kind in _PLAIN_LEAVES:
+            out[key] = value
+        else:
+            out[key] = from_pulumi(value)
+    return out
 
 
 def to_pulumi(value: Any) -> Any:
     """``spec.UNKNOWN`` → the wire's unknown string, which the SDK passes through as is."""
     if value is UNKNOWN:
-        return rpc.UNKNOWN
-    if isinstance(value, dict | Mapping):
+        return _UNKNOWN_TEXT
+    kind = type(value)
+    if kind is str or kind in _PLAIN_LEAVES:
+        return value
+    if kind is dict or isinstance(value, Mapping):
         return {k: to_pulumi(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if kind is list or isinstance(value, list | tuple):
         return [to_pulumi(v) for v in value]
     return value
 
 
 def user_inputs(props: Mapping[str, Any]) -> dict[str, Any]:
     """The resource's own inputs from a Pulumi dict (drops ``__provider`` and outputs)."""
-    return {k: v for k, v in from_pulumi(dict(props)).items() if not k.startswith("__")}
+    inputs: dict[str, Any] = _from_pulumi_items(props.items(), skip_dunder=True)
+    return inputs
 
 
 def _allow_list(spec: KeyValueSpec) -> list[CidrBlockAndDescription]:
@@ -188,21 +220,31 @@ def _in_recorded_order(live: Any, recorded: Any) -> Any:
     return sorted(live, key=position)  # stable: Render's order among the unrecorded
 
 
-def outputs(
-    inputs: Mapping[str, Any], detail: KeyValueDetail, connection: KeyValueConnectionInfo
-) -> dict[str, Any]:
-    """Everything the resource exposes: its inputs plus what Render computed."""
-    internal = connection.get_internal_connection_string()
-    parsed = urlsplit(internal)
+def detail_outputs(detail: KeyValueDetail) -> dict[str, Any]:
+    """The outputs Render's detail gives: what a status read or an update's answer says."""
     return {
-        **inputs,
         "ownerId": detail.owner.id,
         "status": detail.status,
         "version": detail.version,
         "dashboardUrl": detail.dashboard_url or catalog.DASHBOARD_URL.format(id=detail.id),
+    }
+
+
+def connection_outputs(connection: KeyValueConnectionInfo) -> dict[str, Any]:
+    """The outputs the connection info gives: where and how clients connect (secrets)."""
+    internal = connection.get_internal_connection_string()
+    parsed = urlsplit(internal)
+    return {
         "internalConnectionString": internal,
         "externalConnectionString": connection.get_external_connection_string(),
         "cliCommand": connection.get_cli_command(),
         "host": parsed.hostname,
         "port": parsed.port,
     }
+
+
+def outputs(
+    inputs: Mapping[str, Any], detail: KeyValueDetail, connection: KeyValueConnectionInfo
+) -> dict[str, Any]:
+    """Everything the resource exposes: its inputs plus what Render computed."""
+    return {**inputs, **detail_outputs(detail), **connection_outputs(connection)}

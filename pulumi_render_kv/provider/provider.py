@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -67,7 +68,7 @@ from pulumi_render_kv.provider import _convert, _report, _shown_errors, _watchdo
 from pulumi_render_kv.provider._config import ENV_ADOPT, ProviderConfig, adopt_ids
 from pulumi_render_kv.provider._holdings import Holdings, How
 from pulumi_render_kv.provider._report import progress as log_progress
-from pulumi_render_kv.provider._wait import wait_until_available
+from pulumi_render_kv.provider._wait import PollPacer, wait_until_available
 from pulumi_render_kv.spec import (
     AS_IS,
     AS_IS_PROPERTIES,
@@ -100,6 +101,21 @@ def _target(spec: KeyValueSpec, detail: KeyValueDetail) -> str:
 _NAME_LOCKS: dict[tuple[str, str, str, str], threading.Lock] = {}
 _NAME_LOCKS_GUARD = threading.Lock()
 _HOLDINGS_GUARD = threading.Lock()
+
+# One pacer per client (per API key and URL, as Render counts reads): the status polls of all
+# the waits in flight share that client's read limit. None: the client has no read limit.
+_PACERS: weakref.WeakKeyDictionary[RenderClient, PollPacer | None] = weakref.WeakKeyDictionary()
+_PACERS_GUARD = threading.Lock()
+
+
+def _poll_pacer(client: RenderClient) -> PollPacer | None:
+    with _PACERS_GUARD:
+        if client not in _PACERS:
+            rate = client.settings.limits.get
+            _PACERS[client] = (
+                None if rate is None else PollPacer.for_read_limit(rate.count, rate.period)
+            )
+        return _PACERS[client]
 
 
 @contextmanager
@@ -327,8 +343,11 @@ class KeyValueProvider(ResourceProvider):
         if adopted is not None:
             log_progress(f"{what}: adopting existing instance {adopted.id}")
             live = _convert.live_inputs(adopted, inputs, self._read_log_stream(client, adopted.id))
-            detail = self._reconcile(
-                client, adopted.id, plan_changes(live, inputs), spec, fallback=adopted
+            detail = (
+                self._reconcile(
+                    client, adopted.id, plan_changes(live, inputs), spec, fallback=adopted
+                )
+                or adopted
             )
         try:
             if adopted is None and spec.log_stream is not None:
@@ -433,7 +452,9 @@ class KeyValueProvider(ResourceProvider):
                     f"{str(err).rstrip('.')}. The change was sent; once it is available, "
                     "`pulumi refresh` records it (or raise wait_timeout)"
                 ) from None
-        return UpdateResult(self._outputs(client, {**news, "ownerId": detail.owner.id}, detail))
+        return UpdateResult(
+            self._updated_outputs(client, _id, olds, news, planned=planned, detail=detail)
+        )
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         props = _convert.user_inputs(_props)
@@ -642,14 +663,17 @@ class KeyValueProvider(ResourceProvider):
         spec: KeyValueSpec,
         *,
         fallback: KeyValueDetail | None = None,
-    ) -> KeyValueDetail:
-        """Apply planned changes; the resulting detail.
+    ) -> KeyValueDetail | None:
+        """Apply planned changes; the detail the last answer or read gave (else ``fallback``).
 
         Order: resume (and wait) → one PATCH → environment move → log-stream override →
         suspend (after any restart the PATCH started), so that no call reaches Render while
         it would refuse it.
 
-        ``fallback`` is the instance as last read, used when nothing needs sending.
+        ``fallback`` is the instance as last read. None comes back only when no call answered
+        with the detail (an environment move alone): the move's request determined the one
+        thing it changes, ``environmentId``, which is an input, so nothing is read back. The
+        outputs use no other field of the detail that a move could change.
         """
         if planned.rejections:  # check refuses these first; this guards adoption and callers
             raise PlanRejected("; ".join(str(p) for p in planned.rejections))
@@ -675,15 +699,12 @@ class KeyValueProvider(ResourceProvider):
                     f"move {what} into {new_env}",
                     lambda: client.add_resources_to_environment(new_env, [id_]),
                 )
-            detail = None  # the move changed environmentId: read it back
         if planned.log_stream is not None:
             self._set_log_stream(client, id_, spec.log_stream)
         if planned.suspends:
             if planned.restarts:
                 self._wait(client, id_, spec, named)  # let the restart finish, then stop it
             detail = self._suspend(client, id_, spec, named)
-        if detail is None:
-            detail = self._call(f"read {what}", lambda: client.retrieve_key_value(id_))
         return detail
 
     def _patch(self, client: RenderClient, id_: str, body: KeyValuePATCHInput) -> KeyValueDetail:
@@ -758,8 +779,56 @@ class KeyValueProvider(ResourceProvider):
                 progress=log_progress,
                 target=target,
                 transitional=transitional,
+                pacer=_poll_pacer(client),
             ),
         )
+
+    def _updated_outputs(
+        self,
+        client: RenderClient,
+        id_: str,
+        olds: Mapping[str, Any],
+        news: Mapping[str, Any],
+        *,
+        planned: PlannedChanges,
+        detail: KeyValueDetail | None,
+    ) -> dict[str, Any]:
+        """The outputs after an update: the new inputs, plus what Render computed.
+
+        Render's part is read only where the update could have changed it and no answer
+        already said it. ``detail`` (the PATCH's answer, or a wait's last read) gives the
+        status and version; without one (an environment move alone) they are as before.
+
+        The connection strings are carried over unless the change can move the server.
+        They are named by what an update cannot change: the instance id (internal
+        ``redis://red-…:6379``, and the external user), its region (the external host,
+        ``<region>-keyvalue.render.com``) and its password. A rename, an allow list (which
+        admits addresses, it does not move the endpoint), a move between environments (a
+        project grouping), a policy or persistence restart and a paid plan upgrade (data
+        kept: the same instance restarted) change none of these, and a suspension stops the
+        server where it is. Two changes may bring it back elsewhere, so they read again:
+        a resume (the server starts anew: the emulator's takes new ports when its old ones
+        were taken, and Render does not say it keeps them) and leaving the free plan (all
+        data is lost: a new server, in effect; Render does not say its endpoints stay).
+        State without the outputs (written before one existed) is read too.
+        """
+        carried = {k: olds[k] for k in _convert.COMPUTED_OUTPUTS if k in olds}
+        what = f"Key Value {id_}"
+        if detail is None and any(k not in olds for k in _convert.DETAIL_OUTPUTS):
+            detail = self._call(f"read {what}", lambda: client.retrieve_key_value(id_))
+        outs = {**news, **carried}
+        if detail is not None:
+            outs.update(_convert.detail_outputs(detail))
+        leaves_free = any(
+            c.property == "plan" and c.old == catalog.Plan.FREE.value for c in planned.changes
+        )
+        if planned.resumes or leaves_free or any(k not in olds for k in _convert.ENDPOINT_OUTPUTS):
+            connection = self._call(
+                f"read the connection info of {id_}",
+                lambda: client.retrieve_key_value_connection_info(id_),
+            )
+            outs.update(_convert.connection_outputs(connection))
+        return outs
 
     def _outputs(
         self, client: RenderClient, inputs: Mapping[str, Any], detail: KeyValueDetail

@@ -143,7 +143,7 @@ def test_the_wheel_tells_the_pulumi_cli_it_needs_no_plugin(installed: Installed)
     assert json.loads(plugin.read_text()) == {"resource": False}
 
 
-@pytest.mark.parametrize("script", ["render-kv-import", "render-kv-emulator"])
+@pytest.mark.parametrize("script", ["render-kv-import", "render-kv-emulator", "render-kv"])
 def test_the_console_scripts_run(installed: Installed, script: str) -> None:
     done = installed.run(str(installed.venv / "bin" / script), "--help")
     assert done.returncode == 0, done.stderr

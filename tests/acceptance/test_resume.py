@@ -21,7 +21,7 @@ from .conftest import key_value_program
 pytestmark = [pytest.mark.grpc, pytest.mark.dataplane]
 
 QUEUE = {"plan": "starter", "workload": "queue"}
-# Long enough for the provider's first reads after the 202 (at once, then 0.5 s later) to see
+# Long enough for the provider's first reads after the 202 (at once, then 0.75 s later) to see
 # `suspended`; short enough to keep the test quick.
 RESUME_DELAY = 1.5
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,11 +14,13 @@ from pulumi_render_kv.client import (
     CidrBlockAndDescription,
     KeyValuePATCHInput,
     KeyValuePOSTInput,
+    MaintenancePATCHInput,
     RenderClient,
     ResourceLogStreamPUTInput,
 )
 
 from ._fakes import OWNER_ID, connection_info_json, json_response, kv_json, make_client, owner_json
+from .test_maintenance_metrics import SERIES, run_json
 
 pytestmark = requires_spec
 
@@ -202,3 +205,21 @@ def test_every_key_value_operation_has_a_client_method() -> None:
     assert {"get-resource-log-stream", "update-resource-log-stream"} <= operation_ids
     for operation_id in operation_ids:
         assert callable(getattr(RenderClient, operation_id.replace("-", "_"), None)), operation_id
+
+
+def test_maintenance_and_metrics_bodies_and_fixtures_fit_the_spec() -> None:
+    """The PATCH body the client sends, and the answers its tests parse, are Render's shapes."""
+    body = MaintenancePATCHInput(scheduled_at=datetime(2026, 12, 12, 5, 30, tzinfo=UTC))
+    sent = body.model_dump(mode="json", by_alias=True)
+    validate_request_body("PATCH", "/maintenance/{maintenanceRunParam}", sent)
+    validate_response("GET", "/maintenance/{maintenanceRunParam}", 200, run_json())
+    validate_response("GET", "/maintenance", 200, [run_json(state="in_progress")])
+    detail = {
+        **kv_json(),
+        "maintenance": {k: v for k, v in run_json().items() if k != "resourceId"},
+    }
+    validate_response("GET", "/key-value/{keyValueId}", 200, detail)
+    for path in ("/metrics/memory", "/metrics/active-connections", "/metrics/cpu"):
+        validate_response("GET", path, 200, SERIES)
+    validate_response("PATCH", "/maintenance/{maintenanceRunParam}", 202, None)
+    validate_response("POST", "/maintenance/{maintenanceRunParam}/trigger", 202, None)

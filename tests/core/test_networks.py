@@ -13,7 +13,9 @@ from pulumi_render_kv.spec import (
     allow_list_networks,
     cover,
     describe_cover,
+    normalize_cidr,
     open_to_everyone,
+    parse_network,
 )
 
 V4 = ipaddress.IPv4Network("0.0.0.0/0")
@@ -108,3 +110,58 @@ def test_describe_cover() -> None:
         "0.0.0.0/8, 1.0.0.0/8, 2.0.0.0/8, 3.0.0.0/8, 4.0.0.0/8 and 251 more, "
         "which together cover 0.0.0.0/0"
     )
+
+
+# --- normalize_cidr: its plain-IPv4 reading agrees with ipaddress ---------------------------
+
+
+def _as_ipaddress_reads_it(text: str) -> tuple[object, str | None]:
+    network, reason = parse_network(text)  # ipaddress alone
+    return (text, reason) if network is None else (network.with_prefixlen, None)
+
+
+_OCTET = st.one_of(
+    st.integers(0, 300).map(str),
+    st.sampled_from(["00", "01", "010", "0255", "٣", "1_0", "+1", "-1", ""]),
+)
+_PREFIX = st.one_of(
+    st.just(""),
+    st.integers(0, 40).map(lambda n: f"/{n}"),
+    st.sampled_from(["/", "/08", "/00", "/255.0.0.0", "/0.0.0.255", "/٨", "/ 8", "/+8"]),
+)
+_ALMOST_IPV4 = st.builds(
+    lambda octets, prefix, pad: f"{pad}{'.'.join(octets)}{prefix}{pad}",
+    st.lists(_OCTET, min_size=3, max_size=5),
+    _PREFIX,
+    st.sampled_from(["", " ", "\t", "\n"]),
+)
+
+
+@given(st.one_of(_ALMOST_IPV4, st.text(alphabet="0123456789./: ", max_size=20)))
+def test_normalize_cidr_reads_ipv4_exactly_as_ipaddress_does(text: str) -> None:
+    """The fast reading of plain IPv4 text gives ipaddress's answer, or leaves it to it."""
+    assert normalize_cidr(text) == _as_ipaddress_reads_it(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0.0.0.0",  # no prefix: refused (admits no client), not 0.0.0.0/32
+        "0.0.0.0/0",
+        "0.0.0.0/32",
+        "255.255.255.255",
+        "1.2.3.4/0",  # host bits
+        "10.0.0.1/8",
+        "10.0.0.0/8",
+        "203.0.113.10",
+        "256.0.0.1",
+        "1.2.3.4/33",
+        "01.2.3.4",
+        "1.2.3.4/08",
+        "10.0.0.0/255.0.0.0",
+        " 10.0.0.1 ",
+        "2001:db8::/48",
+    ],
+)
+def test_normalize_cidr_edge_cases_match_ipaddress(text: str) -> None:
+    assert normalize_cidr(text) == _as_ipaddress_reads_it(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 
-from pulumi_render_kv.emulator.plane import InstanceConfig
+from pulumi_render_kv.emulator.plane import InstanceConfig, ServerStats, Serving
 
 
 class FakeClock:
@@ -45,7 +45,9 @@ class FakeDataPlane:
     fail_suspend: bool = False
     taken: set[int] = field(default_factory=set)  # ports another program holds
     endpoints: dict[str, FakeEndpoints] = field(default_factory=dict)
+    serving: dict[str, Serving] = field(default_factory=dict)  # each instance's gate
     host: str = "127.0.0.1"
+    server_stats: dict[str, ServerStats] = field(default_factory=dict)  # what INFO would say
     _ports: itertools.count[int] = field(default_factory=lambda: itertools.count(20000, 2))
 
     def _endpoints(self) -> FakeEndpoints:
@@ -53,12 +55,18 @@ class FakeDataPlane:
         return FakeEndpoints(self.host, port, port + 1)
 
     def start(
-        self, config: InstanceConfig, *, ports: tuple[int, int] | None = None
+        self,
+        config: InstanceConfig,
+        *,
+        ports: tuple[int, int] | None = None,
+        serving: Serving | None = None,
     ) -> FakeEndpoints:
         """``ports`` are taken back unless one of them is in ``taken``, as a free port would."""
         if self.fail_start:
             raise RuntimeError("redis-server exited with status 1")
         self.calls.append(("start", config))
+        if serving is not None:
+            self.serving[config.instance_id] = serving
         self.configs[config.instance_id] = config
         self.running.add(config.instance_id)
         return self._take(config.instance_id, ports)
@@ -87,6 +95,20 @@ class FakeDataPlane:
         self.running.add(instance_id)
         old = self.endpoints[instance_id]
         return self._take(instance_id, (old.internal_port, old.external_port))
+
+    def restart(self, config: InstanceConfig) -> FakeEndpoints:
+        """Back on its ports (unless taken), with ``config``; a suspended one just keeps it."""
+        self.calls.append(("restart", config))
+        self.configs[config.instance_id] = config
+        if config.instance_id not in self.running:
+            return self.endpoints[config.instance_id]
+        old = self.endpoints[config.instance_id]
+        return self._take(config.instance_id, (old.internal_port, old.external_port))
+
+    def stats(self, instance_id: str) -> ServerStats | None:
+        if instance_id not in self.running:
+            return None
+        return self.server_stats.get(instance_id, ServerStats(1_000_000, 0, 0.0, 0, 1))
 
     def stop(self, instance_id: str) -> None:
         if self.fail_stop:

@@ -10,7 +10,7 @@ import pytest
 from pulumi_render_kv.emulator import errors
 from pulumi_render_kv.emulator.backend import Backend
 from pulumi_render_kv.emulator.lifecycle import LifecycleSettings
-from pulumi_render_kv.emulator.plane import InstanceConfig
+from pulumi_render_kv.emulator.plane import InstanceConfig, Serving
 from pulumi_render_kv.emulator.records import CreateInput, Owner
 
 from .fakes import FakeClock, FakeDataPlane, FakeEndpoints
@@ -31,13 +31,17 @@ class SlowStartPlane(FakeDataPlane):
         self._slow = True
 
     def start(
-        self, config: InstanceConfig, *, ports: tuple[int, int] | None = None
+        self,
+        config: InstanceConfig,
+        *,
+        ports: tuple[int, int] | None = None,
+        serving: Serving | None = None,
     ) -> FakeEndpoints:
         if self._slow:
             self._slow = False
             self.starting.set()
             assert self.release.wait(WAIT), "the test never released the slow start"
-        return super().start(config, ports=ports)
+        return super().start(config, ports=ports, serving=serving)
 
 
 def make_backend(plane: FakeDataPlane) -> Backend:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -39,6 +40,7 @@ def _spec_template(pattern: str) -> str:
     path = path.replace("(?P<owner_id>[^/]+)", "{ownerId}")
     path = path.replace("(?P<environment_id>[^/]+)", "{environmentId}")
     path = path.replace("(?P<resource_id>[^/]+)", "{resourceId}")
+    path = path.replace("(?P<maintenance_id>[^/]+)", "{maintenanceRunParam}")
     if path.startswith("/redis"):
         return path.replace("(?P<instance_id>[^/]+)", "{redisId}")
     return path.replace("(?P<instance_id>[^/]+)", "{keyValueId}")
@@ -76,12 +78,20 @@ def checked(emulator: Emulator) -> Iterator[Checked]:
 
 # Render serves these, the copied spec lacks them: DOCUMENTED_DEVIATIONS["redis-suspend-resume"].
 SPEC_NEW_OPERATIONS = {("POST", "/redis/{redisId}/suspend"), ("POST", "/redis/{redisId}/resume")}
+MAINTENANCE_PATHS = (
+    "/maintenance",
+    "/maintenance/{maintenanceRunParam}",
+    "/maintenance/{maintenanceRunParam}/trigger",
+)
+METRICS_PATHS = ("/metrics/memory", "/metrics/active-connections", "/metrics/cpu")
 # Besides every /key-value* and /redis* operation, the emulator claims these paths' operations.
 CLAIMED_PATHS = (
     "/owners",
     "/owners/{ownerId}",
     "/environments/{environmentId}/resources",
     "/logs/streams/resource/{resourceId}",
+    *MAINTENANCE_PATHS,
+    *METRICS_PATHS,
 )
 # ... and these single operations of paths it serves only in part (no PATCH/DELETE of
 # environments: they belong to the projects API, which is not emulated).
@@ -204,8 +214,53 @@ def test_every_route_answers_in_the_specs_shapes(
     assert checked("DELETE", f"{base}/{instance_id}", item).status_code == 204
     prefix = base + "/"
     flavor_ops = {op for op in ALL_OPERATIONS if op[1] == base or op[1].startswith(prefix)}
-    shared_ops = {op for op in ALL_OPERATIONS if not op[1].startswith(("/key-value", "/redis"))}
+    shared_ops = {
+        op
+        for op in ALL_OPERATIONS
+        if not op[1].startswith(("/key-value", "/redis", "/maintenance", "/metrics"))
+    }
     assert checked.covered == flavor_ops | shared_ops
+
+
+def test_maintenance_routes_answer_in_the_specs_shapes(
+    checked: Checked, emulator: Emulator
+) -> None:
+    """Schedule (control plane) → detail with `maintenance` → list → get → patch → trigger,
+    and the 400/404 answers: every body validates, every maintenance operation is walked."""
+    body = {"name": "cache", "ownerId": emulator.owner_id, "plan": "starter"}
+    instance_id = checked("POST", "/key-value", "/key-value", json=body).json()["id"]
+    start = datetime.now(UTC) + timedelta(hours=2)
+    run_id = emulator.schedule_maintenance(
+        instance_id, scheduled_at=start, pending_maintenance_by=start + timedelta(days=2)
+    )
+    detail = checked("GET", f"/key-value/{instance_id}", "/key-value/{keyValueId}").json()
+    assert detail["maintenance"]["id"] == run_id
+    assert detail["status"] == "maintenance_scheduled"
+    listed = checked("GET", "/key-value", "/key-value").json()
+    assert listed[0]["keyValue"]["status"] == "maintenance_scheduled"
+    run_path, template = f"/maintenance/{run_id}", "/maintenance/{maintenanceRunParam}"
+    assert checked("GET", "/maintenance", "/maintenance", params={"resourceId": instance_id})
+    assert checked("GET", run_path, template).json()["resourceId"] == instance_id
+    moved = (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert checked("PATCH", run_path, template, json={"scheduledAt": moved}).status_code == 202
+    late = (start + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert checked("PATCH", run_path, template, json={"scheduledAt": late}).status_code == 400
+    trigger = template + "/trigger"
+    assert checked("POST", run_path + "/trigger", trigger).status_code == 202
+    assert checked("POST", run_path + "/trigger", trigger).status_code == 400
+    assert (
+        checked("GET", "/maintenance", "/maintenance", params={"state": "nope"}).status_code == 400
+    )
+    missing = "/maintenance/mrn-aaaaaaaaaaaaaaaaaaaa"
+    assert checked("GET", missing, template).status_code == 404
+    assert checked("POST", missing + "/trigger", trigger).status_code == 404
+    assert checked("PATCH", missing, template, json={"scheduledAt": moved}).status_code == 404
+    assert (
+        checked("GET", f"/key-value/{instance_id}", "/key-value/{keyValueId}").json()["status"]
+        == "available"
+    )
+    maintenance_ops = {op for op in ALL_OPERATIONS if op[1].startswith("/maintenance")}
+    assert maintenance_ops <= checked.covered
 
 
 ERROR_CASES = [
@@ -347,3 +402,19 @@ def test_a_log_stream_override_render_refuses_is_a_400_error_object(
     assert message in refused.json()["message"]
     assert checked("GET", path, template).status_code == 404  # nothing was stored
     checked.client.delete(f"/key-value/{instance_id}")
+
+
+def test_metrics_routes_answer_in_the_specs_shapes(
+    checked: Checked, emulator: Emulator, clock: FakeClock
+) -> None:
+    """Series with points (two samples a bucket apart), empty answers and 400s validate."""
+    body = {"name": "cache", "ownerId": emulator.owner_id, "plan": "starter"}
+    instance_id = checked("POST", "/key-value", "/key-value", json=body).json()["id"]
+    for path in METRICS_PATHS:
+        checked("GET", path, path, params={"resource": instance_id})
+        clock.advance(60)
+        answer = checked("GET", path, path, params={"resource": instance_id}).json()
+        assert len(answer[0]["values"]) >= 2  # samples are shared by the three routes
+        assert checked("GET", path, path, params={"resource": MISSING}).json() == []
+        assert checked("GET", path, path, params={}).status_code == 400
+    assert {("GET", path) for path in METRICS_PATHS} <= checked.covered

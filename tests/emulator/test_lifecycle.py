@@ -125,3 +125,21 @@ def test_resume_of_a_running_instance_changes_nothing() -> None:
     lifecycle = _lifecycle()
     lifecycle.resume(300.0)
     assert lifecycle.status(300.0) == "available"
+
+
+def test_the_server_serves_only_while_available() -> None:
+    """serving() follows the status: no connections while creating, restarting or suspended."""
+    lifecycle = InstanceLifecycle(
+        LifecycleSettings(create_delay=10, restart_delay=5, resume_delay=2), created_at=100.0
+    )
+    assert not lifecycle.serving(109.9)  # creating
+    assert lifecycle.serving(110.0)
+    lifecycle.restart(RestartKind.CONFIG, 120.0)
+    assert not lifecycle.serving(124.9)
+    assert lifecycle.serving(125.0)
+    lifecycle.suspend()
+    assert not lifecycle.serving(200.0)
+    lifecycle.resume(200.0)
+    assert not lifecycle.serving(201.0)  # still reads suspended
+    assert not lifecycle.serving(206.9)  # unavailable: the resume's restart
+    assert lifecycle.serving(207.0)
