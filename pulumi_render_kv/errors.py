@@ -7,6 +7,7 @@ names the resource, what went wrong and what to do. Errors from Render's API com
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from pulumi_render_kv.spec import InputError
@@ -79,6 +80,8 @@ class CreateIncomplete(KeyValueError):
 
     ``instance_id`` is set when the instance is known to exist; otherwise ``candidate_ids``
     lists instances that may be it (possibly none: the create may not have acted at all).
+    ``outputs`` are what is known of an instance that exists (its inputs, workspace and
+    status), for a provider that can record it in state as a partial create.
     """
 
     def __init__(
@@ -87,9 +90,11 @@ class CreateIncomplete(KeyValueError):
         *,
         instance_id: str | None = None,
         candidate_ids: tuple[str, ...] = (),
+        outputs: Mapping[str, Any] | None = None,
     ) -> None:
         self.instance_id = instance_id
         self.candidate_ids = candidate_ids
+        self.outputs = dict(outputs) if outputs is not None else None
         super().__init__(message)
 
 

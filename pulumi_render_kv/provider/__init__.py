@@ -2,11 +2,11 @@
 
 import typing
 
+from pulumi_render_kv.provider._find import KeyValueLookup
 from pulumi_render_kv.provider.provider import KeyValueProvider
 from pulumi_render_kv.provider.resource import (
     TYPE_TOKEN,
     KeyValue,
-    KeyValueLookup,
     LogStream,
     get_key_value,
 )

@@ -16,6 +16,7 @@ import threading
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -52,10 +53,11 @@ from pulumi_render_kv.planning import (
     unused_consent,
     validated_only,
 )
-from pulumi_render_kv.provider import _convert, _day_two, _shown_errors, _watchdog
+from pulumi_render_kv.provider import _convert, _day_two, _report, _shown_errors, _watchdog
 from pulumi_render_kv.provider._config import ENV_ADOPT, ProviderConfig, adopt_ids
 from pulumi_render_kv.provider._holdings import Holdings, How
-from pulumi_render_kv.provider._wait import PollPacer, log_progress, wait_until_available
+from pulumi_render_kv.provider._report import progress as log_progress
+from pulumi_render_kv.provider._wait import PollPacer, wait_until_available
 from pulumi_render_kv.spec import (
     AS_IS,
     AS_IS_PROPERTIES,
@@ -189,8 +191,22 @@ def _same_allow_list(old: Any, new: Any) -> bool:
 
 
 def _warn(name: Any, message: str) -> None:
-    # The provider process has no engine connection: stderr is what the CLI shows.
-    print(f"warning: KeyValue {name!r}: {message}", file=sys.stderr, flush=True)
+    # The dynamic provider's process has no engine connection: stderr, unless the face that
+    # serves this request routes it (the real provider attaches it to the resource).
+    _report.warn(name, message)
+
+
+@dataclass(frozen=True)
+class DiffPlan:
+    """What ``diff`` found: the plan, and whether an update is due though no input changed."""
+
+    planned: PlannedChanges
+    # Moving the maintenance run, or recording an internal-auth switch as deployed.
+    update_due: bool = False
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.planned.changes) or self.update_due
 
 
 class KeyValueProvider(ResourceProvider):
@@ -215,6 +231,10 @@ class KeyValueProvider(ResourceProvider):
             with _HOLDINGS_GUARD:  # the SDK's four workers may all ask at once
                 holdings = self.__dict__.setdefault("_held", Holdings())
         return holdings
+
+    def use_config(self, config: ProviderConfig) -> None:
+        """Configure from values a face read itself (the real provider's own config)."""
+        self._config = config
 
     def _provider_config(self) -> ProviderConfig:
         # configure() is skipped when a test or a user calls the provider directly.
@@ -301,32 +321,38 @@ class KeyValueProvider(ResourceProvider):
             _warn(name, suspension_warning(name, canonical))
 
     def diff(self, _id: str, _olds: dict[str, Any], _news: dict[str, Any]) -> DiffResult:
-        olds, news = _convert.user_inputs(_olds), _convert.user_inputs(_news)
-        planned = plan_changes(olds, news)
-        # check() compares with the old *inputs*; a workspace resolved at create time is only
-        # in the outputs, so a replacement can first show here. Refuse it the same way. The
-        # maintenance run (its pendingMaintenanceBy) is only in the outputs too.
-        maintenance = maintenance_plan.plan_maintenance(olds, news, datetime.now(UTC))
-        refused = [p for p in planned.rejections if p.property in catalog.REPLACING_PROPERTIES]
-        refused += maintenance.rejections
-        if refused:
-            raise PlanRejected("; ".join(str(p) for p in refused))
-        name = news.get("name") or olds.get("name")
-        for warning in maintenance.warnings:
-            _warn(name, warning)
-        auth_warning = _day_two.internal_auth_warning(olds)
-        if auth_warning:
-            _warn(name, auth_warning)
-        if not planned.replaces:
-            self._declare(_id, name)
+        plan = self.plan_diff(_id, _olds, _news)
+        planned = plan.planned
         return DiffResult(
-            # An update records the internal-auth switch as deployed (it calls nothing), so
-            # the warning is said until the next `up`, and not after it.
-            changes=bool(planned.changes) or maintenance.move_to is not None or bool(auth_warning),
+            changes=plan.changes,
             replaces=planned.replaces,
             stables=[p for p in catalog.CHANGE_RULES if p not in planned.changed],
             delete_before_replace=planned.delete_before_replace,
         )
+
+    def plan_diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffPlan:
+        """The plan ``diff`` reports (both faces show it), with its warnings said."""
+        old_inputs, new_inputs = _convert.user_inputs(olds), _convert.user_inputs(news)
+        planned = plan_changes(old_inputs, new_inputs)
+        # check() compares with the old *inputs*; a workspace resolved at create time is only
+        # in the outputs, so a replacement can first show here. Refuse it the same way. The
+        # maintenance run (its pendingMaintenanceBy) is only in the outputs too.
+        maintenance = maintenance_plan.plan_maintenance(old_inputs, new_inputs, datetime.now(UTC))
+        refused = [p for p in planned.rejections if p.property in catalog.REPLACING_PROPERTIES]
+        refused += maintenance.rejections
+        if refused:
+            raise PlanRejected("; ".join(str(p) for p in refused))
+        name = new_inputs.get("name") or old_inputs.get("name")
+        for warning in maintenance.warnings:
+            _warn(name, warning)
+        auth_warning = _day_two.internal_auth_warning(old_inputs)
+        if auth_warning:
+            _warn(name, auth_warning)
+        if not planned.replaces:
+            self._declare(id_, name)
+        # An update records the internal-auth switch as deployed (it calls nothing), so the
+        # warning is said until the next `up`, and not after it.
+        return DiffPlan(planned, update_due=maintenance.move_to is not None or bool(auth_warning))
 
     # --- create / read / update / delete ---------------------------------------------------
 
@@ -382,9 +408,29 @@ class KeyValueProvider(ResourceProvider):
             raise CreateIncomplete(
                 f"{str(err).rstrip('.')}. {detail.id} exists but is not in Pulumi's state: {how}",
                 instance_id=detail.id,
+                # What a face that can record a partial create stores (finish_create ends it).
+                outputs={**inputs, "ownerId": owner_id, "status": detail.status},
             ) from err
         self._warn_if_maintenance_soon(spec.name, outs)
         return CreateResult(detail.id, outs)
+
+    def finish_create(self, id_: str, props: dict[str, Any]) -> dict[str, Any]:
+        """The outputs of an instance recorded before its create finished: wait, then read.
+
+        Only the real provider records such a create (the engine's partial-failure answer);
+        the next ``up`` sends it an Update, which ends the create here first.
+        """
+        inputs = _convert.user_inputs(props)
+        spec = KeyValueSpec.from_inputs(inputs)
+        client = self._client()
+        what = f"Key Value {spec.name!r}"
+        detail = self._call(f"read {what}", lambda: client.retrieve_key_value(id_))
+        if not (spec.suspended and detail.status == catalog.SUSPENDED_STATUS):
+            detail = self._wait(client, id_, spec, what)
+            if spec.suspended:  # the create suspends once it is up, as create() does
+                detail = self._suspend(client, id_, spec, what)
+        computed = {k: v for k, v in inputs.items() if k not in _convert.COMPUTED_OUTPUTS}
+        return self._outputs(client, {**computed, "ownerId": detail.owner.id}, detail)
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         client = self._client()

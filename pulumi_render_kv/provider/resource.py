@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 import pulumi
 from pulumi.dynamic import Resource
 
-from pulumi_render_kv.catalog import DASHBOARD_URL
-from pulumi_render_kv.errors import LookupFailed, RenderCallFailed
 from pulumi_render_kv.provider._convert import SECRET_OUTPUTS
+from pulumi_render_kv.provider._find import KeyValueLookup, find_by_name
 from pulumi_render_kv.provider.provider import KeyValueProvider
 
 if TYPE_CHECKING:
@@ -297,20 +296,6 @@ class KeyValue(Resource, module="render-kv", name="KeyValue"):
         )
 
 
-@dataclass(frozen=True)
-class KeyValueLookup:
-    """What ``get_key_value`` found (no secrets: use ``KeyValue.get`` for connection info)."""
-
-    id: str
-    name: str
-    plan: str
-    region: str
-    status: str
-    owner_id: str
-    environment_id: str | None
-    dashboard_url: str
-
-
 def get_key_value(
     *, name: str, owner_id: str | None = None, region: str | None = None
 ) -> KeyValueLookup:
@@ -319,7 +304,7 @@ def get_key_value(
     Runs in the Pulumi program: credentials come from config ``render:apiKey`` /
     ``render:ownerId`` / ``render:apiUrl``, then the ``RENDER_*`` environment variables.
     """
-    from pulumi_render_kv.client import RenderClient, RenderError, RenderSettings  # noqa: PLC0415
+    from pulumi_render_kv.client import RenderClient, RenderSettings  # noqa: PLC0415
 
     config = pulumi.Config("render")
     settings = RenderSettings.resolve(
@@ -328,32 +313,4 @@ def get_key_value(
         base_url=config.get("apiUrl"),
     )
     client = RenderClient.shared(settings)
-    try:
-        owner = settings.owner_id or client.resolve_owner_id()
-        matches = client.list_key_value_named(name, owner_id=owner, region=region)
-    except RenderError as err:
-        raise RenderCallFailed(f"look up Key Value {name!r}", err) from err
-    where = f"in workspace {owner}" + (f", region {region}" if region else "")
-    if not matches:
-        raise LookupFailed(f"no Key Value named {name!r} {where}")
-    if len(matches) > 1:
-        ids = ", ".join(f"{kv.id} ({kv.region})" for kv in matches)
-        # region= only helps when the namesakes are in different regions and none was given.
-        narrow = (
-            "pass region= or " if region is None and len({kv.region for kv in matches}) > 1 else ""
-        )
-        raise LookupFailed(
-            f"{len(matches)} Key Value instances are named {name!r} {where}: {ids}; "
-            f"{narrow}use KeyValue.get with the id of the one you mean (or rename the others)"
-        )
-    kv = matches[0]
-    return KeyValueLookup(
-        id=kv.id,
-        name=kv.name,
-        plan=kv.plan,
-        region=kv.region,
-        status=kv.status,
-        owner_id=kv.owner.id,
-        environment_id=kv.environment_id,
-        dashboard_url=kv.dashboard_url or DASHBOARD_URL.format(id=kv.id),
-    )
+    return find_by_name(client, name, owner_id=settings.owner_id, region=region)
