@@ -20,6 +20,7 @@ KEY_VALUE = f"{PACKAGE}:index:KeyValue"
 GET_KEY_VALUE = f"{PACKAGE}:index:getKeyValue"
 IP_ALLOW_ENTRY = f"{PACKAGE}:index:IpAllowEntry"
 LOG_STREAM = f"{PACKAGE}:index:LogStream"
+MAINTENANCE = f"{PACKAGE}:index:Maintenance"
 # Environment variables the provider config falls back to (then `render:*` is not read).
 CONFIG_ENV = {
     "apiKey": "RENDER_API_KEY",
@@ -124,6 +125,12 @@ _INPUTS: dict[str, dict[str, Any]] = {
         f"{DEFAULT_WAIT_TIMEOUT:g}, at most {MAX_WAIT_TIMEOUT:g}). A create that does not "
         "become ready in time is still recorded in state, and the next up waits again.",
     },
+    "maintenanceScheduledAt": {
+        "type": "string",
+        "description": "Move the pending maintenance run to this time (ISO-8601 with an "
+        "offset), no later than its pendingMaintenanceBy; satisfied once Render has it there, "
+        "moot while no run is pending.",
+    },
 }
 
 _OUTPUTS: dict[str, dict[str, Any]] = {
@@ -141,6 +148,26 @@ _OUTPUTS: dict[str, dict[str, Any]] = {
     "cliCommand": {"type": "string", "description": "A redis-cli command line (secret)."},
     "host": {"type": "string", "description": "The internal host name."},
     "port": {"type": "integer", "description": "The internal port."},
+    "internalAuthEnabled": {
+        "type": "boolean",
+        "description": "Whether internal connections need the password (switched in the "
+        "Dashboard; refresh reads it from the internal connection string).",
+    },
+    "deployedInternalAuthEnabled": {
+        "type": "boolean",
+        "description": "internalAuthEnabled as the last create or update saw it: while the two "
+        "differ, preview warns that clients on the old internal URL fail.",
+    },
+    "maintenance": {
+        "$ref": _ref(MAINTENANCE),
+        "description": "The pending maintenance run, absent when none is.",
+    },
+    "maintenanceMoved": {
+        "type": "object",
+        "additionalProperties": {"type": "string"},
+        "description": "The run this provider moved and the time it asked for (so a lagging "
+        "read does not move it twice).",
+    },
 }
 
 _REQUIRED_OUTPUTS = ["name", "plan", "region", "ownerId", "status", "dashboardUrl"]
@@ -166,6 +193,22 @@ _TYPES: dict[str, Any] = {
         },
         "required": ["setting"],
     },
+}
+
+_TYPES[MAINTENANCE] = {
+    "type": "object",
+    "description": "A maintenance run Render scheduled for the instance.",
+    "properties": {
+        "id": {"type": "string", "description": "The run's id (mrn-…)."},
+        "type": {"type": "string", "description": "What the run does."},
+        "state": {"type": "string", "description": "scheduled, in_progress, …"},
+        "scheduledAt": {"type": "string", "description": "When it starts (UTC)."},
+        "pendingMaintenanceBy": {
+            "type": "string",
+            "description": "The latest time it can be moved to (UTC).",
+        },
+    },
+    "required": ["id", "state"],
 }
 
 _LOOKUP_OUTPUTS: dict[str, dict[str, Any]] = {

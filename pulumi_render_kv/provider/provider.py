@@ -421,6 +421,8 @@ class KeyValueProvider(ResourceProvider):
         the next ``up`` sends it an Update, which ends the create here first.
         """
         inputs = _convert.user_inputs(props)
+        from pulumi_render_kv.spec import KeyValueSpec  # noqa: PLC0415
+
         spec = KeyValueSpec.from_inputs(inputs)
         client = self._client()
         what = f"Key Value {spec.name!r}"
