@@ -28,10 +28,10 @@ from ._gate import Gate
 pytestmark = [pytest.mark.grpc]
 
 # The provider's per-request timeout; the "slow" fault answers after SLOW seconds.
-CLIENT_TIMEOUT = 2.0
-SLOW = 3.0
+CLIENT_TIMEOUT = 4.0
+SLOW = 5.0
 # Bounds a create (its POST, the lookup after an uncertain POST, the wait for available).
-WAIT = 5.0
+WAIT = 8.0
 
 OPS = ("create", "update", "refresh", "destroy", "log-stream", "suspend", "resume")
 # The request each operation makes that the fault meets.
