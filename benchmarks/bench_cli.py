@@ -14,7 +14,8 @@ inputs, Diff compares them). Both are created once; then, paired and alternating
 and prints the median, min and max of each, and the ratio ours / trivial pair by pair (the
 median of the per-pair ratios, so a drift of the machine's speed cancels). Target:
 ratio <= 1.2. The floor -- the trivial program's time -- is the CLI's own: engine start,
-language host, program, one dynamic-provider process per command.
+language host, program, one dynamic-provider process per command. docs/CLI_OVERHEAD.md says
+where the time goes, and why a refusal sometimes waits 5 s more (the CLI's plugin kill).
 
 Skips with one line when ``pulumi`` is not on ``PATH``. Run with ``make bench-cli`` or
 ``.venv/bin/python benchmarks/bench_cli.py [--runs 7] [--resources 10]``.
