@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 DIST   ?= dist
 DIR    ?= playground
 
-.PHONY: demo test lint bench bench-detail bench-vs-terraform venv server clean dist dist-check playground
+.PHONY: demo test lint bench bench-detail bench-vs-terraform bench-cli venv server clean dist dist-check playground
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,12 @@ bench-detail: venv server
 # in a filesystem mirror named by RENDER_TF_PROVIDER_MIRROR; skips with one line without them.
 bench-vs-terraform: venv server
 	$(BIN)/python benchmarks/bench_vs_terraform.py
+
+# Issue 16 target 6: no-op `pulumi up` and a refused preview, ours against a trivial dynamic
+# provider under the same CLI, alternating, median of 7 pairs (about 3 min); needs `pulumi`
+# on PATH and skips with one line without it.
+bench-cli: venv server
+	$(BIN)/python benchmarks/bench_cli.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(DIST)

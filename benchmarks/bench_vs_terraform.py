@@ -478,7 +478,10 @@ class PulumiDriver:
         if step.command == "destroy":
             code, wall, output = self._pulumi("destroy", "--yes")
         elif step.command == "refresh":
-            code, wall, output = self._pulumi("refresh", "--yes")
+            # Without --skip-preview the CLI Reads every resource twice, once for the preview
+            # and again for the refresh itself (6 requests an instance, not 3); Terraform's
+            # `apply -refresh-only -auto-approve` reads once and saves what its plan read.
+            code, wall, output = self._pulumi("refresh", "--yes", "--skip-preview")
         else:
             spec = [
                 {"key": i.key, "name": i.name, "plan": i.plan, "policy": i.policy, "allow": i.allow}
@@ -663,7 +666,8 @@ def _document(
         "Render's rate limits (GET 400/min, writes 30/min), creates raised to 100/hour for the "
         f"job's 11 creates; pulumi-render-kv's client told the same (`{PULUMI_CLIENT_LIMITS}`).",
         "Terraform: `apply -auto-approve` (plan included), `apply -refresh-only`, `destroy`; "
-        "pulumi-render-kv: `pulumi up --yes` (preview included), `refresh --yes`, "
+        "pulumi-render-kv: `pulumi up --yes` (preview included), `refresh --yes --skip-preview` "
+        "(without it the CLI reads every instance twice: once to preview, once to refresh), "
         "`destroy --yes`, a Python program in a temp dir with this checkout's `.venv` and a "
         "file backend.",
         f"One run on {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs shared "
