@@ -112,3 +112,15 @@ def test_exported_enums_are_accepted_as_inputs() -> None:
     assert result.failures == []
     assert (result.inputs["plan"], result.inputs["region"]) == ("standard", "frankfurt")
     assert result.inputs["maxmemoryPolicy"] == "volatile_lru"
+
+
+def test_a_program_with_a_plain_allow_list_does_not_import_pydantic() -> None:
+    """Strings and dicts are passed as they are: only an IpAllowEntry needs its model."""
+    loaded = _python(
+        "import sys\n"
+        "from pulumi_render_kv.provider.resource import _entries\n"
+        "print(_entries(['203.0.113.0/24', {'cidr_block': '198.51.100.0/24'}]))\n"
+        "print('pydantic' in sys.modules)\n"
+    ).split("\n")
+    assert "198.51.100.0/24" in loaded[0]
+    assert loaded[1] == "False"
