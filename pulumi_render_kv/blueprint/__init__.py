@@ -23,6 +23,7 @@ from pulumi_render_kv.blueprint._write import (
     render_project,
     render_requirements,
 )
+from pulumi_render_kv.blueprint._write_yaml import render_yaml_program
 
 __all__ = [
     "AllowEntry",
@@ -37,5 +38,6 @@ __all__ = [
     "render_program",
     "render_project",
     "render_requirements",
+    "render_yaml_program",
     "requirement_from_direct_url",
 ]

@@ -1,5 +1,8 @@
 """``render-kv-import render.yaml``: a Blueprint's Key Value services → a Pulumi program.
 
+A Python program by default; with ``--yaml``, a Pulumi YAML project (``Pulumi.yaml``) for
+the ``render-kv`` provider.
+
 Everything is read and checked before anything is written: on a bad option (exit status 2)
 or a bad Blueprint, a file that exists without ``--force`` (exit status 1), nothing is
 written.
@@ -28,6 +31,7 @@ from pulumi_render_kv.blueprint._write import (
     render_project,
     render_requirements,
 )
+from pulumi_render_kv.blueprint._write_yaml import DEFAULT_PROVIDER_PATH, render_yaml_program
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -62,6 +66,18 @@ def _parser() -> argparse.ArgumentParser:
         help="set deletion_protection=True on every instance, as the policy pack requires on "
         "production stacks",
     )
+    parser.add_argument(
+        "--yaml",
+        action="store_true",
+        help="write a Pulumi YAML project (Pulumi.yaml) for the render-kv provider instead of a "
+        "Python program; its name is --project (default: the output directory's name)",
+    )
+    parser.add_argument(
+        "--provider-path",
+        metavar="DIR",
+        help="with --yaml: the render-kv provider folder Pulumi.yaml names, relative to it "
+        f"(default: {DEFAULT_PROVIDER_PATH}); `render-kv-provider DIR` prepares it",
+    )
     parser.add_argument("--force", action="store_true", help="overwrite files that exist")
     return parser
 
@@ -80,6 +96,27 @@ def _write_atomically(path: Path, text: str) -> None:
 
 class _Refused(Exception):
     """A bad option: exit status 2, nothing written."""
+
+
+def _yaml_project(args: argparse.Namespace) -> str | None:
+    """With --yaml, the project's name (refused as the CLI would refuse it); else None."""
+    if not args.yaml:
+        if args.provider_path is not None:
+            raise _Refused("--provider-path needs --yaml")
+        return None
+    for option in ("virtualenv", "requirement"):
+        if getattr(args, option) is not None:
+            raise _Refused(f"--{option} is for the Python program, not --yaml")
+    if args.provider_path is not None and (
+        not args.provider_path.strip() or any(c in args.provider_path for c in "\r\n")
+    ):
+        raise _Refused(f"--provider-path {args.provider_path!r}: must be one line, a folder")
+    name = args.project if args.project is not None else args.out.resolve().name
+    reason = project_name_problem(name)
+    if reason:
+        given = "--project" if args.project is not None else "the output directory's name"
+        raise _Refused(f"{given} {name!r}: {reason}, and the Pulumi CLI refuses any other name")
+    return str(name)
 
 
 def _requirement(args: argparse.Namespace, notes: list[str]) -> str | None:
@@ -108,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     notes: list[str] = []
     try:
-        requirement = _requirement(args, notes)
+        yaml_project = _yaml_project(args)
+        requirement = None if args.yaml else _requirement(args, notes)
     except _Refused as err:
         print(f"render-kv-import: {err}; nothing was written", file=sys.stderr)
         return 2
@@ -125,11 +163,23 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"  {problem.format(str(args.blueprint))}", file=sys.stderr)
         print("nothing was written", file=sys.stderr)
         return 1
-    files = {
-        args.out / "__main__.py": render_program(
-            blueprint, args.blueprint.name, protect=args.protect
-        )
-    }
+    provider_path = args.provider_path or DEFAULT_PROVIDER_PATH
+    if yaml_project is not None:
+        files = {
+            args.out / "Pulumi.yaml": render_yaml_program(
+                blueprint,
+                args.blueprint.name,
+                yaml_project,
+                protect=args.protect,
+                provider_path=provider_path,
+            )
+        }
+    else:
+        files = {
+            args.out / "__main__.py": render_program(
+                blueprint, args.blueprint.name, protect=args.protect
+            )
+        }
     if requirement is not None:
         files[args.out / "Pulumi.yaml"] = render_project(
             args.project, args.virtualenv or DEFAULT_VIRTUALENV
@@ -153,4 +203,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {path}")
     names = ", ".join(s.resource_name for s in blueprint.services)
     print(f"{len(blueprint.services)} Key Value service(s) to adopt: {names}")
+    if yaml_project is not None:
+        folder = args.out / provider_path
+        print(
+            f"the render-kv provider folder: `render-kv-provider {folder}` prepares it; then "
+            f"`cd {args.out} && pulumi stack init <stack> && pulumi up` (the API key from "
+            "RENDER_API_KEY, or `pulumi config set --secret render-kv:apiKey …`)"
+        )
     return 0
