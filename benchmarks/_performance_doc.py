@@ -86,7 +86,7 @@ and a number of polls that grows with log D.
 |---|---|---|---|---|---|---|
 {_lines(details, "readiness")}
 
-The wait loop (`pulumi_render_kv/provider/_wait.py`) reads the status at once, then each next
+The wait loop (`pulumi_render_kv/core/_wait.py`) reads the status at once, then each next
 time 0.75 s + 5 % of the time waited so far after the previous read started (at most 60 s, which
 it reaches after about 20 minutes). An instance ready after D seconds is therefore seen by
 D + 0.75 s + 0.05 x D, for every D: the target's remaining 0.25 s is for the requests around the
@@ -149,7 +149,7 @@ requests are made (checked against the emulator).
 
 Where the time goes: `check` validates the allow list (each CIDR parsed and printed in its
 canonical form), then `check` and `diff` each convert the old and the new property dicts
-from Pulumi's form (`provider/_convert.from_pulumi`, four walks per resource) and plan the
+from Pulumi's form (`core/_convert.from_pulumi`, four walks per resource) and plan the
 change. Since issue 16 the walks test exact types first (no ABC `isinstance` per value) and
 convert leaves inline, planning compares two equal allow lists without building their sets,
 and `spec.py` reads the plain IPv4 spelling (`203.0.113.10`, `10.20.0.0/16`) itself, leaving

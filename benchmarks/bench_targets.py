@@ -55,9 +55,9 @@ from google.protobuf import struct_pb2
 from pulumi.runtime.proto import provider_pb2
 
 import pulumi_render_kv as render_kv
+from pulumi_render_kv.core import _wait as wait_module
 from pulumi_render_kv.emulator import Emulator, EmulatorSettings, RateLimitSettings
 from pulumi_render_kv.provider import KeyValueProvider
-from pulumi_render_kv.provider import _wait as wait_module
 from pulumi_render_kv.testing import Engine, EngineError, ProviderServer, serialize_provider
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from typing import Any
 import grpc
 from pulumi.runtime.proto import engine_pb2, engine_pb2_grpc
 
-from pulumi_render_kv.provider._report import Report
+from pulumi_render_kv.core._report import Report
 
 LOG_TIMEOUT = 5.0
 

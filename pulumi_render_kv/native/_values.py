@@ -15,7 +15,7 @@ from typing import Any
 from pulumi.provider.experimental.property_value import Computed, PropertyValue
 from pulumi.runtime import rpc
 
-from pulumi_render_kv.provider._convert import SECRET_OUTPUTS
+from pulumi_render_kv.core._convert import SECRET_OUTPUTS
 from pulumi_render_kv.spec import UNKNOWN
 
 PropertyMap = dict[str, PropertyValue]

@@ -2,7 +2,7 @@
 
 Every method converts the engine's ``PropertyValue`` maps to the core's plain dicts, runs
 the core's synchronous method in this provider's own thread pool, and converts the answer
-back. Nothing here validates, plans, reconciles or waits: :class:`KeyValueProvider` does,
+back. Nothing here validates, plans, reconciles or waits: :class:`KeyValueCore` does,
 exactly as for the dynamic resource. What only this face adds is what the protocol lets it
 say: a diff per property, warnings on the resource, a partial create, import, invokes.
 
@@ -26,16 +26,16 @@ from pulumi.provider.experimental.property_value import PropertyValue
 
 from pulumi_render_kv.catalog import CHANGE_RULES
 from pulumi_render_kv.client import RenderClient
+from pulumi_render_kv.core._config import ProviderConfig
+from pulumi_render_kv.core._convert import COMPUTED_OUTPUTS
+from pulumi_render_kv.core._find import find_by_id, find_by_name
+from pulumi_render_kv.core._report import reporting_to
+from pulumi_render_kv.core.reconcile import KeyValueCore
 from pulumi_render_kv.errors import CreateIncomplete, LookupFailed, WaitTimedOut
 from pulumi_render_kv.native import schema
 from pulumi_render_kv.native._diff import detailed_diff
 from pulumi_render_kv.native._engine_log import EngineLog
 from pulumi_render_kv.native._values import plain_map, property_map, secret_keys
-from pulumi_render_kv.provider import KeyValueProvider
-from pulumi_render_kv.provider._config import ProviderConfig
-from pulumi_render_kv.provider._convert import COMPUTED_OUTPUTS
-from pulumi_render_kv.provider._find import find_by_id, find_by_name
-from pulumi_render_kv.provider._report import reporting_to
 from pulumi_render_kv.spec import UNKNOWN
 
 _T = TypeVar("_T")
@@ -74,7 +74,7 @@ class KeyValueNativeProvider(sdk.Provider):
     """``render-kv:index:KeyValue`` and ``render-kv:index:getKeyValue``."""
 
     def __init__(self, engine_log: EngineLog | None = None, *, workers: int | None = None):
-        self._core = KeyValueProvider()
+        self._core = KeyValueCore()
         self._config = ProviderConfig()
         self._log = engine_log or EngineLog(None)
         self._pool = ThreadPoolExecutor(

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from pulumi_render_kv import catalog
-from pulumi_render_kv.provider._convert import SECRET_OUTPUTS
+from pulumi_render_kv.core._convert import SECRET_OUTPUTS
 from pulumi_render_kv.spec import AS_IS, DEFAULT_WAIT_TIMEOUT, MAX_WAIT_TIMEOUT
 
 PACKAGE = "render-kv"

@@ -2,7 +2,7 @@
 
 import typing
 
-from pulumi_render_kv.provider._find import KeyValueLookup
+from pulumi_render_kv.core._find import KeyValueLookup
 from pulumi_render_kv.provider.provider import KeyValueProvider
 from pulumi_render_kv.provider.resource import (
     TYPE_TOKEN,

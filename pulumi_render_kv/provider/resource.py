@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 import pulumi
 from pulumi.dynamic import Resource
 
-from pulumi_render_kv.provider._convert import SECRET_OUTPUTS
-from pulumi_render_kv.provider._find import KeyValueLookup, find_by_name
+from pulumi_render_kv.core._convert import SECRET_OUTPUTS
+from pulumi_render_kv.core._find import KeyValueLookup, find_by_name
 from pulumi_render_kv.provider.provider import KeyValueProvider
 
 if TYPE_CHECKING:

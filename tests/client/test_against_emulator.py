@@ -34,9 +34,9 @@ from pulumi_render_kv.client import (
     Timeouts,
     UnauthorizedError,
 )
+from pulumi_render_kv.core._wait import wait_until_available
 from pulumi_render_kv.emulator import Emulator, EmulatorSettings, RateLimitSettings
 from pulumi_render_kv.errors import WaitTimedOut
-from pulumi_render_kv.provider._wait import wait_until_available
 
 from ._fakes import FakeClock
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from pulumi_render_kv import maintenance_plan as mp
-from pulumi_render_kv.provider import _convert, _day_two
+from pulumi_render_kv.core import _convert, _day_two
 from pulumi_render_kv.spec import UNKNOWN, normalize_inputs
 from pulumi_render_kv.times import normalize_scheduled_at, parse_time
 

@@ -18,8 +18,8 @@ import jsonschema
 import pytest
 
 from pulumi_render_kv import catalog
+from pulumi_render_kv.core._convert import COMPUTED_OUTPUTS, SECRET_OUTPUTS
 from pulumi_render_kv.native import schema
-from pulumi_render_kv.provider._convert import COMPUTED_OUTPUTS, SECRET_OUTPUTS
 from pulumi_render_kv.provider.resource import _PROPERTY_NAMES
 
 SCHEMA = schema.package_schema()

@@ -9,9 +9,9 @@ from pulumi.output import Unknown
 from pulumi.runtime import rpc
 
 from pulumi_render_kv.client import KeyValueDetail, ResourceLogStream
+from pulumi_render_kv.core._convert import live_inputs
 from pulumi_render_kv.errors import DeletionProtected
 from pulumi_render_kv.provider import KeyValueProvider
-from pulumi_render_kv.provider._convert import live_inputs
 
 PROVIDER_BLOB = "opaque-provider-blob"
 

@@ -7,7 +7,7 @@ import pickle
 
 import pytest
 
-from pulumi_render_kv.provider._config import ProviderConfig
+from pulumi_render_kv.core._config import ProviderConfig
 
 KEY = "rnd_providerConfigKey0123456789"
 

@@ -18,8 +18,7 @@ import httpx
 import pytest
 
 from pulumi_render_kv.client import ClientLimits, RenderClient, RenderSettings
-from pulumi_render_kv.errors import InstanceFailed, RenderTimeoutError, WaitTimedOut
-from pulumi_render_kv.provider._wait import (
+from pulumi_render_kv.core._wait import (
     FIRST_GAP,
     GROWTH,
     MAX_GAP,
@@ -27,6 +26,7 @@ from pulumi_render_kv.provider._wait import (
     poll_gap,
     wait_until_available,
 )
+from pulumi_render_kv.errors import InstanceFailed, RenderTimeoutError, WaitTimedOut
 
 
 @dataclass

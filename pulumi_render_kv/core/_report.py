@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from pulumi_render_kv.provider._wait import log_progress
+from pulumi_render_kv.core._wait import log_progress
 
 
 def _print_warning(name: Any, message: str) -> None:

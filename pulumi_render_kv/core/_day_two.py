@@ -13,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_render_kv.maintenance_plan import MOVED
-from pulumi_render_kv.provider._convert import (
+from pulumi_render_kv.core._convert import (
     DEPLOYED_INTERNAL_AUTH,
     INTERNAL_AUTH,
     forget_finished_move,
     has_credentials,
 )
+from pulumi_render_kv.maintenance_plan import MOVED
 
 
 def refreshed(prior: Mapping[str, Any], outs: dict[str, Any]) -> dict[str, Any]:
