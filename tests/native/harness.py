@@ -11,9 +11,11 @@ accepts them; :func:`reveal` and :func:`secret_paths` read what comes back.
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Mapping
 from concurrent import futures
 from dataclasses import dataclass, field
@@ -30,6 +32,7 @@ from pulumi.runtime.proto import (
     status_pb2,
 )
 
+PROVIDER_TYPE = "pulumi:providers:render-kv"
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 TYPE = "render-kv:index:KeyValue"
@@ -79,6 +82,9 @@ def plain(message: struct_pb2.Struct) -> dict[str, Any]:
 
 def urn(name: str) -> str:
     return f"urn:pulumi:{STACK}::{PROJECT}::{TYPE}::{name}"
+
+
+PROVIDER_URN = f"urn:pulumi:{STACK}::{PROJECT}::{PROVIDER_TYPE}::default"
 
 
 class StubEngine(engine_pb2_grpc.EngineServicer):
@@ -237,7 +243,11 @@ class NativeEngine:
         self.config = dict(config or {})
         self.state: dict[str, Resource] = {}
         self.calls: list[str] = []
+        #: Every request sent, with its method, in order (compared with the real engine's).
+        self.sent: list[tuple[str, Any]] = []
         self.plugin: NativePlugin | None = None
+        self.provider_id = str(uuid.uuid4())  # the default provider's id, kept in state
+        self._provider_in_state = False
 
     @classmethod
     def on(cls, plugins: Plugins, plugin: NativePlugin) -> NativeEngine:
@@ -254,39 +264,86 @@ class NativeEngine:
         self._create(name, plain(checked.inputs))
         return self.state[name]
 
-    def command(self) -> NativePlugin:
-        """A new command: the last one's plugin ends, a new one starts and is configured."""
-        if self.plugin is not None:
-            self.plugin.close()
+    def command(self, *, runs_program: bool = True) -> NativePlugin:
+        """A new command: the last one's plugin ends, a new one starts and is configured.
+
+        A command that runs the program (preview, up) checks the provider's config, and
+        diffs it against the config in state once there is one; refresh, import and destroy
+        configure the provider straight from state, as the engine does.
+        """
+        self.end_command()
         self.plugin = self.plugins.start()
-        self._configure(self.config)
+        self._configure(self.config, check=runs_program or not self._provider_in_state)
         return self.plugin
+
+    def end_command(self) -> None:
+        """The command's end: the engine cancels the plugin, then closes it."""
+        if self.plugin is not None:
+            self._call("Cancel", empty_pb2.Empty())
+            self.plugin.close()
+            self.plugin = None
 
     def _call(self, method: str, request: Any) -> Any:
         if self.plugin is None:
             self.command()
         assert self.plugin is not None
         self.calls.append(method)
+        self.sent.append((method, request))
         return self.plugin.call(method, request)
 
-    def _configure(self, config: Mapping[str, Any]) -> None:
+    def _configure(self, config: Mapping[str, Any], check: bool = True) -> None:
+        assert self.plugin is not None
         self._call(
             "Handshake",
-            provider_pb2.ProviderHandshakeRequest(engine_address=self.plugin.engine.address),
-        )
-        checked = self._call(
-            "CheckConfig",
-            provider_pb2.CheckRequest(
-                urn="urn:pulumi:dev::p::pulumi:providers:render-kv::default",
-                olds=struct({}),
-                news=struct(config),
+            provider_pb2.ProviderHandshakeRequest(
+                engine_address=self.plugin.engine.address,
+                # What the engine (CLI v3.259) tells every provider it supports.
+                configure_with_urn=True,
+                supports_views=True,
+                supports_refresh_before_update=True,
+                invoke_with_preview=True,
+                accepts_byte_string=True,
             ),
         )
-        assert not checked.failures, checked.failures
+        self._call("GetPluginInfo", empty_pb2.Empty())
+        args = struct(config)
+        if check:
+            checked = self._call(
+                "CheckConfig",
+                provider_pb2.CheckRequest(
+                    olds=struct({}),
+                    news=struct(config),
+                    urn=PROVIDER_URN,
+                    name="default",
+                    type=PROVIDER_TYPE,
+                ),
+            )
+            assert not checked.failures, checked.failures
+            args = checked.inputs
+            if self._provider_in_state:
+                self._call(
+                    "DiffConfig",
+                    provider_pb2.DiffRequest(
+                        olds=struct(config),
+                        old_inputs=struct(config),
+                        news=args,
+                        urn=PROVIDER_URN,
+                        name="default",
+                        type=PROVIDER_TYPE,
+                    ),
+                )
         self.configured = self._call(
             "Configure",
             provider_pb2.ConfigureRequest(
-                args=checked.inputs, acceptSecrets=True, acceptResources=True
+                args=args,
+                acceptSecrets=True,
+                acceptResources=True,
+                sends_old_inputs=True,
+                sends_old_inputs_to_delete=True,
+                id=self.provider_id,
+                urn=PROVIDER_URN,
+                name="default",
+                type=PROVIDER_TYPE,
             ),
         )
 
@@ -294,7 +351,15 @@ class NativeEngine:
         self, name: str, olds: Mapping[str, Any], news: Mapping[str, Any]
     ) -> provider_pb2.CheckResponse:
         return self._call(
-            "Check", provider_pb2.CheckRequest(urn=urn(name), olds=struct(olds), news=struct(news))
+            "Check",
+            provider_pb2.CheckRequest(
+                urn=urn(name),
+                olds=struct(olds),
+                news=struct(news),
+                randomSeed=secrets.token_bytes(32),
+                name=name,
+                type=TYPE,
+            ),
         )
 
     def diff(self, name: str, news: Mapping[str, Any]) -> provider_pb2.DiffResponse:
@@ -304,6 +369,8 @@ class NativeEngine:
             provider_pb2.DiffRequest(
                 id=old.id,
                 urn=urn(name),
+                name=name,
+                type=TYPE,
                 olds=struct(old.outputs),
                 old_inputs=struct(old.inputs),
                 news=struct(news),
@@ -317,6 +384,13 @@ class NativeEngine:
         if checked.failures:
             return Step("failed", name, failures=list(checked.failures))
         if old is None:
+            # The engine previews a create with the provider: Create with preview set.
+            self._call(
+                "Create",
+                provider_pb2.CreateRequest(
+                    urn=urn(name), name=name, type=TYPE, properties=checked.inputs, preview=True
+                ),
+            )
             return Step("create", name)
         diff = self.diff(name, plain(checked.inputs))
         return Step(_op(diff, old), name, diff=diff)
@@ -333,6 +407,8 @@ class NativeEngine:
             return Step("create", name)
         diff = self.diff(name, news)
         op = _op(diff, old)
+        if op == "same":  # the engine records the program's inputs of an unchanged resource
+            old.inputs = news
         if op == "update":
             self._update(name, news)
         elif op == "replace":
@@ -348,7 +424,10 @@ class NativeEngine:
     def _create(self, name: str, news: dict[str, Any], replacing: Resource | None = None) -> None:
         try:
             done = self._call(
-                "Create", provider_pb2.CreateRequest(urn=urn(name), properties=struct(news))
+                "Create",
+                provider_pb2.CreateRequest(
+                    urn=urn(name), name=name, type=TYPE, properties=struct(news)
+                ),
             )
         except ProviderError as error:
             if error.init_failed is None:
@@ -359,6 +438,7 @@ class NativeEngine:
             )
             raise
         self.state[name] = Resource(done.id, news, plain(done.properties))
+        self._provider_in_state = True
 
     def _update(self, name: str, news: dict[str, Any]) -> None:
         old = self.state[name]
@@ -368,6 +448,8 @@ class NativeEngine:
                 provider_pb2.UpdateRequest(
                     id=old.id,
                     urn=urn(name),
+                    name=name,
+                    type=TYPE,
                     olds=struct(old.outputs),
                     old_inputs=struct(old.inputs),
                     news=struct(news),
@@ -389,30 +471,51 @@ class NativeEngine:
         return Step("update", name, diff=diff)
 
     def refresh(self, name: str) -> Step:
-        self.command()
+        """Read, then (the engine shows what a refresh changed) Diff of the state's inputs
+        against what was read."""
+        self.command(runs_program=False)
         old = self.state[name]
         read = self._call(
             "Read",
             provider_pb2.ReadRequest(
-                id=old.id, urn=urn(name), properties=struct(old.outputs), inputs=struct(old.inputs)
+                id=old.id,
+                urn=urn(name),
+                name=name,
+                type=TYPE,
+                properties=struct(old.outputs),
+                inputs=struct(old.inputs),
             ),
         )
         if not read.id:
             del self.state[name]
             return Step("refresh-delete", name)
+        diff = self._call(
+            "Diff",
+            provider_pb2.DiffRequest(
+                id=read.id,
+                urn=urn(name),
+                name=name,
+                type=TYPE,
+                olds=read.properties,
+                old_inputs=read.inputs,
+                news=struct(old.inputs),
+            ),
+        )
         self.state[name] = Resource(read.id, plain(read.inputs), plain(read.properties))
-        return Step("refresh", name)
+        return Step("refresh", name, diff=diff)
 
     def import_(self, name: str, instance_id: str) -> Step:
         """``pulumi import``: Read with the id alone, then Check of what it read."""
-        self.command()
-        read = self._call("Read", provider_pb2.ReadRequest(id=instance_id, urn=urn(name)))
+        self.command(runs_program=False)
+        read = self._call(
+            "Read", provider_pb2.ReadRequest(id=instance_id, urn=urn(name), name=name, type=TYPE)
+        )
         if not read.id:  # the engine's own words
             raise ProviderError(
                 grpc.StatusCode.NOT_FOUND, f"resource '{instance_id}' does not exist"
             )
         inputs = plain(read.inputs)
-        checked = self.check(name, {}, inputs)
+        checked = self.check(name, inputs, inputs)  # the engine's olds: the read inputs too
         if checked.failures:
             return Step("failed", name, failures=list(checked.failures))
         self.state[name] = Resource(read.id, plain(checked.inputs), plain(read.properties))
@@ -429,15 +532,18 @@ class NativeEngine:
             provider_pb2.DeleteRequest(
                 id=old.id,
                 urn=urn(name),
+                name=name,
+                type=TYPE,
                 properties=struct(old.outputs),
                 old_inputs=struct(old.inputs),
             ),
         )
 
     def destroy(self) -> None:
-        self.command()
+        self.command(runs_program=False)
         for name in reversed(list(self.state)):
             self._delete(name, self.state.pop(name))
+        self._provider_in_state = False  # the engine deletes the default provider last
 
     def invoke(self, args: Mapping[str, Any]) -> provider_pb2.InvokeResponse:
         return self._call(
